@@ -1,0 +1,196 @@
+"""Every download of psychobench goes through :func:`fetch`.
+
+* Files land in the user cache (``$PSYCHOBENCH_CACHE``, default ``~/.cache/psychobench``).
+* ``$PSYCHOBENCH_MIRROR`` (a directory or an ``http(s)://`` base URL) maps
+  ``https://HOST/REST`` to ``MIRROR/HOST/REST``: the same code reads a local mirror of the
+  upstream URL space (offline machines, CI) or the real internet.
+* A file is streamed to a temporary name beside its destination while it is hashed, checked
+  against its pinned sha256 and only then renamed: a partial or corrupted download never sits
+  under its final name.  A cached file whose checksum no longer matches is fetched again.
+* Files without a pinned checksum (release tarballs) are trusted on first use: the hash seen on
+  the first download is recorded in ``CACHE/known_hashes.json`` and enforced afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 1 << 20
+
+
+class DownloadError(RuntimeError):
+    """A download failed or its content does not match the pinned checksum."""
+
+
+def cache_dir() -> Path:
+    """Root of the user cache; created on demand."""
+    root = Path(os.environ.get("PSYCHOBENCH_CACHE") or Path.home() / ".cache" / "psychobench")
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def mirror() -> str | None:
+    """The mirror base (directory or URL) from ``$PSYCHOBENCH_MIRROR``, or None."""
+    m = os.environ.get("PSYCHOBENCH_MIRROR", "").strip()
+    return m or None
+
+
+def resolve(url: str) -> str:
+    """Where ``url`` is actually read from: itself, or its place in the mirror.
+
+    Returns a URL (``https://...``) or a local file path (mirror directory).
+    """
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https", "file"):
+        raise DownloadError(f"unsupported URL scheme in {url!r}")
+    m = mirror()
+    if m is None or parts.scheme == "file":
+        return url
+    rest = parts.netloc + urllib.parse.unquote(parts.path)
+    if m.startswith(("http://", "https://")):
+        return m.rstrip("/") + "/" + urllib.parse.quote(rest)
+    return str(Path(m).expanduser() / rest)
+
+
+def default_dest(url: str) -> Path:
+    """Cache location of a URL: ``CACHE/downloads/HOST/PATH``."""
+    parts = urllib.parse.urlsplit(url)
+    rel = Path(parts.netloc) / urllib.parse.unquote(parts.path).lstrip("/")
+    return cache_dir() / "downloads" / rel
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(_CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _known_hashes_path() -> Path:
+    return cache_dir() / "known_hashes.json"
+
+
+def known_hashes() -> dict[str, str]:
+    p = _known_hashes_path()
+    if not p.is_file():
+        return {}
+    try:
+        return json.loads(p.read_text())
+    except json.JSONDecodeError as e:
+        raise DownloadError(f"{p}: not valid JSON ({e}); delete it to re-record hashes") from e
+
+
+def record_hash(url: str, digest: str) -> None:
+    """Record the hash of a file first seen without a pinned checksum (atomic write)."""
+    table = known_hashes()
+    table[url] = digest
+    atomic_write_text(_known_hashes_path(), json.dumps(table, indent=1, sort_keys=True) + "\n")
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode())
+
+
+def _open_source(src: str):
+    """Open a URL or local path for reading; returns (file object, size or None)."""
+    if src.startswith(("http://", "https://", "file://")):
+        try:
+            resp = urllib.request.urlopen(src, timeout=60)  # noqa: S310 (scheme checked)
+        except Exception as e:  # URLError, HTTPError, timeouts
+            raise DownloadError(f"cannot download {src}: {e}") from e
+        size = resp.headers.get("Content-Length")
+        return resp, int(size) if size else None
+    p = Path(src)
+    if not p.is_file():
+        raise DownloadError(f"{src}: not in the mirror (PSYCHOBENCH_MIRROR={mirror()})")
+    return open(p, "rb"), p.stat().st_size
+
+
+def fetch(url: str, sha256: str | None = None, *, dest: str | os.PathLike | None = None,
+          progress: bool = True) -> Path:
+    """Download ``url`` (through the mirror if set) to ``dest`` and verify it.
+
+    ``sha256``: the pinned hex digest; ``None`` means trust on first use (see module doc).
+    Returns the path of the verified file.  Raises :class:`DownloadError` on failure; nothing is
+    left under the final name unless it verified.
+    """
+    dest = Path(dest) if dest is not None else default_dest(url)
+    expected = sha256 or known_hashes().get(url)
+    if dest.is_file():
+        if expected is None:
+            # A file from before hash recording: record now.
+            record_hash(url, sha256_of(dest))
+            return dest
+        if sha256_of(dest) == expected:
+            return dest
+        log.warning("%s: checksum mismatch, downloading it again", dest)
+        dest.unlink()
+
+    src = resolve(url)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    h = hashlib.sha256()
+    try:
+        fin, size = _open_source(src)
+        with fin, os.fdopen(fd, "wb") as fout, tqdm(
+            total=size, unit="B", unit_scale=True, desc=dest.name, disable=not progress,
+            leave=False,
+        ) as bar:
+            while block := fin.read(_CHUNK):
+                fout.write(block)
+                h.update(block)
+                bar.update(len(block))
+        digest = h.hexdigest()
+        if expected is not None and digest != expected:
+            raise DownloadError(
+                f"{url}: sha256 {digest} does not match the expected {expected} (read from {src})")
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    if expected is None:
+        record_hash(url, digest)
+        log.info("recorded sha256 %s for %s", digest, url)
+    return dest
+
+
+def copy_tree_atomic(src_dir: Path, dest_dir: Path) -> Path:
+    """Replace ``dest_dir`` by a copy of ``src_dir``, atomically (copy to temp, then rename)."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest_dir.name}.", dir=dest_dir.parent))
+    try:
+        shutil.copytree(src_dir, tmp, dirs_exist_ok=True)
+        if dest_dir.exists():
+            shutil.rmtree(dest_dir)
+        os.replace(tmp, dest_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dest_dir

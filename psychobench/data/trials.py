@@ -1,0 +1,378 @@
+"""Trial tables in and out: model-vs-human raw-data CSVs <-> psychobench trial tables.
+
+model-vs-human CSV header: ``subj,session,trial,rt,object_response,category,condition,imagename``
+(human files write ``Session``).  On import:
+
+* ``object_response == "na"`` (no answer) counts as wrong;
+* a missing ``rt`` or ``condition`` (``NaN`` or empty, as model outputs write them) stays missing;
+* ``stimulus_id`` comes from ``imagename`` as model-vs-human's ``get_short_imagename`` does:
+  names ending in an ImageNet id (``..._n02504458_7209.png``) keep the last two ``_`` fields,
+  all others the last field (``bird3-bird2.png``);
+* ``condition`` is stored in canonical form (:mod:`psychobench.data.conditions`) and the raw
+  string in ``condition_raw``, so that export writes back exactly what was read.
+
+Everything is validated once, on load; a bad value raises :class:`TrialTableError` naming the
+file, the line (header = line 1) and the column.  Many files are parsed in one pandas call.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from psychobench.data import registry
+from psychobench.data.categories import CATEGORIES, NO_ANSWER
+from psychobench.data.conditions import canonical_conditions
+from psychobench.data.schema import CORE_COLUMNS, CORE_DTYPES, MVH_COLUMNS, TrialTableError
+
+_MISSING = {"", "nan", "NaN", "NA", "None", "null"}
+
+
+_ID_PATTERN = r"(?:^|_)(?P<id>(?:n0[^_]*_)?[^_]+)$"
+
+
+def stimulus_ids(imagenames: pd.Series) -> pd.Series:
+    """Stimulus ids from image names (vectorised with Arrow; see module doc)."""
+    arr = pa.array(np.asarray(imagenames, dtype=object), type=pa.string())
+    ids = pc.extract_regex(arr, _ID_PATTERN).field("id")
+    out = pd.Series(ids.to_numpy(zero_copy_only=False), index=imagenames.index, dtype="str")
+    # A name ending in "_" has no last field: keep it whole rather than invent an id.
+    return out.where(out.notna(), imagenames.astype("str"))
+
+
+def texture_of(names: pd.Series) -> pd.Series:
+    """Texture category of cue-conflict image names: the last ``-`` part without digits or
+    extension (``bird3-clock3.png`` -> ``clock``), as model-vs-human's shape-bias analysis."""
+    stem = names.astype("str").str.replace(r"\.[^.]*$", "", regex=True)
+    return stem.str.rsplit("-", n=1).str[-1].str.replace(r"\d", "", regex=True)
+
+
+def _first_bad(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
+class _Locator:
+    """Maps a row of a concatenation of files back to (file, line)."""
+
+    def __init__(self, files: Sequence[str], counts: Sequence[int]):
+        self.files = list(files)
+        self.starts = np.concatenate([[0], np.cumsum(counts)])
+
+    def where(self, row: int) -> tuple[str, int]:
+        k = int(np.searchsorted(self.starts, row, side="right") - 1)
+        return self.files[k], row - int(self.starts[k]) + 2
+
+    def error(self, row: int, column: str, message: str) -> TrialTableError:
+        f, line = self.where(row)
+        return TrialTableError(f"{f}: line {line}, column {column!r}: {message}")
+
+
+def _read_concatenated(paths: Sequence[Path]) -> tuple[pd.DataFrame, _Locator, bool]:
+    """Parse many model-vs-human CSVs with one pandas call (headers checked per file)."""
+    bodies, counts = [], []
+    want = list(MVH_COLUMNS)
+    for p in paths:
+        try:
+            text = Path(p).read_text(encoding="utf-8-sig")
+        except OSError as e:
+            raise TrialTableError(f"{p}: cannot read ({e})") from e
+        except UnicodeDecodeError as e:
+            raise TrialTableError(f"{p}: not UTF-8 text ({e})") from e
+        head, _, body = text.partition("\n")
+        cols = [c.strip() for c in head.strip().split(",")]
+        cols = ["session" if c == "Session" else c for c in cols]
+        missing = [c for c in want if c not in cols]
+        if missing:
+            raise TrialTableError(
+                f"{p}: line 1: missing column(s) {missing}; a model-vs-human CSV has {want}")
+        if cols != want:
+            # Same columns in another order (or extra ones): parse this file on its own.
+            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+            df.columns = ["session" if c == "Session" else c for c in df.columns]
+            body = df[want].to_csv(index=False, header=False)
+        lines = [ln for ln in body.splitlines() if ln.strip()]
+        counts.append(len(lines))
+        bodies.append("\n".join(lines))
+    blob = "\n".join(b for b in bodies if b)
+    loc = _Locator([str(p) for p in paths], counts)
+    try:  # fast path: numbers parsed by the C parser
+        df = pd.read_csv(io.StringIO(blob), header=None, names=want, engine="c",
+                         dtype={"session": np.int64, "trial": np.int64, "rt": np.float64,
+                                "condition": str, "subj": str, "object_response": str,
+                                "category": str, "imagename": str},
+                         keep_default_na=False, na_values={"rt": sorted(_MISSING)})
+        typed = True
+    except (ValueError, pd.errors.ParserError):
+        try:  # slow path, only to name the offending line and column
+            df = pd.read_csv(io.StringIO(blob), header=None, names=want, dtype=str,
+                             keep_default_na=False, engine="c")
+        except pd.errors.ParserError as e:
+            raise TrialTableError(f"cannot parse {[str(p) for p in paths][:3]}: {e}") from e
+        typed = False
+    if len(df) != sum(counts):
+        raise TrialTableError(f"{[str(p) for p in paths][:3]}: rows could not be aligned to files")
+    return df, loc, typed
+
+
+def _parse_int(col: pd.Series, name: str, loc: _Locator) -> np.ndarray:
+    num = pd.to_numeric(col, errors="coerce")
+    bad = num.isna().to_numpy() | (num.to_numpy() % 1 != 0)
+    if bad.any():
+        i = _first_bad(bad)
+        raise loc.error(i, name, f"expected an integer, got {col.iloc[i]!r}")
+    return num.to_numpy().astype(np.int64)
+
+
+def read_mvh_csvs(paths: Iterable[str | os.PathLike], dataset: str | Sequence[str] | None = None,
+                  categories: Sequence[str] | None = CATEGORIES) -> pd.DataFrame:
+    """Read model-vs-human CSVs into one validated trial table.
+
+    ``dataset``: experiment name for every row, or one name per file (default: each file's
+    parent folder name).
+    ``categories``: allowed values of ``category`` and ``object_response`` (plus ``"na"``);
+    ``None`` disables that check (other tasks' vocabularies).
+    """
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise TrialTableError("no CSV files given")
+    raw, loc, typed = _read_concatenated(paths)
+    n = len(raw)
+    counts = np.diff(loc.starts).astype(int)
+    if dataset is None or isinstance(dataset, str):
+        names = [dataset or p.parent.name for p in paths]
+    else:
+        names = list(dataset)
+        if len(names) != len(paths):
+            raise ValueError("one data-set name per file is needed")
+    exp = np.repeat(names, counts)
+
+    for col in ("subj", "object_response", "category", "imagename"):
+        empty = (raw[col] == "").to_numpy()
+        if empty.any():
+            raise loc.error(_first_bad(empty), col, "empty value")
+    if typed:
+        session, trial, rt = (raw["session"].to_numpy(), raw["trial"].to_numpy(),
+                              raw["rt"].to_numpy(dtype=float))
+    else:
+        session = _parse_int(raw["session"], "session", loc)
+        trial = _parse_int(raw["trial"], "trial", loc)
+        rt_raw = raw["rt"].str.strip()
+        rt_missing = rt_raw.isin(_MISSING)
+        rt_num = pd.to_numeric(rt_raw.where(~rt_missing, "nan"), errors="coerce")
+        bad = (rt_num.isna() & ~rt_missing).to_numpy()
+        if bad.any():
+            i = _first_bad(bad)
+            raise loc.error(i, "rt", f"expected a number or NaN, got {raw['rt'].iloc[i]!r}")
+        raise TrialTableError(f"{paths[0]}: a value could not be parsed, but no bad row was found")
+    if categories is not None:
+        allowed = set(categories)
+        bad = ~raw["category"].isin(allowed).to_numpy()
+        if bad.any():
+            i = _first_bad(bad)
+            raise loc.error(i, "category", f"unknown category {raw['category'].iloc[i]!r}")
+        bad = ~raw["object_response"].isin(allowed | {NO_ANSWER}).to_numpy()
+        if bad.any():
+            i = _first_bad(bad)
+            raise loc.error(i, "object_response",
+                            f"unknown answer {raw['object_response'].iloc[i]!r} (neither a category nor 'na')")
+
+    cond_raw = raw["condition"].where(~raw["condition"].isin(_MISSING))
+    cond = pd.Series(np.nan, index=raw.index, dtype="str")
+    for name in pd.unique(exp):
+        m = exp == name
+        try:
+            cond[m] = canonical_conditions(cond_raw[m], name)
+        except ValueError as e:
+            rows = np.flatnonzero(m)
+            i = rows[0]
+            for r in rows:
+                try:
+                    canonical_conditions(cond_raw.iloc[[r]], name)
+                except ValueError:
+                    i = r
+                    break
+            raise loc.error(int(i), "condition", str(e)) from None
+
+    table = pd.DataFrame({
+        "experiment": pd.Series(exp, dtype="str"),
+        "subject": raw["subj"],
+        "session": session,
+        "trial": trial,
+        "stimulus_id": stimulus_ids(raw["imagename"]),
+        "condition": cond,
+        "category": raw["category"],
+        "response": raw["object_response"],
+        "correct": (raw["object_response"] == raw["category"]).to_numpy(),
+        "rt": rt,
+        "imagename": raw["imagename"],
+        "condition_raw": cond_raw,
+    })
+    _check_duplicates(table, loc)
+    assert len(table) == n
+    return table
+
+
+def _check_duplicates(table: pd.DataFrame, loc: _Locator | None, source: str = "<table>") -> None:
+    for keys, what in ((["experiment", "subject", "session", "trial"], "trial number"),
+                       (["experiment", "subject", "stimulus_id"], "stimulus")):
+        dup = table.duplicated(keys).to_numpy()
+        if dup.any():
+            i = _first_bad(dup)
+            col = "trial" if what == "trial number" else "imagename"
+            val = table[keys].iloc[i].to_dict()
+            msg = f"duplicate {what}: {val} appears more than once"
+            if loc is not None:
+                raise loc.error(i, col, msg)
+            raise TrialTableError(f"{source}: row {i}, column {col!r}: {msg}")
+
+
+def read_mvh_csv(path: str | os.PathLike, dataset: str | None = None,
+                 categories: Sequence[str] | None = CATEGORIES) -> pd.DataFrame:
+    """Read one model-vs-human CSV (see :func:`read_mvh_csvs`)."""
+    return read_mvh_csvs([path], dataset, categories)
+
+
+def validate_trials(df: pd.DataFrame, source: str = "<trial table>",
+                    categories: Sequence[str] | None = None) -> pd.DataFrame:
+    """Check a trial table built in memory (columns, types, values, duplicates); return it."""
+    missing = [c for c in CORE_COLUMNS if c not in df.columns]
+    if missing:
+        raise TrialTableError(f"{source}: missing column(s) {missing}")
+    for col in ("experiment", "subject", "stimulus_id", "category", "response"):
+        bad = df[col].isna().to_numpy()
+        if bad.any():
+            raise TrialTableError(f"{source}: row {_first_bad(bad)}, column {col!r}: empty value")
+    if categories is not None:
+        bad = ~df["category"].isin(set(categories)).to_numpy()
+        if bad.any():
+            i = _first_bad(bad)
+            raise TrialTableError(
+                f"{source}: row {i}, column 'category': unknown category {df['category'].iloc[i]!r}")
+    correct = (df["response"] == df["category"]).to_numpy()
+    bad = correct != df["correct"].to_numpy(dtype=bool)
+    if bad.any():
+        raise TrialTableError(
+            f"{source}: row {_first_bad(bad)}, column 'correct': disagrees with response == category")
+    _check_duplicates(df.reset_index(drop=True), None, source)
+    return df
+
+
+def as_trial_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Cast core columns to their dtypes and order them first."""
+    out = df.copy()
+    for col, dt in CORE_DTYPES.items():
+        out[col] = out[col].astype(dt)
+    rest = [c for c in out.columns if c not in CORE_COLUMNS]
+    return out[list(CORE_COLUMNS) + rest]
+
+
+def to_mvh_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """The model-vs-human CSV columns of a trial table (raw condition strings where known)."""
+    cond = df["condition"].astype("string")
+    if "condition_raw" in df.columns:
+        cond = df["condition_raw"].astype("string").fillna(cond)
+    imagename = df["imagename"] if "imagename" in df.columns else df["stimulus_id"]
+    return pd.DataFrame({
+        "subj": df["subject"].astype("string"),
+        "session": df["session"].astype(np.int64),
+        "trial": df["trial"].astype(np.int64),
+        "rt": df["rt"].astype(float),
+        "object_response": df["response"].astype("string"),
+        "category": df["category"].astype("string"),
+        "condition": cond.fillna("NaN"),
+        "imagename": imagename.astype("string"),
+    })
+
+
+def write_mvh_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Export a trial table in model-vs-human's CSV format, atomically.
+
+    ``rt`` is written with full precision (``repr``), missing values as ``NaN``.
+    """
+    from psychobench.data.download import atomic_write_text
+
+    text = to_mvh_frame(df).to_csv(index=False, na_rep="NaN", float_format=None)
+    return atomic_write_text(path, text)
+
+
+# ---------------------------------------------------------------- registered data
+
+def _csvs(folder: Path) -> list[Path]:
+    files = sorted(folder.glob("*.csv"))
+    if not files:
+        raise TrialTableError(f"{folder}: no CSV files")
+    return files
+
+
+def load_human_trials(dataset: str) -> pd.DataFrame:
+    """The human trial table of one of the 17 model-vs-human data sets (fetched if needed)."""
+    if dataset not in registry.MVH_DATASETS:
+        raise KeyError(f"unknown model-vs-human data set {dataset!r}; known: {registry.MVH_DATASETS}")
+    root = registry.fetch_dataset(f"humans/{dataset}", progress=False)
+    return read_mvh_csvs(_csvs(root), dataset)
+
+
+def load_all_humans(datasets: Sequence[str] = registry.MVH_DATASETS) -> dict[str, pd.DataFrame]:
+    """Human trial tables of several data sets, parsed in one pass: ``{dataset: table}``."""
+    paths, names = [], []
+    for ds in datasets:
+        files = _csvs(registry.fetch_dataset(f"humans/{ds}", progress=False))
+        paths += files
+        names += [ds] * len(files)
+    table = read_mvh_csvs(paths, names)
+    return {ds: g.reset_index(drop=True) for ds, g in table.groupby("experiment", sort=False)}
+
+
+def discover_model_csvs(folder: str | os.PathLike, model: str | None = None) -> dict[str, dict[str, list[Path]]]:
+    """Find model-vs-human result CSVs under ``folder``: ``{model: {dataset: [files]}}``.
+
+    Files are named ``{dataset}_{model}_session-{k}.csv`` (model-vs-human writes ``_`` in model
+    names as ``-``); the data set is the longest known data-set name the file name starts with,
+    else the parent folder's name.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: not a folder")
+    known = sorted(registry.MVH_DATASETS, key=len, reverse=True)
+    found: dict[str, dict[str, list[Path]]] = {}
+    for f in sorted(folder.rglob("*.csv")):
+        stem = f.stem
+        ds = next((d for d in known if stem.startswith(d + "_")), None)
+        if ds is None:
+            if f.parent.name in registry.MVH_DATASETS:
+                ds = f.parent.name
+            else:
+                continue
+        rest = stem[len(ds) + 1:] if stem.startswith(ds + "_") else stem
+        name = rest.rsplit("_session", 1)[0] if "_session" in rest else rest
+        if name.startswith("subject-"):
+            name = "humans"
+        found.setdefault(name, {}).setdefault(ds, []).append(f)
+    if model is not None:
+        if model not in found:
+            raise KeyError(f"{folder}: no results of model {model!r}; found {sorted(found)}")
+        found = {model: found[model]}
+    return found
+
+
+def load_model_trials(folder: str | os.PathLike, model: str | None = None) -> tuple[str, dict[str, pd.DataFrame]]:
+    """Load one model's result CSVs from a folder: ``(model name, {dataset: trial table})``."""
+    found = discover_model_csvs(folder, model)
+    if model is None:
+        found.pop("humans", None)
+    if not found:
+        raise TrialTableError(f"{folder}: no model-vs-human result CSVs found")
+    if len(found) > 1:
+        raise TrialTableError(
+            f"{folder}: results of several models {sorted(found)}; pick one with --model")
+    name, by_ds = next(iter(found.items()))
+    paths = [p for ds in by_ds for p in by_ds[ds]]
+    table = read_mvh_csvs(paths, [ds for ds in by_ds for _ in by_ds[ds]])
+    return name, {ds: g.reset_index(drop=True) for ds, g in table.groupby("experiment", sort=False)}

@@ -1,0 +1,116 @@
+"""A stimulus set on disk: files under a root folder plus a manifest table.
+
+Manifest columns (one row per stimulus file):
+
+=========== ====================================================================
+stimulus_id id, unique within the set; equals the trial table's ``stimulus_id``
+path        file path relative to the set's root (POSIX separators)
+condition   canonical condition string (see :mod:`psychobench.data.conditions`)
+category    true category
+params      JSON object (string) of the parameters that made the stimulus
+sha256      hex digest of the file's bytes
+=========== ====================================================================
+
+Optional columns: ``imagename`` (the name the human experiment used), ``texture`` (cue-conflict),
+``level`` (numeric stimulus level).  The manifest is written as ``manifest.csv`` beside the
+files; it is written last and atomically, so a folder with a manifest is complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+MANIFEST_COLUMNS: tuple[str, ...] = ("stimulus_id", "path", "condition", "category", "params", "sha256")
+MANIFEST_NAME = "manifest.csv"
+
+
+class ManifestError(ValueError):
+    """A manifest or the files it lists are inconsistent; the message names file and row."""
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class StimulusSet:
+    """A named stimulus set: ``root`` folder and its manifest table."""
+
+    name: str
+    root: Path
+    manifest: pd.DataFrame
+
+    def paths(self) -> list[Path]:
+        return [self.root / p for p in self.manifest["path"]]
+
+    def content_key(self) -> str:
+        """Hash of the stimulus checksums and ids: identifies the set's content."""
+        h = hashlib.sha256()
+        for sid, digest in zip(self.manifest["stimulus_id"], self.manifest["sha256"]):
+            h.update(f"{sid}\t{digest}\n".encode())
+        return h.hexdigest()
+
+
+def validate_manifest(df: pd.DataFrame, source: str = "<manifest>") -> pd.DataFrame:
+    missing = [c for c in MANIFEST_COLUMNS if c not in df.columns]
+    if missing:
+        raise ManifestError(f"{source}: missing column(s) {missing}; need {list(MANIFEST_COLUMNS)}")
+    for col in MANIFEST_COLUMNS:
+        bad = df[col].isna()
+        if bad.any():
+            row = int(bad.to_numpy().argmax())
+            raise ManifestError(f"{source}: row {row + 2}, column {col!r}: empty value")
+    dup = df["stimulus_id"].duplicated()
+    if dup.any():
+        row = int(dup.to_numpy().argmax())
+        raise ManifestError(
+            f"{source}: row {row + 2}, column 'stimulus_id': duplicate id {df['stimulus_id'].iloc[row]!r}")
+    return df
+
+
+def write_manifest(df: pd.DataFrame, root: str | os.PathLike) -> Path:
+    """Validate and write ``root/manifest.csv`` atomically (temp file + rename)."""
+    root = Path(root)
+    validate_manifest(df, str(root / MANIFEST_NAME))
+    cols = list(MANIFEST_COLUMNS) + [c for c in df.columns if c not in MANIFEST_COLUMNS]
+    fd, tmp = tempfile.mkstemp(prefix=".manifest-", suffix=".tmp", dir=root)
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            df[cols].to_csv(f, index=False)
+        os.replace(tmp, root / MANIFEST_NAME)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return root / MANIFEST_NAME
+
+
+def read_manifest(root: str | os.PathLike, name: str | None = None, verify: bool = False) -> StimulusSet:
+    """Read ``root/manifest.csv``; with ``verify`` re-hash every file and compare."""
+    root = Path(root)
+    path = root / MANIFEST_NAME
+    if not path.is_file():
+        raise ManifestError(f"{path}: no manifest (the stimulus set is missing or incomplete)")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    validate_manifest(df, str(path))
+    if verify:
+        for i, (rel, digest) in enumerate(zip(df["path"], df["sha256"])):
+            f = root / rel
+            if not f.is_file():
+                raise ManifestError(f"{path}: row {i + 2}: file {f} is missing")
+            if sha256_file(f) != digest:
+                raise ManifestError(f"{path}: row {i + 2}: checksum of {f} does not match")
+    return StimulusSet(name=name or root.name, root=root, manifest=df)
