@@ -17,7 +17,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import tempfile
 import urllib.parse
 import urllib.request
@@ -100,6 +99,19 @@ def record_hash(url: str, digest: str) -> None:
     atomic_write_text(_known_hashes_path(), json.dumps(table, indent=1, sort_keys=True) + "\n")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def publish(tmp: str | os.PathLike, dest: str | os.PathLike) -> Path:
+    """Give a finished temporary file normal permissions and rename it to ``dest`` (atomic)."""
+    os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, dest)
+    return Path(dest)
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
     path = Path(path)
@@ -108,7 +120,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -172,7 +184,7 @@ def fetch(url: str, sha256: str | None = None, *, dest: str | os.PathLike | None
         if expected is not None and digest != expected:
             raise DownloadError(
                 f"{url}: sha256 {digest} does not match the expected {expected} (read from {src})")
-        os.replace(tmp, dest)
+        publish(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -180,17 +192,3 @@ def fetch(url: str, sha256: str | None = None, *, dest: str | os.PathLike | None
         record_hash(url, digest)
         log.info("recorded sha256 %s for %s", digest, url)
     return dest
-
-
-def copy_tree_atomic(src_dir: Path, dest_dir: Path) -> Path:
-    """Replace ``dest_dir`` by a copy of ``src_dir``, atomically (copy to temp, then rename)."""
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest_dir.name}.", dir=dest_dir.parent))
-    try:
-        shutil.copytree(src_dir, tmp, dirs_exist_ok=True)
-        if dest_dir.exists():
-            shutil.rmtree(dest_dir)
-        os.replace(tmp, dest_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return dest_dir

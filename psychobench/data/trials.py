@@ -375,4 +375,7 @@ def load_model_trials(folder: str | os.PathLike, model: str | None = None) -> tu
     name, by_ds = next(iter(found.items()))
     paths = [p for ds in by_ds for p in by_ds[ds]]
     table = read_mvh_csvs(paths, [ds for ds in by_ds for _ in by_ds[ds]])
+    subjects = table["subject"].unique()
+    if len(subjects) == 1:  # the file name writes "_" as "-"; the subj column keeps the name
+        name = str(subjects[0])
     return name, {ds: g.reset_index(drop=True) for ds, g in table.groupby("experiment", sort=False)}

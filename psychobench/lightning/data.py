@@ -58,6 +58,11 @@ class ManifestImages(Dataset):
         return i, load_image(self.paths[i], self.pre)
 
 
+def _worker_init(_: int) -> None:
+    # Decoding is single-threaded work; leave the cores' thread pools to the network.
+    torch.set_num_threads(1)
+
+
 class StimulusDataModule(pl.LightningDataModule):
     """Prediction-only data module over one stimulus set."""
 
@@ -74,4 +79,5 @@ class StimulusDataModule(pl.LightningDataModule):
             ManifestImages(self.stimuli, self.preprocessing), batch_size=self.batch_size,
             shuffle=False, num_workers=self.num_workers,
             persistent_workers=False, prefetch_factor=4 if self.num_workers > 0 else None,
+            worker_init_fn=_worker_init if self.num_workers > 0 else None,
             pin_memory=torch.cuda.is_available())

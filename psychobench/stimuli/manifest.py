@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from psychobench.data.download import publish
+
 MANIFEST_COLUMNS: tuple[str, ...] = ("stimulus_id", "path", "condition", "category", "params", "sha256")
 MANIFEST_NAME = "manifest.csv"
 
@@ -91,7 +93,7 @@ def write_manifest(df: pd.DataFrame, root: str | os.PathLike) -> Path:
     try:
         with os.fdopen(fd, "w", newline="") as f:
             df[cols].to_csv(f, index=False)
-        os.replace(tmp, root / MANIFEST_NAME)
+        publish(tmp, root / MANIFEST_NAME)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -1,0 +1,114 @@
+"""``psychobench-ceilings [--out FILE] [--format md|csv|json]``
+
+The human noise ceilings of the 17 model-vs-human data sets: for each, the split-half
+(Spearman-Brown) ceilings of the object-level (O1, O2) and image-level (I1, i1n) metrics and the
+mean error consistency over human pairs, computed from the registered human trials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+METRICS = ("o1_acc", "o1_dprime", "o2_offdiag", "o2_dprime", "i1", "i1n", "error_consistency")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="psychobench-ceilings", description=__doc__.split("\n\n")[1])
+    p.add_argument("--out", help="write the table to FILE (default: standard output)")
+    p.add_argument("--format", choices=("md", "csv", "json"), default="md")
+    p.add_argument("--splits", type=int, default=10, help="split halves K (default 10)")
+    p.add_argument("--boot", type=int, default=0, help="bootstrap draws for 95%% CIs (default 0)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--split", choices=("subjects", "trials"), default="subjects")
+    p.add_argument("--all-conditions", action="store_true",
+                   help="use every condition (default: leave out the conditions model-vs-human "
+                        "excludes from its benchmark means)")
+    p.add_argument("--datasets", nargs="*", help="a subset of the 17 data sets")
+    return p
+
+
+def ceiling_table(humans: dict[str, pd.DataFrame], *, n_splits: int = 10, n_boot: int = 0,
+                  seed: int = 0, split: str = "subjects", all_conditions: bool = False) -> pd.DataFrame:
+    """One row per data set: subjects, stimuli, and per metric the ceiling (``METRIC``), the
+    split-half reliability r_SB (``METRIC_rsb``) and, with ``n_boot``, CI columns."""
+    from psychobench.consistency.report import human_ceilings
+    from psychobench.data.conditions import EXCLUDED_CONDITIONS
+
+    rows = []
+    for ds, h in humans.items():
+        conds = None
+        if not all_conditions and ds in EXCLUDED_CONDITIONS:
+            present = h["condition"].astype(str).unique()
+            kept = [c for c in present if c not in EXCLUDED_CONDITIONS[ds]]
+            conds = kept if len(kept) < len(present) else None
+        t = human_ceilings(h, n_splits=n_splits, n_boot=n_boot, seed=seed, split=split,
+                           conditions=conds).set_index("metric")
+        row = {"dataset": ds, "subjects": t.attrs["n_subjects"], "stimuli": t.attrs["n_stimuli"]}
+        for m in METRICS:
+            row[m] = t.loc[m, "ceiling"]
+            if m != "error_consistency":
+                row[f"{m}_rsb"] = t.loc[m, "reliability"]
+            if n_boot:
+                row[f"{m}_ci_low"] = t.loc[m, "ceiling_ci_low"]
+                row[f"{m}_ci_high"] = t.loc[m, "ceiling_ci_high"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def to_markdown(tab: pd.DataFrame) -> str:
+    head = ["data set", "subj.", "stimuli", "O1 acc", "O1 d'", "O2 conf.", "O2 d'", "I1", "i1n",
+            "err. cons."]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+
+    def fmt(v):
+        return "n/a" if not np.isfinite(v) else f"{v:.3f}"
+
+    for r in tab.itertuples(index=False):
+        d = r._asdict()
+        lines.append("| " + " | ".join([d["dataset"], str(d["subjects"]), str(d["stimuli"])]
+                                       + [fmt(d[m]) for m in METRICS]) + " |")
+    mean = tab[list(METRICS)].mean()
+    lines.append("| **mean** | | | " + " | ".join(fmt(mean[m]) for m in METRICS) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from psychobench.data import registry, trials
+    from psychobench.data.schema import TrialTableError
+
+    names = args.datasets or list(registry.MVH_DATASETS)
+    try:
+        humans = trials.load_all_humans(names)
+    except (TrialTableError, KeyError, OSError) as e:
+        print(f"psychobench-ceilings: {e}", file=sys.stderr)
+        return 1
+    t0 = time.perf_counter()
+    tab = ceiling_table({ds: humans[ds] for ds in names}, n_splits=args.splits, n_boot=args.boot,
+                        seed=args.seed, split=args.split, all_conditions=args.all_conditions)
+    seconds = time.perf_counter() - t0
+    if args.format == "md":
+        text = to_markdown(tab)
+    elif args.format == "csv":
+        text = tab.to_csv(index=False, float_format="%.6g")
+    else:
+        text = json.dumps({"n_splits": args.splits, "n_boot": args.boot, "seed": args.seed,
+                           "split": args.split, "all_conditions": args.all_conditions,
+                           "seconds": seconds,
+                           "datasets": json.loads(tab.to_json(orient="records"))}, indent=2)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

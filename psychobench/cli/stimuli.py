@@ -1,0 +1,155 @@
+"""``psychobench-stimuli``: make stimulus sets and apply manipulations to folders.
+
+    psychobench-stimuli list
+    psychobench-stimuli make NAME [--base DIR] [--out DIR] [--seed S] [--conditions C ...]
+    psychobench-stimuli apply MANIPULATION LEVEL IN_DIR OUT_DIR [--seed S]
+
+``make`` materialises a stimulus set (a parametric model-vs-human set from base images,
+``viewpoints`` or ``cue-conflict-synth``) and prints its folder.  ``apply`` applies one
+manipulation, named as the model-vs-human data set it makes (``colour``, ``contrast``,
+``uniform-noise``, ``low-pass``, ...), at one level written as in the human CSVs (``contrast c05``,
+``colour bw``, ``uniform-noise 0.35``) to every image of IN_DIR as it is (no resizing) and writes
+8-bit PNGs of the same names into OUT_DIR.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+
+def _apply(args) -> int:
+    from psychobench.stimuli import manipulations as M
+    from psychobench.stimuli.generate import apply_level, stimulus_rng
+    from psychobench.stimuli.images import StimulusError, decode_image, encode_png, list_images, \
+        write_bytes_atomic
+    from psychobench.stimuli.levels import get_set, parse_level
+
+    spec = get_set(args.manipulation)
+    raw, canon, params = parse_level(spec, args.level)
+    src, dst = Path(args.in_dir), Path(args.out_dir)
+    if not src.is_dir():
+        raise StimulusError(f"{src}: input folder not found")
+    files = list_images(src)
+    if not files:
+        raise StimulusError(f"{src}: no image files")
+    if dst.resolve() == src.resolve():
+        raise StimulusError(f"{dst}: output folder must differ from the input folder")
+    names = [f.stem + ".png" for f in files]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise StimulusError(f"{src}: two input images would both be written as {dup}")
+    imgs = [decode_image(f) for f in files]           # every input checked before any output
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, (f, im) in enumerate(zip(files, imgs)):
+        if spec.colour and im.ndim != 3:
+            raise StimulusError(f"{f}: greyscale image, but {spec.name} needs colour (RGB) images")
+        if spec.name == "phase-scrambling" and (im.shape[0] % 2 or im.shape[1] % 2):
+            raise StimulusError(f"{f}: wrong size {im.shape[1]}x{im.shape[0]}; phase noise needs even sides")
+        if spec.name.startswith("eidolon") and im.shape[0] != im.shape[1]:
+            raise StimulusError(f"{f}: wrong size {im.shape[1]}x{im.shape[0]}; eidolons need square images")
+        groups[im.shape[:2]].append(i)
+    gamma = np.load(args.gamma_table) if args.gamma_table else None
+    spectrum = np.load(args.spectrum) if args.spectrum else None
+    dst.mkdir(parents=True, exist_ok=True)
+    for shape, idx in groups.items():
+        x = np.stack([np.repeat(imgs[i][..., None], 3, 2) if imgs[i].ndim == 2 else imgs[i]
+                      for i in idx]) / 255.0
+        if not spec.colour and not spec.name.startswith("eidolon"):
+            x = M.grey(x)
+        amp = spectrum if spectrum is not None else (
+            M.mean_amplitude_spectrum(x) if spec.name == "power-equalisation" else None)
+        for s in range(0, len(idx), 64):
+            part = idx[s:s + 64]
+            rngs = [stimulus_rng(args.seed, files[i].stem, canon) for i in part]
+            y = M.to_uint8(apply_level(spec, params, x[s:s + len(part)], rngs, mean_amplitude=amp,
+                                       gamma=gamma), args.quantise)
+            for i, img in zip(part, y):
+                write_bytes_atomic(dst / names[i], encode_png(img, stack_rgb=spec.stack_rgb))
+    print(f"{len(files)} images -> {dst} ({spec.name} {raw}, condition {canon})")
+    return 0
+
+
+def _make(args) -> int:
+    name = args.name
+    if name in ("viewpoints", "viewpoint", "cue-conflict-synth", "cue_conflict_synth"):
+        import importlib.util
+        mod = "viewpoints" if name.startswith("view") else "cue_conflict"
+        if importlib.util.find_spec(f"psychobench.stimuli.{mod}") is None:
+            print(f"psychobench-stimuli: error: {name} is not available in this version", file=sys.stderr)
+            return 2
+    if name in ("viewpoints", "viewpoint"):
+        from psychobench.stimuli.viewpoints import make_viewpoints
+        s = make_viewpoints(out=args.out, seed=args.seed)
+    elif name in ("cue-conflict-synth", "cue_conflict_synth"):
+        from psychobench.stimuli.cue_conflict import make_cue_conflict
+        s = make_cue_conflict(out=args.out, seed=args.seed, base=args.base)
+    else:
+        from psychobench.stimuli.bases import DEFAULT_BASE
+        from psychobench.stimuli.generate import make_set
+        s = make_set(name, args.base or DEFAULT_BASE, seed=args.seed, out=args.out,
+                     conditions=args.conditions, limit=args.limit, quantise=args.quantise,
+                     progress=not args.quiet, on_grey=args.on_grey)
+    print(f"{s.name}: {len(s.manifest)} stimuli in {s.root}")
+    return 0
+
+
+def _list(args) -> int:
+    from psychobench.stimuli.levels import SETS
+    for spec in SETS.values():
+        print(f"{spec.name:20s} {' '.join(spec.levels)}")
+    print(f"{'viewpoints':20s} (3D renderings, pybullet)")
+    print(f"{'cue-conflict-synth':20s} (shape of one category, texture of another)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="psychobench-stimuli", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("list", help="list the stimulus sets and their conditions").set_defaults(func=_list)
+    m = sub.add_parser("make", help="materialise a stimulus set")
+    m.add_argument("name")
+    m.add_argument("--base", default=None, help="base images: imagenet-samples-16class (default), "
+                   "skimage, foolbox, a folder (WNID or category subfolders) or a release .tar.gz")
+    m.add_argument("--out", default=None, help="write here instead of the cache")
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--conditions", nargs="+", default=None, help="subset or new levels")
+    m.add_argument("--limit", type=int, default=None, help="base images per category")
+    m.add_argument("--quantise", choices=("truncate", "round"), default="truncate")
+    m.add_argument("--on-grey", choices=("error", "skip"), default=None,
+                   help="grey base images in colour sets")
+    m.add_argument("--quiet", action="store_true")
+    m.set_defaults(func=_make)
+    a = sub.add_parser("apply", help="apply one manipulation to every image of a folder")
+    a.add_argument("manipulation")
+    a.add_argument("level")
+    a.add_argument("in_dir")
+    a.add_argument("out_dir")
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--quantise", choices=("truncate", "round"), default="truncate")
+    a.add_argument("--gamma-table", default=None, help="false colour: 256-entry monitor table (.npy)")
+    a.add_argument("--spectrum", default=None, help="power equalisation: mean amplitude spectrum (.npy)")
+    a.set_defaults(func=_apply)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from psychobench.stimuli.images import StimulusError
+    from psychobench.stimuli.levels import LevelError
+    from psychobench.stimuli.manifest import ManifestError
+    from psychobench.stimuli.manipulations import ManipulationError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (StimulusError, LevelError, ManifestError, ManipulationError) as e:
+        print(f"psychobench-stimuli: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

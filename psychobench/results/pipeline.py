@@ -1,0 +1,154 @@
+"""A vision run: network x stimulus sets -> trial tables -> scores -> run folder.
+
+Run folder layout (every file written atomically; ``summary.json`` last, so a folder with a
+summary is complete):
+
+* ``config.yaml``: the resolved configuration;
+* ``trials.parquet``: the model's trial table over all stimulus sets;
+* ``responses/<set>/<set>_<model>_session-1.csv``: the same trials in model-vs-human's format
+  (``psychobench-score RUN/responses`` re-scores them);
+* ``metrics.csv``: tidy metric table (set, metric, observer, value, ceiling, normalized, ci);
+* ``summary.json``: ``{"model", "datasets", "aggregate", "human_reference", "n_trials",
+  "forward_passes", "seconds", ...}``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from psychobench.data.download import atomic_write_text, publish
+from psychobench.data.trials import as_trial_table, load_human_trials, write_mvh_csv
+from psychobench.results import cache
+from psychobench.results.scoring import metrics_table, score_model_tables
+
+log = logging.getLogger(__name__)
+
+
+def stimulus_set_configs(cfg: DictConfig) -> dict[str, DictConfig]:
+    """The stimulus sets of a run: ``stimuli=NAME`` if given, else the preset's ``stimulus_sets``."""
+    if cfg.get("stimuli") is not None:
+        return {cfg.stimuli.name: cfg.stimuli}
+    sets = cfg.get("stimulus_sets") or {}
+    if not sets:
+        raise ValueError("no stimulus set: choose `stimuli=NAME` or an `experiment=` preset")
+    return {s.name: s for s in sets.values()}
+
+
+def predict_answers(net, rule, stimset, trainer_cfg: DictConfig, *, subject: str,
+                    use_cache: bool = True) -> tuple[pd.DataFrame, int]:
+    """The network's trial table on a stimulus set, from the answer cache or by running it.
+
+    Returns ``(table, forward_passes)``; ``forward_passes`` is 0 for a cache hit.
+    """
+    import pytorch_lightning as pl
+
+    from psychobench.lightning.data import StimulusDataModule
+    from psychobench.lightning.module import ObserverModule, trial_table
+
+    key = cache.answer_key(net.identity(), rule.identity(), stimset.content_key(), subject)
+    if use_cache:
+        hit = cache.load(key)
+        if hit is not None:
+            log.info("%s on %s: answers from the cache (%s)", subject, stimset.name, key[:12])
+            return hit, 0
+    logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
+    module = ObserverModule(net, rule)
+    dm = StimulusDataModule(stimset, net.preprocessing, batch_size=trainer_cfg.batch_size,
+                            num_workers=trainer_cfg.num_workers)
+    trainer = pl.Trainer(accelerator=trainer_cfg.accelerator, devices=trainer_cfg.devices,
+                         precision=trainer_cfg.precision, logger=False,
+                         enable_checkpointing=False, enable_model_summary=False,
+                         enable_progress_bar=trainer_cfg.progress_bar)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+        outputs = trainer.predict(module, datamodule=dm)
+    table = trial_table(stimset, outputs, subject=subject, categories=rule.categories)
+    if use_cache:
+        cache.store(key, table)
+    return table, module.forward_passes
+
+
+def _json_default(o):
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    raise TypeError(type(o))
+
+
+def _clean(o):
+    """NaN/inf -> None so that summary.json is strict JSON."""
+    if isinstance(o, dict):
+        return {k: _clean(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean(v) for v in o]
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    return o
+
+
+def write_json(path: Path, obj: dict) -> Path:
+    return atomic_write_text(path, json.dumps(_clean(obj), indent=2, default=_json_default) + "\n")
+
+
+def run_vision(cfg: DictConfig, run_dir: Path) -> dict:
+    """Run the configured network on the configured stimulus sets and score it."""
+    from psychobench.models.decision import get_rule
+
+    t0 = time.perf_counter()
+    run_dir = Path(run_dir)
+    sets = stimulus_set_configs(cfg)
+    net = instantiate(cfg.model)
+    subject = net.name
+    tables, forward_passes = {}, 0
+    for name, scfg in sets.items():
+        stimset = instantiate(scfg.source)
+        if stimset.name != name:
+            stimset = type(stimset)(name=name, root=stimset.root, manifest=stimset.manifest)
+        rule = get_rule(scfg.task)
+        table, n = predict_answers(net, rule, stimset, cfg.trainer, subject=subject,
+                                   use_cache=cfg.cache_answers)
+        tables[name] = as_trial_table(table)
+        forward_passes += n
+
+    trials = pd.concat(tables.values(), ignore_index=True)
+    trials.to_parquet(_tmp := run_dir / ".trials.parquet.part", index=False)
+    publish(_tmp, run_dir / "trials.parquet")
+    safe = subject.replace("_", "-")
+    for name, t in tables.items():
+        write_mvh_csv(t, run_dir / "responses" / name / f"{name}_{safe}_session-1.csv")
+
+    item_sets = {n: s.humans for n, s in sets.items() if s.get("comparison") == "item" and s.humans}
+    humans = {n: load_human_trials(h) for n, h in item_sets.items()}
+    summary: dict = {"model": subject}
+    if humans:
+        scores = score_model_tables({n: tables[n] for n in humans}, humans, cfg.metrics,
+                                    seed=cfg.seed)
+        summary.update(scores)
+    else:
+        summary.update({"datasets": {}, "aggregate": {}})
+    condition_sets = [n for n, s in sets.items() if s.get("comparison") == "condition" and s.humans]
+    if condition_sets:
+        from psychobench.results.scoring import condition_comparison
+
+        summary["condition_level"] = {
+            n: condition_comparison(tables[n], load_human_trials(sets[n].humans), sets[n].humans)
+            for n in condition_sets}
+    summary["n_trials"] = int(len(trials))
+    summary["forward_passes"] = int(forward_passes)
+    summary["accuracy"] = {n: float(t["correct"].mean()) for n, t in tables.items()}
+    summary["seconds"] = round(time.perf_counter() - t0, 3)
+    metrics_table(summary).to_csv(_m := run_dir / ".metrics.csv.part", index=False)
+    publish(_m, run_dir / "metrics.csv")
+    write_json(run_dir / "summary.json", summary)
+    return summary

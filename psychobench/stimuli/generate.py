@@ -1,0 +1,268 @@
+"""Generate parametric stimulus sets (model-vs-human manipulations of base images), cached.
+
+``make_set("uniform-noise", base=..., seed=0)`` applies every condition of the set's recipe to
+every base image, writes 8-bit PNGs named as the human experiments named theirs
+(``NNNN_EXP_dnn_COND_CAT_K_SOURCE.png`` under ``dnn/session-1/``, model-vs-human's release layout)
+and a manifest, and returns a :class:`~psychobench.stimuli.manifest.StimulusSet`.  Results are
+cached in a content-addressed folder (recipe, base content, seed, code version): a second call
+returns the cached set; the folder is written under a temporary name and renamed when complete
+(manifest last), so an interrupted run leaves nothing that looks finished.
+
+Randomness: each stimulus draws from its own ``numpy.random.default_rng`` seeded with
+``(seed, sha256(source_id | condition))``, so a stimulus does not depend on which other images
+are in the set; the same seed regenerates the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import manipulations as M
+from .bases import DEFAULT_BASE, BaseSet, load_base
+from .images import StimulusError, encode_png
+from .levels import SetSpec, get_set, numeric_level, parse_level
+from .manifest import StimulusSet, read_manifest, sha256_bytes, write_manifest
+from .recipes import Recipe, load_recipe
+
+#: Bumped whenever generated pixels change for the same recipe, base and seed.
+GENERATOR_VERSION = "1"
+BATCH = 64
+
+
+def cache_root() -> Path:
+    """``<user cache>/stimuli`` (psychobench.data.download.cache_dir, else $PSYCHOBENCH_CACHE)."""
+    try:
+        from psychobench.data.download import cache_dir
+        root = cache_dir()
+    except ImportError:  # pragma: no cover - data layer always present in the package
+        root = Path(os.environ.get("PSYCHOBENCH_CACHE") or Path.home() / ".cache" / "psychobench")
+    return root / "stimuli"
+
+
+def stimulus_rng(seed: int, source_id: str, condition: str) -> np.random.Generator:
+    """The generator of one stimulus: depends on the seed, the source image and the condition."""
+    k = int.from_bytes(hashlib.sha256(f"{source_id}|{condition}".encode()).digest()[:8], "little")
+    return np.random.default_rng([int(seed), k])
+
+
+def apply_level(spec: SetSpec, params: dict[str, Any], x: np.ndarray, rngs=None, *,
+                mean_amplitude: np.ndarray | None = None, gamma: np.ndarray | None = None) -> np.ndarray:
+    """Apply one condition to a batch ``x`` (N, H, W[, 3]) in [0, 1] -> float (N, H, W[, 3]).
+
+    ``rngs``: one Generator per image (noise, phase, eidolon); ``mean_amplitude``: target
+    spectrum (H, W) for power equalisation (default: the batch's own mean); ``gamma``: monitor
+    table for false colour (default :func:`manipulations.default_gamma_table`).
+    """
+    n = spec.name
+    if n == "colour":
+        return M.colour(x, params["mode"])
+    if n == "contrast":
+        return M.contrast(x, params["c"])
+    if n == "high-pass":
+        return M.high_pass(x, params["sigma"], params["bg"])
+    if n == "low-pass":
+        return M.low_pass(x, params["sigma"], params["bg"])
+    if n == "phase-scrambling":
+        return M.phase_noise(x, params["width_deg"], rngs)
+    if n == "power-equalisation":
+        if not params["equalise"]:
+            return np.clip(M.grey(x), 0, 1)
+        amp = M.mean_amplitude_spectrum(x) if mean_amplitude is None else mean_amplitude
+        return M.power_equalise(x, amp)
+    if n == "false-colour":
+        return M.false_colour(x, gamma) if params["false_colour"] else M.as_batch(x, colour=True)
+    if n == "rotation":
+        return M.rotate(x, params["angle"])
+    if n.startswith("eidolon"):
+        from .eidolon import eidolon
+        return eidolon(x, params["reach"], params["coherence"], params["grain"], rngs)
+    if n == "uniform-noise":
+        return M.uniform_noise(x, params["width"], rngs, params["contrast"])
+    if n == "salt-and-pepper":
+        return M.salt_and_pepper(x, params["p"], rngs, params["contrast"])
+    raise StimulusError(f"no generator for {n!r}")  # pragma: no cover
+
+
+def imagename(index: int, spec: SetSpec, raw: str, category: str, source_id: str) -> str:
+    """``NNNN_EXP_dnn_COND_CAT_K_SOURCE.png`` (1-based running index, raw condition string)."""
+    return f"{index:04d}_{spec.code}_dnn_{raw}_{category}_{spec.tag}_{source_id}.png"
+
+
+def _check_base(spec: SetSpec, base: BaseSet, on_grey: str = "error") -> BaseSet:
+    """Check sizes (all equal) and colour; ``on_grey='skip'`` drops grey images of colour sets."""
+    if spec.colour:
+        grey = [b for b in base.images if b.image.ndim != 3]
+        if grey and on_grey != "skip":
+            raise StimulusError(f"{grey[0].origin}: greyscale image, but {spec.name} needs colour "
+                                "(RGB) images")
+        if grey:
+            warnings.warn(f"{spec.name}: skipping {len(grey)} greyscale base image(s): "
+                          + ", ".join(b.source_id for b in grey), stacklevel=3)
+            base = BaseSet(base.name, tuple(b for b in base.images if b.image.ndim == 3))
+    if not base.images:
+        raise StimulusError(f"{base.name}: no usable base images for {spec.name}")
+    shapes = {b.image.shape[:2] for b in base.images}
+    if len(shapes) > 1:
+        b = next(b for b in base.images if b.image.shape[:2] != base.images[0].image.shape[:2])
+        raise StimulusError(f"{b.origin}: wrong size {b.image.shape[1]}x{b.image.shape[0]}; the other "
+                            f"base images are {base.images[0].image.shape[1]}x{base.images[0].image.shape[0]}")
+    return base
+
+
+def _as_rgb_float(imgs: list[np.ndarray]) -> np.ndarray:
+    return np.stack([np.repeat(i[..., None], 3, 2) if i.ndim == 2 else i for i in imgs]) / 255.0
+
+
+def generate(recipe: Recipe, base: BaseSet, seed: int, out: Path, *, quantise: str = "truncate",
+             progress: bool = False) -> tuple[pd.DataFrame, str]:
+    """Write the stimuli of ``recipe`` x ``base`` into ``out`` (an empty folder).
+
+    Returns the manifest (paths relative to ``out``) and the pixel key (sha256 over the
+    condition, id and decoded uint8 pixels of every stimulus: independent of the PNG encoder).
+    """
+    spec = get_set(recipe.manipulation)
+    levels = [parse_level(spec, c) for c in recipe.conditions]
+    x = _as_rgb_float([b.image for b in base.images])
+    if not spec.colour and not spec.name.startswith("eidolon"):
+        x = M.grey(x)                  # once for all levels (the manipulations start from Y)
+    mean_amp = M.mean_amplitude_spectrum(x) if spec.name == "power-equalisation" else None
+    gamma = np.asarray(recipe.params["gamma_table"]) if "gamma_table" in recipe.params else None
+    sub = out / "dnn" / "session-1"
+    sub.mkdir(parents=True, exist_ok=True)
+    rows = []
+    pix = hashlib.sha256()
+    order = [(i, j) for i in range(len(base.images)) for j in range(len(levels))]
+    names = {}
+    for k, (i, j) in enumerate(order, start=1):
+        b, (raw, canon, params) = base.images[i], levels[j]
+        names[(i, j)] = imagename(k, spec, raw, b.category, b.source_id)
+    it = range(len(levels))
+    if progress:
+        from tqdm.auto import tqdm
+        it = tqdm(it, desc=f"make {recipe.name}")
+    results: dict[tuple[int, int], tuple[bytes, np.ndarray]] = {}
+    for j in it:
+        raw, canon, params = levels[j]
+        params = {**params, **{k: v for k, v in recipe.params.items()
+                               if k not in ("gamma_table", "on_grey")}}
+        for s in range(0, len(base.images), BATCH):
+            idx = range(s, min(s + BATCH, len(base.images)))
+            rngs = [stimulus_rng(seed, base.images[i].source_id, canon) for i in idx]
+            y = apply_level(spec, params, x[s:s + len(idx)], rngs, mean_amplitude=mean_amp, gamma=gamma)
+            u8 = M.to_uint8(y, quantise)
+            for i, img in zip(idx, u8):
+                data = encode_png(img, stack_rgb=spec.stack_rgb)
+                (sub / names[(i, j)]).write_bytes(data)
+                results[(i, j)] = (data, img)
+                b = base.images[i]
+                rows.append({
+                    "stimulus_id": names[(i, j)][:-4], "path": f"dnn/session-1/{names[(i, j)]}",
+                    "condition": canon, "category": b.category,
+                    "params": json.dumps({**params, "seed": int(seed), "source": b.source_id},
+                                         sort_keys=True),
+                    "sha256": sha256_bytes(data), "imagename": names[(i, j)],
+                    "level": numeric_level(spec, params), "source_id": b.source_id,
+                    "_k": i * len(levels) + j,
+                })
+    df = pd.DataFrame(rows).sort_values("_k").drop(columns="_k").reset_index(drop=True)
+    for (i, j) in order:
+        data, img = results[(i, j)]
+        pix.update(f"{levels[j][1]}|{base.images[i].source_id}|{img.shape}\n".encode())
+        pix.update(np.ascontiguousarray(img).tobytes())
+    return df, pix.hexdigest()
+
+
+def _key(recipe: Recipe, base: BaseSet, seed: int, quantise: str) -> str:
+    blob = json.dumps({"recipe": recipe.generation_dict(), "base": base.key(), "seed": int(seed),
+                       "quantise": quantise, "version": GENERATOR_VERSION}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def make_set(name: str, base: str | Path = DEFAULT_BASE, *, seed: int = 0, out: str | Path | None = None,
+             recipe: str | Path | None = None, conditions: list[str] | None = None,
+             quantise: str = "truncate", limit: int | None = None, progress: bool = False,
+             check_expected: bool = True, on_grey: str | None = None) -> StimulusSet:
+    """Materialise parametric stimulus set ``name`` from ``base`` (see :mod:`.bases`).
+
+    ``out``: write there (must not exist or be empty) instead of the cache; ``recipe``: a
+    recipe file or name (default: the set's recipe under ``stimuli/``, else built-in levels);
+    ``conditions``: a subset or new levels (raw or canonical strings); ``limit``: images per
+    category; ``on_grey``: ``'error'`` or ``'skip'`` grey base images of colour sets (default:
+    the recipe's, else error).  With ``check_expected`` a recipe's pinned pixel checksum for this base and seed
+    must match (a mismatch raises: the generator changed).
+    """
+    rec = load_recipe(recipe or name)
+    if conditions is not None:
+        rec = rec.with_conditions([str(c) for c in conditions])
+    bset = _check_base(get_set(rec.manipulation), load_base(base, limit=limit),
+                       on_grey or rec.params.get("on_grey", "error"))
+    key = _key(rec, bset, seed, quantise)
+    if out is None:
+        final = cache_root() / rec.name / key[:24]
+        if (final / "manifest.csv").is_file():
+            return read_manifest(final, name=rec.name)
+    else:
+        final = Path(out)
+        if final.exists() and any(final.iterdir()):
+            raise StimulusError(f"{final}: output folder exists and is not empty")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
+    try:
+        df, pixel_key = generate(rec, bset, seed, tmp, quantise=quantise, progress=progress)
+        df.attrs["pixel_key"] = pixel_key
+        expected = rec.expected_for(bset.name, seed, quantise) if (check_expected and limit is None
+                                                                   and conditions is None) else None
+        if expected is not None and expected.get("pixel_key") not in (None, pixel_key):
+            raise StimulusError(
+                f"{rec.source}: {rec.name} from {bset.name!r} with seed {seed} gives pixel key "
+                f"{pixel_key[:16]}..., the recipe pins {expected['pixel_key'][:16]}...")
+        info = {"name": rec.name, "base": bset.name, "base_key": bset.key(), "seed": int(seed),
+                "quantise": quantise, "generator_version": GENERATOR_VERSION, "pixel_key": pixel_key,
+                "recipe": rec.generation_dict(), "n": len(df)}
+        (tmp / "set.json").write_text(json.dumps(info, indent=1, sort_keys=True))
+        write_manifest(df, tmp)
+        if final.exists():
+            final.rmdir()
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if (final / "manifest.csv").is_file():   # a concurrent run finished first
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if expected is not None and expected.get("content_key"):
+        got = read_manifest(final, name=rec.name).content_key()
+        if got != expected["content_key"]:
+            warnings.warn(f"{rec.name}: file checksums differ from the recipe's (same pixels; a "
+                          "different PNG encoder or zlib)", stacklevel=2)
+    return read_manifest(final, name=rec.name)
+
+
+def parametric_set(name: str, base: str = DEFAULT_BASE, seed: int = 0, recipe: str | None = None,
+                   conditions: list[str] | None = None, limit: int | None = None,
+                   cache: str | None = None, quantise: str = "truncate") -> StimulusSet:
+    """Hydra factory (``_target_: psychobench.stimuli.generate.parametric_set``).
+
+    ``cache``: a folder to materialise into instead of the content-addressed user cache (reused
+    if it holds a complete set).
+    """
+    if cache is not None:
+        root = Path(cache)
+        if (root / "manifest.csv").is_file():
+            return read_manifest(root, name=name)
+    return make_set(name, base, seed=seed, out=cache, recipe=recipe,
+                    conditions=list(conditions) if conditions is not None else None,
+                    limit=limit, quantise=quantise)

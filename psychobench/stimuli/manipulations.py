@@ -1,0 +1,264 @@
+"""Parametric image manipulations of Geirhos et al. (2018) / model-vs-human (2021), vectorised.
+
+Every function takes a batch of images as float64 in [0, 1], shape ``(N, H, W, 3)`` (RGB) or
+``(N, H, W)`` (grey), and returns float64 in [0, 1]: ``(N, H, W)`` for the grey manipulations,
+``(N, H, W, 3)`` for ``colour:cr`` and false colour.  A single image ``(H, W[, 3])`` is accepted
+where noted by :func:`as_batch`.  The formulas follow ``docs/stimulus-manipulations.md`` (read
+from rgeirhos/generalisation-humans-DNNs ``code/image_manipulation.py``; no code copied).
+
+Random manipulations take ``rng``: one ``numpy.random.Generator``/``RandomState`` (draws for the
+whole batch, image after image, as the original's shared ``RandomState`` did) or a sequence of
+them, one per image (what the stimulus-set generators use, so each image's noise depends only on
+its own seed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import fft as sfft
+from scipy import ndimage
+from scipy.interpolate import PchipInterpolator
+
+#: Luminance weights of skimage ``rgb2gray`` (Rec. 709 on stored, gamma-encoded values).
+GREY_WEIGHTS = np.array([0.2125, 0.7154, 0.0721])
+#: Background grey of the filter experiments (mean grey of the second-batch image set).
+BG_GREY = 0.4423
+#: Contrast of the uniform-noise and salt-and-pepper experiments.
+NOISE_CONTRAST = 0.3
+#: Monitor gamma table of the false-colour experiment at k = 0, 32, ..., 224, 255 (fraction of
+#: maximum luminance), from ``code/x_gamma_function.npy`` (facts listed in the spec).
+GAMMA_KNOTS_K = np.array([0, 32, 64, 96, 128, 160, 192, 224, 255], dtype=float)
+GAMMA_KNOTS_L = np.array([0.0, 0.0072, 0.0441, 0.1239, 0.2441, 0.3982, 0.5904, 0.8042, 1.0])
+#: L+M cone luminance weights of linear R, G, B that the false-colour transform keeps.
+CONE_LUMINANCE = np.array([0.258828, 0.607436, 0.133736])
+
+RngLike = np.random.Generator | np.random.RandomState | Sequence
+
+
+class ManipulationError(ValueError):
+    """Bad input to a manipulation (shape, range, parameter)."""
+
+
+def as_batch(x: np.ndarray, *, colour: bool = False) -> np.ndarray:
+    """Return ``x`` as a float64 batch ``(N, H, W[, 3])``; uint8 input is divided by 255.
+
+    A single image ``(H, W)`` or ``(H, W, 3)`` becomes a batch of one (an array whose last axis
+    is 3 and whose second axis is longer than 3 is read as one RGB image).  ``colour=True``
+    demands RGB.
+    """
+    x = np.asarray(x)
+    if x.dtype == np.uint8:
+        x = x / 255.0
+    x = x.astype(np.float64, copy=False)
+    if x.ndim == 2 or (x.ndim == 3 and x.shape[-1] == 3 and x.shape[1] > 3):
+        x = x[None]
+    if x.ndim not in (3, 4) or (x.ndim == 4 and x.shape[-1] != 3):
+        raise ManipulationError(f"expected images (N, H, W) or (N, H, W, 3); got shape {x.shape}")
+    if colour and x.ndim != 4:
+        raise ManipulationError("this manipulation needs colour (RGB) images; got greyscale")
+    return x
+
+
+def grey(x: np.ndarray) -> np.ndarray:
+    """Luminance ``Y = .2125 R + .7154 G + .0721 B``; grey input passes through. -> (N, H, W)."""
+    x = as_batch(x)
+    return x @ GREY_WEIGHTS if x.ndim == 4 else x
+
+
+def contrast(x: np.ndarray, c: float) -> np.ndarray:
+    """Grey, then ``c * Y + (1 - c) / 2`` (scaled about 0.5, not the image mean); c in [0, 1]."""
+    if not 0.0 <= c <= 1.0:
+        raise ManipulationError(f"contrast level must be in [0, 1]; got {c}")
+    return (1 - c) / 2.0 + grey(x) * c
+
+
+def _draw(rng: RngLike, n: int, shape: tuple[int, ...], kind: str, **kw) -> np.ndarray:
+    """Draw ``n`` arrays of ``shape`` from one rng (consecutively) or from one rng per image."""
+    if isinstance(rng, (np.random.Generator, np.random.RandomState)):
+        return np.stack([getattr(rng, kind)(size=shape, **kw) for _ in range(n)]) if n else \
+            np.empty((0, *shape))
+    rngs = list(rng)
+    if len(rngs) != n:
+        raise ManipulationError(f"got {len(rngs)} random generators for {n} images")
+    return np.stack([getattr(r, kind)(size=shape, **kw) for r in rngs]) if n else np.empty((0, *shape))
+
+
+def uniform_noise(x: np.ndarray, width: float, rng: RngLike, c: float = NOISE_CONTRAST) -> np.ndarray:
+    """Grey, contrast ``c``, add ``U[-width, width)`` per pixel (one plane), clip to [0, 1]."""
+    y = contrast(x, c)
+    n = _draw(rng, y.shape[0], y.shape[1:], "uniform", low=-width, high=width)
+    return np.clip(y + n, 0.0, 1.0)
+
+
+def salt_and_pepper(x: np.ndarray, p: float, rng: RngLike, c: float = NOISE_CONTRAST) -> np.ndarray:
+    """Grey, contrast ``c``; u ~ U[0,1): u >= 1-p/2 -> +1, u < p/2 -> -1; clip (pixels 1 or 0)."""
+    if not 0.0 <= p <= 1.0:
+        raise ManipulationError(f"salt-and-pepper probability must be in [0, 1]; got {p}")
+    y = contrast(x, c)
+    u = _draw(rng, y.shape[0], y.shape[1:], "uniform")
+    return np.clip(y + (u >= 1 - p / 2) - (u < p / 2), 0.0, 1.0)
+
+
+def _blur(y: np.ndarray, sigma: float, bg: float, method: str = "exact") -> np.ndarray:
+    """Gaussian blur of each (H, W) plane as scipy ``gaussian_filter(mode='constant', cval=bg)``.
+
+    ``exact``: scipy itself (bit-identical to the original's per-image call).  ``fft``: the same
+    separable sampled kernel (radius int(4 sigma + .5), normalised to sum 1; each axis padded with
+    ``bg``, as scipy pads the intermediate result too) applied by FFT; equal up to float
+    round-off (~1e-15), which can move a value across a uint8 step in rare pixels; several times
+    faster for sigma >= 5.
+    """
+    if method == "exact":
+        return ndimage.gaussian_filter(y, sigma=(0.0, sigma, sigma), mode="constant", cval=bg)
+    if method != "fft":
+        raise ManipulationError(f"blur method must be 'exact' or 'fft'; got {method!r}")
+    r = int(4 * float(sigma) + 0.5)
+    t = np.arange(-r, r + 1, dtype=np.float64)
+    k = np.exp(-0.5 / sigma ** 2 * t ** 2)
+    k /= k.sum()
+    out = y
+    for axis in (1, 2):
+        n = out.shape[axis]
+        pad = [(0, 0)] * out.ndim
+        pad[axis] = (r, r)
+        z = np.pad(out, pad, constant_values=bg)
+        size = sfft.next_fast_len(n + 2 * r, real=True)
+        kf = sfft.rfft(k, n=size)
+        shape = [1] * out.ndim
+        shape[axis] = kf.size
+        conv = sfft.irfft(sfft.rfft(z, n=size, axis=axis, workers=-1) * kf.reshape(shape), n=size,
+                          axis=axis, workers=-1)
+        out = np.take(conv, np.arange(2 * r, 2 * r + n), axis=axis)
+    return out
+
+
+def low_pass(x: np.ndarray, sigma: float, bg: float = BG_GREY, method: str = "exact") -> np.ndarray:
+    """Grey, Gaussian blur with SD ``sigma`` px (radius int(4 sigma + .5), outside = ``bg``), clip.
+
+    ``method``: ``exact`` (scipy, as the original) or ``fft`` (faster; see :func:`_blur`)."""
+    if sigma < 0:
+        raise ManipulationError(f"low-pass sigma must be >= 0; got {sigma}")
+    y = grey(x)
+    return np.clip(_blur(y, sigma, bg, method), 0.0, 1.0) if sigma > 0 else np.clip(y, 0.0, 1.0)
+
+
+def high_pass(x: np.ndarray, sigma: float, bg: float = BG_GREY, method: str = "exact") -> np.ndarray:
+    """Grey, ``h = Y - blur(Y)``, shift so the mean is ``bg``, clip; sigma = inf -> Y unfiltered."""
+    y = grey(x)
+    if np.isinf(sigma):
+        return np.clip(y, 0.0, 1.0)
+    if not sigma > 0:
+        raise ManipulationError(f"high-pass sigma must be > 0 (or inf); got {sigma}")
+    h = y - _blur(y, sigma, bg, method)
+    h = h + (bg - h.mean(axis=(1, 2), keepdims=True))
+    return np.clip(h, 0.0, 1.0)
+
+
+def _spectrum(y: np.ndarray) -> np.ndarray:
+    return sfft.fftshift(sfft.fft2(y, axes=(1, 2), workers=-1), axes=(1, 2))
+
+
+def _inverse(f: np.ndarray) -> np.ndarray:
+    out = sfft.ifft2(sfft.ifftshift(f, axes=(1, 2)), axes=(1, 2), workers=-1).real
+    return np.clip(out, 0.0, 1.0)
+
+
+def phase_noise(x: np.ndarray, width_deg: float, rng: RngLike) -> np.ndarray:
+    """Phase scrambling as the original did it, quirk included.
+
+    ``F = fftshift(fft2(Y))``; in the block ``F[1:, 1:]`` flattened row-major (n entries, DC at
+    m = n // 2) entry i < m gets phase + s_i and entry m + 1 + i gets - s_i, with
+    ``s = (u - .5) * 2 * width / 180 * pi``, u ~ U[0, 1).  The partner entries are not the
+    conjugate ones, so the spectrum is not Hermitian; the real part of the inverse is kept
+    (effective shift (s_i + s_{m-1-i}) / 2, amplitude times cos((s_i - s_{m-1-i}) / 2)).
+    H and W must be even.
+    """
+    y = grey(x)
+    h, w = y.shape[1:]
+    if h % 2 or w % 2:
+        raise ManipulationError(f"phase noise needs even image sides; got {h}x{w}")
+    f = _spectrum(y)
+    amp, phase = np.abs(f), np.angle(f)
+    m = (h - 1) * (w - 1) // 2
+    u = _draw(rng, y.shape[0], (m,), "random")
+    s = (u - 0.5) * 2 * width_deg / 180 * np.pi
+    block = phase[:, 1:, 1:].reshape(y.shape[0], -1)      # copy (non-contiguous slice)
+    block[:, :m] += s
+    block[:, m + 1:] -= s
+    phase[:, 1:, 1:] = block.reshape(y.shape[0], h - 1, w - 1)
+    return _inverse(amp * np.exp(1j * phase))
+
+
+def mean_amplitude_spectrum(x: np.ndarray) -> np.ndarray:
+    """Mean over images of ``|fftshift(fft2(Y))|`` -> (H, W); the target of power equalisation."""
+    return np.abs(_spectrum(grey(x))).mean(axis=0)
+
+
+def power_equalise(x: np.ndarray, mean_amplitude: np.ndarray) -> np.ndarray:
+    """Grey; replace the amplitude spectrum by ``mean_amplitude`` (H, W), keep the phase; clip."""
+    y = grey(x)
+    mean_amplitude = np.asarray(mean_amplitude, dtype=np.float64)
+    if mean_amplitude.shape != y.shape[1:]:
+        raise ManipulationError(
+            f"mean amplitude spectrum has shape {mean_amplitude.shape}; images are {y.shape[1:]}")
+    return _inverse(mean_amplitude * np.exp(1j * np.angle(_spectrum(y))))
+
+
+def default_gamma_table() -> np.ndarray:
+    """256-entry monitor table g[k] (luminance fraction of 8-bit value k), monotone cubic (PCHIP)
+    through the nine published knots.  The original used a measured table
+    (``x_gamma_function.npy``); between the knots this interpolation is an approximation."""
+    return PchipInterpolator(GAMMA_KNOTS_K, GAMMA_KNOTS_L)(np.arange(256.0))
+
+
+def false_colour(x: np.ndarray, gamma: np.ndarray | None = None) -> np.ndarray:
+    """Opponent colours: linearise ``L = g[255 x]``, ``L' = 2 Lambda - L`` with Lambda the L+M cone
+    luminance (luminance kept, both opponent axes inverted about grey), clip, re-encode with
+    the nearest table entry ``argmin_k |g[k] - L'| / 255``. -> (N, H, W, 3)."""
+    x = as_batch(x, colour=True)
+    g = default_gamma_table() if gamma is None else np.asarray(gamma, dtype=np.float64)
+    if g.shape != (256,):
+        raise ManipulationError(f"gamma table must have 256 entries; got shape {g.shape}")
+    k = x * 255
+    ki = k.astype(np.uint8)
+    if not np.allclose(k, ki):
+        raise ManipulationError("false colour needs 8-bit images (values k/255)")
+    lin = g[ki]
+    lum = lin @ CONE_LUMINANCE
+    out = np.clip(2 * lum[..., None] - lin, 0.0, 1.0)
+    # nearest entry of a sorted table: searchsorted + compare the two neighbours (first on ties)
+    order = np.argsort(g, kind="stable")
+    gs = g[order]
+    j = np.clip(np.searchsorted(gs, out), 1, 255)
+    lo, hi = gs[j - 1], gs[j]
+    pick = np.where(np.abs(out - lo) <= np.abs(hi - out), j - 1, j)
+    return order[pick] / 255
+
+
+def rotate(x: np.ndarray, angle: int) -> np.ndarray:
+    """Grey, exact rotation: 90 = counter-clockwise (numpy rot90 k=1), 180, 270 = clockwise."""
+    if angle % 90:
+        raise ManipulationError(f"rotation angle must be a multiple of 90 degrees; got {angle}")
+    return np.rot90(grey(x), k=(angle // 90) % 4, axes=(1, 2)).copy()
+
+
+def colour(x: np.ndarray, mode: str) -> np.ndarray:
+    """``cr``: the RGB image unchanged; ``bw``: grey Y."""
+    if mode == "cr":
+        return as_batch(x, colour=True).copy()
+    if mode == "bw":
+        return grey(x)
+    raise ManipulationError(f"colour condition must be 'cr' or 'bw'; got {mode!r}")
+
+
+def to_uint8(x: np.ndarray, quantise: str = "truncate") -> np.ndarray:
+    """Float [0, 1] -> uint8 as the experiments saved: ``uint8(255 x)`` (truncation, as the spec
+    states) or ``quantise='round'`` (``uint8(255 x + .5)``, scipy ``toimage``/``bytescale``)."""
+    x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0) * 255
+    if quantise == "round":
+        x = x + 0.5
+    elif quantise != "truncate":
+        raise ManipulationError(f"quantise must be 'truncate' or 'round'; got {quantise!r}")
+    return x.astype(np.uint8)

@@ -1,0 +1,89 @@
+"""model-vs-human's benchmark metrics: worked example E1 and parity with its published
+ResNet-50 row and human row (metrics-reference.md sections 6 and 8)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from psychobench.consistency import agreement, benchmark
+from psychobench.data.schema import TrialTableError
+
+M = np.array([1, 1, 0, 0, 1, 1, 0, 1, 1, 1], bool)
+H = np.array([[1, 1, 1, 0, 0, 1, 0, 1, 1, 0],
+              [1, 1, 1, 0, 1, 1, 0, 1, 0, 0],
+              [1, 0, 1, 0, 0, 1, 1, 1, 1, 0]], bool)
+
+
+def test_e1_kappa_values():
+    k = agreement.error_consistency(M[None, :], H)
+    np.testing.assert_allclose(k, [0.3478, 0.3478, -0.0870], atol=1e-3)
+    assert k.mean() == pytest.approx(0.2029, abs=1e-3)
+    pairs = [agreement.error_consistency(H[i], H[j]) for i, j in ((0, 1), (0, 2), (1, 2))]
+    np.testing.assert_allclose(pairs, [0.5833, 0.5833, 0.1667], atol=1e-3)
+    assert np.mean(pairs) == pytest.approx(0.4444, abs=1e-3)
+    assert k.mean() / np.mean(pairs) == pytest.approx(0.4565, abs=1e-3)
+    lo, hi = agreement.kappa_bounds(0.6, 0.7)
+    assert (lo, hi) == (pytest.approx(-0.5217, abs=1e-3), pytest.approx(0.7826, abs=1e-3))
+
+
+def test_e1_through_trial_tables():
+    """The same numbers through the table-level code path (one condition, ids paired)."""
+    ids = [f"x{i}" for i in range(10)]
+
+    def table(subject, correct):
+        return pd.DataFrame({"experiment": "e", "subject": subject, "session": 1,
+                             "trial": np.arange(1, 11), "stimulus_id": ids, "condition": "0",
+                             "category": "cat", "response": np.where(correct, "cat", "dog"),
+                             "correct": correct, "rt": np.nan})
+
+    humans = pd.concat([table(f"h{i}", H[i]) for i in range(3)], ignore_index=True)
+    res = benchmark.dataset_metrics(table("m", M), humans, "e")
+    assert res["error_consistency"] == pytest.approx(0.2029, abs=1e-3)
+    assert res["observed_consistency"] == pytest.approx(np.mean([0.7, 0.7, 0.5]))
+    ref = benchmark.human_reference(humans, "e")
+    assert ref["error_consistency"] == pytest.approx(0.4444, abs=1e-3)
+
+
+def test_kappa_undefined_is_nan_and_excluded():
+    both_right = np.ones(5, bool)
+    assert np.isnan(agreement.error_consistency(both_right, both_right))
+    assert np.isnan(agreement.error_consistency(~both_right, ~both_right))
+    # a pair with undefined kappa does not enter the mean
+    a = np.array([[1, 1, 1, 1.0]])
+    h = np.array([[1, 1, 1, 1.0], [1, 0, 1, 0.0]])
+    out = benchmark.pairwise_metrics(a, h, np.zeros(4, int), np.array([True]))
+    assert out["error_consistency"] == pytest.approx(0.0)
+
+
+def test_resnet50_parity(humans, resnet50):
+    res = benchmark.score(resnet50, humans)["aggregate"]
+    assert round(res["ood_accuracy"], 3) == 0.559
+    assert round(res["accuracy_difference"], 3) == 0.087
+    assert round(res["observed_consistency"], 3) == 0.665
+    assert round(res["error_consistency"], 3) == 0.208
+    assert round(res["shape_bias"], 3) == 0.214
+
+
+def test_human_reference_row(humans):
+    ref = benchmark.score_humans(humans)["aggregate"]
+    assert round(ref["accuracy_difference"], 3) == 0.007
+    assert round(ref["observed_consistency"], 3) == 0.809
+    assert round(ref["error_consistency"], 3) == 0.431
+    assert round(ref["ood_accuracy"], 3) == 0.723
+    assert round(ref["shape_bias"], 3) == 0.959
+
+
+def test_mismatched_stimulus_ids_are_an_error(humans, resnet50):
+    model = resnet50["edge"].copy()
+    model.loc[3, "stimulus_id"] = "not-an-image.png"
+    with pytest.raises(TrialTableError, match="not-an-image.png"):
+        benchmark.dataset_metrics(model, humans["edge"], "edge")
+    with pytest.raises(TrialTableError, match="no model answer"):
+        benchmark.dataset_metrics(resnet50["edge"].iloc[1:], humans["edge"], "edge")
+
+
+def test_model_condition_must_agree_with_humans(humans, resnet50):
+    model = resnet50["contrast"].copy()
+    model.loc[0, "condition"] = "c01" if model.loc[0, "condition"] != "c01" else "c05"
+    with pytest.raises(TrialTableError, match="condition"):
+        benchmark.dataset_metrics(model, humans["contrast"], "contrast")
