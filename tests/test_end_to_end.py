@@ -90,13 +90,25 @@ def test_score_cli_reproduces_summary(default_run):
     summary = json.loads((run / "summary.json").read_text())
     assert scored["model"] == summary["model"]
     assert set(scored["datasets"]) == set(summary["datasets"])
-    for ds, vals in summary["datasets"].items():
-        for metric, v in vals.items():
-            if isinstance(v, float):
-                assert scored["datasets"][ds][metric] == pytest.approx(v, rel=1e-12), (ds, metric)
-    for metric, v in summary["aggregate"].items():
-        if isinstance(v, float):
-            assert scored["aggregate"][metric] == pytest.approx(v, rel=1e-12), metric
+    assert scored["datasets"] == summary["datasets"]      # every value, consistency included
+    assert scored["aggregate"] == summary["aggregate"]
+
+
+def test_consistency_blocks(default_run):
+    work, _, _ = default_run
+    s = json.loads((work / "run1" / "summary.json").read_text())
+    for block in [s["datasets"][ds]["consistency"] for ds in s["datasets"]] + [s["aggregate"]["consistency"]]:
+        assert {"o1_acc", "o2_offdiag", "i1", "i1n", "error_consistency"} <= set(block)
+        for metric, v in block.items():
+            assert set(v) >= {"value", "ceiling", "normalized", "ci"}, metric
+            if v["normalized"] is not None and v["ci"][0] is not None:
+                assert v["ci"][0] <= v["ci"][1]
+    ec = s["aggregate"]["consistency"]["error_consistency"]
+    assert ec["value"] == pytest.approx(s["aggregate"]["error_consistency"], rel=1e-9)
+    for ds in s["datasets"]:
+        e = s["datasets"][ds]["consistency"]["error_consistency"]
+        assert 0 < e["ceiling"] < 1
+        assert e["normalized"] == pytest.approx(e["value"] / e["ceiling"], rel=1e-9)
 
 
 def test_repeated_run_does_no_forward_pass(default_run):

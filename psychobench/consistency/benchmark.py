@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from psychobench.consistency.agreement import kappa_from_rates
 from psychobench.data.conditions import EXCLUDED_CONDITIONS
@@ -53,18 +55,29 @@ class Paired:
     model_response: np.ndarray | None = None
 
 
-def _matrix(table: pd.DataFrame, stim_index: pd.Index, source: str):
-    """(subjects, stimuli) correctness matrix of a trial table on ``stim_index``."""
-    subjects, s_code = np.unique(table["subject"].to_numpy(dtype=str), return_inverse=True)
-    x_code = stim_index.get_indexer(table["stimulus_id"])
-    if (x_code < 0).any():
-        missing = table["stimulus_id"][x_code < 0].unique()[:5].tolist()
-        raise TrialTableError(
-            f"{source}: {int((x_code < 0).sum())} trial(s) on stimuli the humans never saw, "
-            f"e.g. {missing}")
-    mat = np.full((len(subjects), len(stim_index)), np.nan)
+def _arrow(col: pd.Series) -> pa.Array:
+    arr = pa.array(col, from_pandas=True)
+    return arr.cast(pa.large_string()) if arr.type != pa.large_string() else arr
+
+
+def _encode(*cols: pd.Series) -> tuple[list[np.ndarray], np.ndarray]:
+    """Integer codes of string columns over one shared dictionary (codes -1 = missing).
+
+    Arrow's hash encoding: the string work is done once, in C++, for all columns together."""
+    arrays = [_arrow(c) for c in cols]
+    enc = pa.chunked_array(arrays, type=pa.large_string()).dictionary_encode().combine_chunks()
+    codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    bounds = np.cumsum([0] + [len(a) for a in arrays])
+    return ([codes[a:b] for a, b in zip(bounds[:-1], bounds[1:])],
+            enc.dictionary.to_numpy(zero_copy_only=False))
+
+
+def _matrix(table: pd.DataFrame, x_code: np.ndarray, n_stimuli: int) -> tuple[np.ndarray, np.ndarray]:
+    """(subjects, stimuli) correctness matrix of a trial table, given each trial's stimulus code."""
+    (s_code,), subjects = _encode(table["subject"])
+    mat = np.full((len(subjects), n_stimuli), np.nan)
     mat[s_code, x_code] = table["correct"].to_numpy(dtype=float)
-    return subjects, mat, s_code, x_code
+    return subjects, mat
 
 
 def pair(model: pd.DataFrame, humans: pd.DataFrame, dataset: str) -> Paired:
@@ -73,15 +86,30 @@ def pair(model: pd.DataFrame, humans: pd.DataFrame, dataset: str) -> Paired:
     The condition of each stimulus is the humans'; a model trial whose own condition is given and
     disagrees is an error, as is a stimulus the model never answered or one the humans never saw.
     """
-    stim = pd.Index(pd.unique(humans["stimulus_id"].to_numpy(dtype=str)))
-    h_first = humans.drop_duplicates("stimulus_id").set_index("stimulus_id")["condition"]
-    cond_of_stim = h_first.reindex(stim).to_numpy(dtype=str)
-    conditions, cond = np.unique(cond_of_stim, return_inverse=True)
+    same = model is humans
+    cols = [humans["stimulus_id"]] if same else [humans["stimulus_id"], model["stimulus_id"]]
+    codes, stim = _encode(*cols)
+    h_code = codes[0]
+    if not same and len(stim) > (n := int(h_code.max()) + 1):
+        x_code = codes[1]
+        unseen = x_code >= n
+        missing = pd.unique(model["stimulus_id"].to_numpy()[unseen])[:5].tolist()
+        raise TrialTableError(
+            f"model trials of {dataset}: {int(unseen.sum())} trial(s) on stimuli the humans never "
+            f"saw, e.g. {missing}")
+    n = len(stim)
+    first = np.empty(n, dtype=np.int64)
+    first[h_code[::-1]] = np.arange(len(h_code))[::-1]          # first trial of each stimulus
+    (c_all,), conditions = _encode(humans["condition"])
+    cond = c_all[first]
     excluded = EXCLUDED_CONDITIONS.get(dataset, frozenset())
-    used = ~np.isin(conditions, list(excluded))
+    used = np.array([c not in excluded for c in conditions], dtype=bool)
 
-    subjects, human, _, _ = _matrix(humans, stim, f"humans of {dataset}")
-    models, mmat, _, x_code = _matrix(model, stim, f"model trials of {dataset}")
+    subjects, human = _matrix(humans, h_code, n)
+    if same:
+        return Paired(dataset, stim, conditions, cond, used, subjects, human, human)
+    x_code = codes[1]
+    _, mmat = _matrix(model, x_code, n)
     unanswered = np.isnan(mmat).all(axis=0)
     if unanswered.any():
         ids = stim[unanswered][:5].tolist()
@@ -91,13 +119,15 @@ def pair(model: pd.DataFrame, humans: pd.DataFrame, dataset: str) -> Paired:
     mcond = model["condition"]
     given = mcond.notna().to_numpy()
     if given.any():
-        clash = given & (mcond.to_numpy(dtype=object) != cond_of_stim[x_code])
+        m_c = pc.index_in(_arrow(mcond[given]), value_set=pa.array(conditions, pa.large_string()))
+        m_c = m_c.fill_null(-1).to_numpy(zero_copy_only=False)
+        clash = m_c != cond[x_code[given]]
         if clash.any():
-            i = int(np.flatnonzero(clash)[0])
+            i = int(np.flatnonzero(given)[np.flatnonzero(clash)[0]])
             raise TrialTableError(
                 f"model trials of {dataset}: stimulus {model['stimulus_id'].iloc[i]!r} has condition "
-                f"{mcond.iloc[i]!r}, the humans' is {cond_of_stim[x_code[i]]!r}")
-    return Paired(dataset, stim.to_numpy(), conditions, cond, used, subjects, human, mmat)
+                f"{mcond.iloc[i]!r}, the humans' is {conditions[cond[x_code[i]]]!r}")
+    return Paired(dataset, stim, conditions, cond, used, subjects, human, mmat)
 
 
 def _per_subject_condition(a: np.ndarray, h: np.ndarray, onehot: np.ndarray):
@@ -130,15 +160,12 @@ def pairwise_metrics(a: np.ndarray, h: np.ndarray, cond: np.ndarray, used: np.nd
     valid = n > 0
     if exclude_self:
         valid &= ~np.eye(a.shape[0], h.shape[0], dtype=bool)[:, :, None]
-    out = {}
-    for name, vals in (("accuracy_difference", (acc_a - acc_h) ** 2),
-                       ("observed_consistency", c_obs), ("error_consistency", kappa)):
-        v = np.where(valid, vals, np.nan)
-        with np.errstate(invalid="ignore"), _quiet():
-            per_pair = np.nanmean(v, axis=2)                         # over conditions
-            per_obs = np.nanmean(per_pair, axis=1)                   # over humans
-            out[name] = float(np.nanmean(per_obs))                   # over observers
-    return out
+    vals = np.stack([(acc_a - acc_h) ** 2, c_obs, kappa])        # (3, A, S, C)
+    vals = np.where(valid, vals, np.nan)
+    with _quiet():
+        per_obs = np.nanmean(np.nanmean(vals, axis=3), axis=2)  # conditions, then humans
+        agg = np.nanmean(per_obs, axis=1)                       # then observers
+    return dict(zip(PAIRWISE, map(float, agg)))
 
 
 class _quiet:
@@ -190,7 +217,7 @@ def dataset_metrics(model: pd.DataFrame, humans: pd.DataFrame, dataset: str) -> 
 def human_reference(humans: pd.DataFrame, dataset: str) -> dict[str, float]:
     """The "humans" row: every ordered pair of different humans, aggregated the same way;
     OOD accuracy and shape bias pooled over all human trials."""
-    p = pair(humans, humans, dataset)
+    p = pair(humans, humans, dataset)                 # model is humans: one pass
     out = {"ood_accuracy": ood_accuracy(p, p.human)}
     out.update(pairwise_metrics(p.human, p.human, p.cond, p.used, exclude_self=True))
     if dataset == "cue-conflict":

@@ -26,10 +26,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from psychobench.data import registry
 from psychobench.data.categories import CATEGORIES, NO_ANSWER
-from psychobench.data.conditions import canonical_conditions
+from psychobench.data.conditions import CONDITION_KIND, format_condition, infer_kind
 from psychobench.data.schema import CORE_COLUMNS, CORE_DTYPES, MVH_COLUMNS, TrialTableError
 
 _MISSING = {"", "nan", "NaN", "NA", "None", "null"}
@@ -38,20 +39,28 @@ _MISSING = {"", "nan", "NaN", "NA", "None", "null"}
 _ID_PATTERN = r"(?:^|_)(?P<id>(?:n0[^_]*_)?[^_]+)$"
 
 
+def _arrow(col) -> pa.Array:
+    """A string column as one contiguous Arrow array (zero-copy where pandas holds Arrow)."""
+    arr = pa.array(col, pa.string()) if not isinstance(col, np.ndarray) else pa.array(col.astype(object), pa.string())
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
 def stimulus_ids(imagenames: pd.Series) -> pd.Series:
     """Stimulus ids from image names (vectorised with Arrow; see module doc)."""
-    arr = pa.array(np.asarray(imagenames, dtype=object), type=pa.string())
+    arr = _arrow(imagenames)
     ids = pc.extract_regex(arr, _ID_PATTERN).field("id")
-    out = pd.Series(ids.to_numpy(zero_copy_only=False), index=imagenames.index, dtype="str")
     # A name ending in "_" has no last field: keep it whole rather than invent an id.
-    return out.where(out.notna(), imagenames.astype("str"))
+    return pd.Series(pc.coalesce(ids, arr), index=imagenames.index, dtype="str")
 
 
 def texture_of(names: pd.Series) -> pd.Series:
     """Texture category of cue-conflict image names: the last ``-`` part without digits or
     extension (``bird3-clock3.png`` -> ``clock``), as model-vs-human's shape-bias analysis."""
-    stem = names.astype("str").str.replace(r"\.[^.]*$", "", regex=True)
-    return stem.str.rsplit("-", n=1).str[-1].str.replace(r"\d", "", regex=True)
+    arr = _arrow(names)
+    stem = pc.replace_substring_regex(arr, r"\.[^.]*$", "")
+    last = pc.extract_regex(stem, r"(?:^|-)(?P<t>[^-]*)$").field("t")
+    texture = pc.replace_substring_regex(last, r"\d", "")
+    return pd.Series(texture.to_numpy(zero_copy_only=False), index=names.index, dtype="str")
 
 
 def _first_bad(mask: np.ndarray) -> int:
@@ -97,19 +106,17 @@ def _read_concatenated(paths: Sequence[Path]) -> tuple[pd.DataFrame, _Locator, b
             df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
             df.columns = ["session" if c == "Session" else c for c in df.columns]
             body = df[want].to_csv(index=False, header=False)
-        lines = [ln for ln in body.splitlines() if ln.strip()]
-        counts.append(len(lines))
-        bodies.append("\n".join(lines))
+        body = body.replace("\r\n", "\n").strip("\n")
+        if "\n\n" in body:  # blank lines inside: drop them so rows map back to lines
+            body = "\n".join(ln for ln in body.split("\n") if ln.strip())
+        counts.append(body.count("\n") + 1 if body else 0)
+        bodies.append(body)
     blob = "\n".join(b for b in bodies if b)
     loc = _Locator([str(p) for p in paths], counts)
-    try:  # fast path: numbers parsed by the C parser
-        df = pd.read_csv(io.StringIO(blob), header=None, names=want, engine="c",
-                         dtype={"session": np.int64, "trial": np.int64, "rt": np.float64,
-                                "condition": str, "subj": str, "object_response": str,
-                                "category": str, "imagename": str},
-                         keep_default_na=False, na_values={"rt": sorted(_MISSING)})
+    try:  # fast path: Arrow's CSV reader parses and types everything in C++
+        df = _read_arrow(blob, want)
         typed = True
-    except (ValueError, pd.errors.ParserError):
+    except (pa.ArrowInvalid, ValueError):
         try:  # slow path, only to name the offending line and column
             df = pd.read_csv(io.StringIO(blob), header=None, names=want, dtype=str,
                              keep_default_na=False, engine="c")
@@ -119,6 +126,34 @@ def _read_concatenated(paths: Sequence[Path]) -> tuple[pd.DataFrame, _Locator, b
     if len(df) != sum(counts):
         raise TrialTableError(f"{[str(p) for p in paths][:3]}: rows could not be aligned to files")
     return df, loc, typed
+
+
+_TYPES = {"session": pa.int64(), "trial": pa.int64(), "rt": pa.float64()}
+
+
+def _read_arrow(blob: str, columns: list[str]) -> pd.DataFrame:
+    """Parse header-less CSV text with typed numbers; strings stay exactly as written.
+
+    Raises ``pa.ArrowInvalid`` on anything unusual (a bad number, a missing session or trial),
+    for the caller's slower, diagnosing path."""
+    table = pacsv.read_csv(
+        io.BytesIO(blob.encode()),
+        read_options=pacsv.ReadOptions(column_names=columns),
+        parse_options=pacsv.ParseOptions(newlines_in_values=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types={c: _TYPES.get(c, pa.string()) for c in columns},
+            null_values=sorted(_MISSING), strings_can_be_null=False))
+    for c in ("session", "trial"):
+        if table.column(c).null_count:
+            raise pa.ArrowInvalid(f"missing {c}")
+    out = {}
+    for c in columns:
+        col = table.column(c)
+        if c in _TYPES:
+            out[c] = col.to_numpy() if c == "rt" else col.to_numpy().astype(np.int64)
+        else:
+            out[c] = pd.Series(col, dtype="str")
+    return pd.DataFrame(out)
 
 
 def _parse_int(col: pd.Series, name: str, loc: _Locator) -> np.ndarray:
@@ -151,7 +186,6 @@ def read_mvh_csvs(paths: Iterable[str | os.PathLike], dataset: str | Sequence[st
         names = list(dataset)
         if len(names) != len(paths):
             raise ValueError("one data-set name per file is needed")
-    exp = np.repeat(names, counts)
 
     for col in ("subj", "object_response", "category", "imagename"):
         empty = (raw[col] == "").to_numpy()
@@ -183,30 +217,18 @@ def read_mvh_csvs(paths: Iterable[str | os.PathLike], dataset: str | Sequence[st
             raise loc.error(i, "object_response",
                             f"unknown answer {raw['object_response'].iloc[i]!r} (neither a category nor 'na')")
 
-    cond_raw = raw["condition"].where(~raw["condition"].isin(_MISSING))
-    cond = pd.Series(np.nan, index=raw.index, dtype="str")
-    for name in pd.unique(exp):
-        m = exp == name
-        try:
-            cond[m] = canonical_conditions(cond_raw[m], name)
-        except ValueError as e:
-            rows = np.flatnonzero(m)
-            i = rows[0]
-            for r in rows:
-                try:
-                    canonical_conditions(cond_raw.iloc[[r]], name)
-                except ValueError:
-                    i = r
-                    break
-            raise loc.error(int(i), "condition", str(e)) from None
-
+    uniq_names, name_idx = np.unique(np.asarray(names, dtype=object), return_inverse=True)
+    exp_code = np.repeat(name_idx, counts)
+    experiment = pa.DictionaryArray.from_arrays(
+        pa.array(exp_code, pa.int32()), pa.array(uniq_names.tolist(), pa.string())).cast(pa.string())
+    condition, cond_raw = _canonical_condition_column(raw["condition"], exp_code, uniq_names, loc)
     table = pd.DataFrame({
-        "experiment": pd.Series(exp, dtype="str"),
+        "experiment": pd.Series(experiment, dtype="str"),
         "subject": raw["subj"],
         "session": session,
         "trial": trial,
         "stimulus_id": stimulus_ids(raw["imagename"]),
-        "condition": cond,
+        "condition": condition,
         "category": raw["category"],
         "response": raw["object_response"],
         "correct": (raw["object_response"] == raw["category"]).to_numpy(),
@@ -217,6 +239,31 @@ def read_mvh_csvs(paths: Iterable[str | os.PathLike], dataset: str | Sequence[st
     _check_duplicates(table, loc)
     assert len(table) == n
     return table
+
+
+def _canonical_condition_column(raw: pd.Series, exp_code: np.ndarray, experiments: np.ndarray,
+                                loc: _Locator) -> tuple[pd.Series, pd.Series]:
+    """Canonical and raw condition columns (missing -> NaN), computed once per distinct
+    (experiment, raw value) pair; a bad value raises naming its first line."""
+    enc = _arrow(raw).dictionary_encode()
+    c_code = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    values = enc.dictionary.to_pylist()
+    k = len(values)
+    pairs, inverse = np.unique(exp_code * k + c_code, return_inverse=True)
+    canon: list[str | None] = [None] * len(pairs)
+    for e in np.unique(pairs // k):
+        sel = np.flatnonzero(pairs // k == e)
+        present = [(j, values[pairs[j] % k]) for j in sel if values[pairs[j] % k] not in _MISSING]
+        name = str(experiments[e])
+        kind = CONDITION_KIND.get(name) or infer_kind([v for _, v in present])
+        for j, v in present:
+            try:
+                canon[j] = format_condition(v, kind)
+            except ValueError as err:
+                raise loc.error(int(np.flatnonzero(inverse == j)[0]), "condition", str(err)) from None
+    canon_arr = pa.array(canon, pa.string()).take(pa.array(inverse))
+    raw_arr = pa.array([None if v in _MISSING else v for v in values], pa.string()).take(enc.indices)
+    return pd.Series(canon_arr, dtype="str"), pd.Series(raw_arr, dtype="str")
 
 
 def _check_duplicates(table: pd.DataFrame, loc: _Locator | None, source: str = "<table>") -> None:

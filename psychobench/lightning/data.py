@@ -27,8 +27,8 @@ class StimulusError(ValueError):
     """A stimulus file that cannot be used; the message names the file."""
 
 
-def load_image(path: str | Path, pre: Preprocessing) -> torch.Tensor:
-    """Read one image file -> normalised float32 tensor (3, H, W) of the network's input size."""
+def read_pixels(path: str | Path, pre: Preprocessing) -> torch.Tensor:
+    """Decode one image file -> uint8 tensor (3, H, W) at the network's input size."""
     try:
         with Image.open(path) as im:
             im.load()
@@ -38,14 +38,24 @@ def load_image(path: str | Path, pre: Preprocessing) -> torch.Tensor:
     h, w = pre.size
     if rgb.size != (w, h):
         rgb = rgb.resize((w, h), _PIL_INTERP.get(pre.interpolation, Image.Resampling.BICUBIC))
-    x = torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1).float().div_(255.0)
-    mean = torch.tensor(pre.mean, dtype=torch.float32)[:, None, None]
-    std = torch.tensor(pre.std, dtype=torch.float32)[:, None, None]
-    return x.sub_(mean).div_(std)
+    return torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1)
+
+
+def normalize(pixels: torch.Tensor, pre: Preprocessing) -> torch.Tensor:
+    """uint8 pixels (..., 3, H, W) -> float32 ``(x / 255 - mean) / std`` (batched, on any device)."""
+    mean = torch.tensor(pre.mean, dtype=torch.float32, device=pixels.device)[:, None, None]
+    std = torch.tensor(pre.std, dtype=torch.float32, device=pixels.device)[:, None, None]
+    return (pixels.float().div_(255.0) - mean).div_(std)
+
+
+def load_image(path: str | Path, pre: Preprocessing) -> torch.Tensor:
+    """One image as the network sees it: normalised float32 (3, H, W)."""
+    return normalize(read_pixels(path, pre), pre)
 
 
 class ManifestImages(Dataset):
-    """Images of a stimulus set, in manifest order: items are ``(index, image tensor)``."""
+    """Images of a stimulus set, in manifest order: items are ``(index, uint8 pixels)``;
+    normalisation happens batched in the module (4x less data between processes)."""
 
     def __init__(self, stimuli: StimulusSet, pre: Preprocessing):
         self.paths = [str(p) for p in stimuli.paths()]
@@ -55,7 +65,7 @@ class ManifestImages(Dataset):
         return len(self.paths)
 
     def __getitem__(self, i: int):
-        return i, load_image(self.paths[i], self.pre)
+        return i, read_pixels(self.paths[i], self.pre)
 
 
 def _worker_init(_: int) -> None:

@@ -7,6 +7,7 @@ import pandas as pd
 import pytorch_lightning as pl
 import torch
 
+from psychobench.lightning.data import normalize
 from psychobench.models.vision import VisionNet
 from psychobench.stimuli.manifest import StimulusSet
 
@@ -21,6 +22,7 @@ class ObserverModule(pl.LightningModule):
     def __init__(self, net: VisionNet, rule):
         super().__init__()
         self.net = net.module
+        self.preprocessing = net.preprocessing
         self.rule = rule
         self.forward_passes = 0
 
@@ -29,9 +31,9 @@ class ObserverModule(pl.LightningModule):
         return self.net(x.contiguous(memory_format=torch.channels_last))
 
     def predict_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> dict:
-        index, images = batch
+        index, pixels = batch
         with torch.inference_mode():
-            logits = self(images)
+            logits = self(normalize(pixels, self.preprocessing))
         scores = self.rule.scores(logits.float())
         return {"index": index.cpu().numpy(), "scores": scores.cpu().numpy(),
                 "response": self.rule.decide(scores)}
@@ -65,8 +67,8 @@ def trial_table(stimuli: StimulusSet, outputs: list[dict], *, subject: str,
         "correct": response.astype(str) == man["category"].to_numpy(dtype=str),
         "rt": np.nan,
     })
-    if "imagename" in man.columns:
-        table["imagename"] = man["imagename"].astype(str)
+    names = man["imagename"] if "imagename" in man.columns else man["stimulus_id"]
+    table["imagename"] = names.astype(str)
     table["p_true"] = scores[np.arange(len(man)), cat_idx]
     for k, cat in enumerate(categories):
         table[f"p_{cat}"] = scores[:, k]

@@ -8,8 +8,8 @@ summary is complete):
 * ``responses/<set>/<set>_<model>_session-1.csv``: the same trials in model-vs-human's format
   (``psychobench-score RUN/responses`` re-scores them);
 * ``metrics.csv``: tidy metric table (set, metric, observer, value, ceiling, normalized, ci);
-* ``summary.json``: ``{"model", "datasets", "aggregate", "human_reference", "n_trials",
-  "forward_passes", "seconds", ...}``.
+* ``summary.json`` (written by the app after the runner returns): ``{"model", "datasets",
+  "aggregate", "human_reference", "n_trials", "forward_passes", "seconds", ...}``.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from psychobench.data.download import atomic_write_text, publish
+from psychobench.data.schema import CORE_COLUMNS
 from psychobench.data.trials import as_trial_table, load_human_trials, write_mvh_csv
 from psychobench.results import cache
 from psychobench.results.scoring import metrics_table, score_model_tables
@@ -132,8 +133,10 @@ def run_vision(cfg: DictConfig, run_dir: Path) -> dict:
     humans = {n: load_human_trials(h) for n, h in item_sets.items()}
     summary: dict = {"model": subject}
     if humans:
-        scores = score_model_tables({n: tables[n] for n in humans}, humans, cfg.metrics,
-                                    seed=cfg.seed)
+        # Score what the exported model-vs-human CSVs hold (no probabilities), so that
+        # psychobench-score on responses/ reproduces this summary exactly.
+        exported = {n: tables[n][list(CORE_COLUMNS) + ["imagename"]] for n in humans}
+        scores = score_model_tables(exported, humans, cfg.metrics, seed=cfg.seed)
         summary.update(scores)
     else:
         summary.update({"datasets": {}, "aggregate": {}})
@@ -142,7 +145,8 @@ def run_vision(cfg: DictConfig, run_dir: Path) -> dict:
         from psychobench.results.scoring import condition_comparison
 
         summary["condition_level"] = {
-            n: condition_comparison(tables[n], load_human_trials(sets[n].humans), sets[n].humans)
+            n: condition_comparison(tables[n], load_human_trials(sets[n].humans), sets[n].humans,
+                                    n_boot=int(cfg.metrics.n_boot), seed=cfg.seed)
             for n in condition_sets}
     summary["n_trials"] = int(len(trials))
     summary["forward_passes"] = int(forward_passes)
@@ -150,5 +154,4 @@ def run_vision(cfg: DictConfig, run_dir: Path) -> dict:
     summary["seconds"] = round(time.perf_counter() - t0, 3)
     metrics_table(summary).to_csv(_m := run_dir / ".metrics.csv.part", index=False)
     publish(_m, run_dir / "metrics.csv")
-    write_json(run_dir / "summary.json", summary)
-    return summary
+    return summary  # the app writes summary.json, last

@@ -8,18 +8,76 @@ import math
 import pandas as pd
 
 from psychobench.consistency import benchmark
+from psychobench.consistency.psychometric import LEVEL_INFO, compare_curves, level_map
+from psychobench.consistency.report import aggregate_reports, consistency_report
+from psychobench.data.conditions import EXCLUDED_CONDITIONS
+
+
+def _opt(cfg, key, default):
+    if cfg is None:
+        return default
+    v = cfg.get(key, default) if hasattr(cfg, "get") else getattr(cfg, key, default)
+    return default if v is None else v
+
+
+def used_conditions(dataset: str, table: pd.DataFrame) -> list[str]:
+    """The conditions of ``table`` that enter the benchmark means (exclusions removed)."""
+    excluded = EXCLUDED_CONDITIONS.get(dataset, frozenset())
+    return [c for c in table["condition"].dropna().unique().tolist() if c not in excluded]
 
 
 def score_model_tables(models: dict[str, pd.DataFrame], humans: dict[str, pd.DataFrame],
                        metrics_cfg=None, seed: int = 0) -> dict:
-    """``{"datasets": {ds: {metric: value}}, "aggregate": {...}, "human_reference": {...}}``.
+    """Benchmark metrics and, unless disabled, consistency against the noise ceiling.
 
-    ``metrics_cfg``: the run's ``metrics`` node (or a dict), for options of later metrics.
+    Returns ``{"datasets": {ds: {metric: value, "consistency": {...}}}, "aggregate": {metric:
+    value, "consistency": {...}}, "human_reference": {metric: value}}``.  ``metrics_cfg``: the
+    run's ``metrics`` node or a dict (consistency, n_splits, n_boot, split).  Consistency uses
+    the same conditions as the benchmark means.
     """
     scores = benchmark.score(models, humans)
     ref = benchmark.score_humans({ds: humans[ds] for ds in models})
-    return {"datasets": scores["datasets"], "aggregate": scores["aggregate"],
-            "human_reference": ref["aggregate"]}
+    out = {"datasets": scores["datasets"], "aggregate": scores["aggregate"],
+           "human_reference": ref["aggregate"]}
+    if _opt(metrics_cfg, "consistency", True):
+        reports = {}
+        for ds, model in models.items():
+            reports[ds] = consistency_report(
+                model, humans[ds], n_splits=int(_opt(metrics_cfg, "n_splits", 10)),
+                n_boot=int(_opt(metrics_cfg, "n_boot", 1000)), seed=seed,
+                split=str(_opt(metrics_cfg, "split", "subjects")),
+                conditions=used_conditions(ds, humans[ds]))
+            out["datasets"][ds]["consistency"] = reports[ds]
+        out["aggregate"]["consistency"] = aggregate_reports(reports)
+    return out
+
+
+CONDITION_LEVEL_NOTE = ("condition-level comparison: the network saw regenerated stimuli, people "
+                        "saw the original images; only accuracy per condition is compared")
+
+
+def condition_comparison(model: pd.DataFrame, humans: pd.DataFrame, dataset: str,
+                         n_boot: int = 1000, seed: int = 0) -> dict:
+    """Psychometric comparison of a model on regenerated stimuli with the humans' curve.
+
+    Thresholds (criterion halfway between chance 1/16 and 1) on the data set's level scale
+    (:data:`psychobench.consistency.psychometric.LEVEL_INFO`), with bootstrap intervals, the
+    model-minus-human difference and its z-score against the per-subject human thresholds.
+    """
+    conds = pd.unique(pd.concat([model["condition"], humans["condition"]]).dropna())
+    param, unit, transform, harder = LEVEL_INFO[dataset]
+    res = compare_curves(model, humans, level_map(dataset, conds), transform=transform,
+                         n_boot=n_boot, seed=seed, guess=1.0 / 16)
+    counts = res.pop("counts", None)
+    acc = model.groupby("condition")["correct"].mean()
+    hacc = humans.groupby("condition")["correct"].mean()
+    res.update({"note": CONDITION_LEVEL_NOTE, "parameter": param, "unit": unit,
+                "harder": harder,
+                "accuracy": {"model": {c: float(acc[c]) for c in acc.index},
+                             "humans": {c: float(hacc[c]) for c in hacc.index}}})
+    if isinstance(counts, pd.DataFrame):
+        res["counts"] = counts.to_dict(orient="records")
+    return {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in res.items()}
 
 
 def metrics_table(summary: dict) -> pd.DataFrame:

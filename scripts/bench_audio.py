@@ -1,0 +1,53 @@
+"""Audio speed benchmark: stimulus mixing and each network's throughput, as multiples of real
+time (seconds of audio processed per second of wall time).
+
+    python scripts/bench_audio.py            # prints JSON
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+
+FS = 16000
+
+
+def _rate(audio_s: float, fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return round(audio_s / (time.perf_counter() - t), 1)
+
+
+def run(n_mix: int = 512, n_net: int = 8) -> dict:
+    """``{"mixing_x_realtime": ..., "<network>_x_realtime": ...}`` (larger is faster)."""
+    from psychobench.audio.maskers import MaskerBank
+    from psychobench.audio.signal import mix_at_snr
+    rng = np.random.default_rng(0)
+    clip = int(1.2 * FS)
+    bank = MaskerBank(FS, {"ssn": rng.standard_normal(30 * FS).astype(np.float32)})
+    words = rng.standard_normal((n_mix, clip)) * np.hanning(clip)
+    snr = rng.uniform(-9, 3, n_mix)
+    reg = np.tile([int(0.3 * FS), int(0.9 * FS)], (n_mix, 1))
+    out = {"mixing_x_realtime": _rate(n_mix * 1.2, lambda: mix_at_snr(
+        words, bank.draw("ssn", n_mix, clip, rng), snr, target_region=reg, fs=FS))}
+    x = (0.05 * rng.standard_normal((n_net, clip))).astype(np.float32)
+    from psychobench.audio.observers import (CrepeObserver, PocketSphinxObserver, SileroVADObserver,
+                                             WhisperObserver, WordNetObserver)
+    nets = {"wordnet_untrained": WordNetObserver(trained=False), "pocketsphinx": PocketSphinxObserver(),
+            "silero_vad": SileroVADObserver(), "whisper_open": WhisperObserver(mode="open")}
+    for name, obs in nets.items():
+        try:
+            obs.respond(x[:1])                        # load weights outside the timing
+            out[f"{name}_x_realtime"] = _rate(n_net * 1.2, lambda o=obs: o.respond(x))
+        except Exception as exc:  # report, keep benchmarking the others
+            out[f"{name}_error"] = f"{type(exc).__name__}: {exc}"
+    crepe = CrepeObserver()
+    crepe.f0(x[:1, :3200])
+    out["crepe_tiny_x_realtime"] = _rate(n_net * 1.2, lambda: crepe.f0(x))
+    return out
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=1))

@@ -1,0 +1,145 @@
+"""Mixing, SNR, levels, maskers, pitch stimuli and bad-input handling (fast, no networks)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from psychobench.audio.maskers import (MaskerBank, envelope, long_term_spectrum, shaped_noise)
+from psychobench.audio.pitch import harmonic_complex, pure_tone, threshold_2afc, two_interval_trials
+from psychobench.audio.signal import (AudioError, OUTPUT_DBFS, audit_folder, check_audio, load_audio,
+                                      mix_at_snr, ramp, rms, snr_db)
+
+FS = 16000
+
+
+def test_snr_exact_on_known_signals():
+    t = np.arange(FS) / FS
+    target = np.sin(2 * np.pi * 440 * t)          # RMS 1/sqrt(2)
+    masker = np.ones(FS) * 3.0                    # RMS 3
+    for snr in (-9.0, 0.0, 3.0, 12.5):
+        mix, ts, ms = mix_at_snr(target, masker, snr, ramp_s=0, level_dbfs=None)
+        assert snr_db(ts, ms) == pytest.approx(snr, abs=1e-9)
+        # the masker gain is analytic: RMS_t / RMS_m / 10^(snr/20)
+        assert rms(ms) == pytest.approx(np.sqrt(0.5) / 10 ** (snr / 20), rel=1e-9)
+        np.testing.assert_allclose(mix, ts + ms)
+
+
+def test_snr_over_target_region_and_batch_and_level():
+    rng = np.random.default_rng(0)
+    target = np.zeros((3, 4000))
+    target[:, 1000:3000] = rng.standard_normal((3, 2000))
+    masker = rng.standard_normal((3, 4000)) * [[1.0], [5.0], [0.1]]
+    snr = np.array([-6.0, 0.0, 6.0])
+    mix, ts, ms = mix_at_snr(target, masker, snr, target_region=(1000, 3000), ramp_s=0.01, fs=FS)
+    np.testing.assert_allclose(snr_db(ts, ms, slice(1000, 3000)), snr, atol=1e-9)  # ramps lie outside
+    np.testing.assert_allclose(20 * np.log10(rms(mix)), OUTPUT_DBFS, atol=1e-9)
+    # per-item regions
+    reg = np.array([[1000, 3000], [1500, 2500], [1000, 2000]])
+    _, ts, ms = mix_at_snr(target, masker, snr, target_region=reg, ramp_s=0, level_dbfs=None)
+    got = [snr_db(ts[i], ms[i], slice(*reg[i])) for i in range(3)]
+    np.testing.assert_allclose(got, snr, atol=1e-9)
+
+
+def test_clean_and_silent_inputs():
+    x = np.sin(np.arange(1000))
+    mix, ts, ms = mix_at_snr(x, np.ones(1000), np.inf, ramp_s=0, level_dbfs=None)
+    assert np.all(ms == 0) and np.allclose(mix, x)
+    with pytest.raises(AudioError, match="target is silent"):
+        mix_at_snr(np.zeros(100), np.ones(100), 0.0)
+    with pytest.raises(AudioError, match="masker is silent"):
+        mix_at_snr(np.ones(100), np.zeros(100), 0.0)
+
+
+def test_ramps():
+    g = ramp(1000, 100, "linear")
+    assert g[0] == 0 and g[50] == pytest.approx(0.5) and g[100:900].min() == 1 and g[-1] == 0 and g[-2] == pytest.approx(0.01)
+    c = ramp(1000, 100)
+    assert c[0] == 0 and c[50] == pytest.approx(0.5)
+
+
+def test_masker_bank_segments_and_spectrum():
+    rng = np.random.default_rng(1)
+    speech_like = [np.convolve(rng.standard_normal(16000), np.ones(8) / 8, "same")]
+    spec = long_term_spectrum(speech_like)
+    n = shaped_noise(64000, spec, rng)
+    assert rms(n) == pytest.approx(1.0)
+    got = long_term_spectrum([n])
+    # low-passed input: the shaped noise keeps the tilt (low band >> high band)
+    assert got[:40].mean() > 20 * got[-200:].mean()
+    bank = MaskerBank(FS, {"ssn": np.arange(1000, dtype=np.float32)})
+    seg = bank.draw("ssn", 5, 100, rng)
+    assert seg.shape == (5, 100) and np.all(np.diff(seg, axis=1) == 1)
+    with pytest.raises(ValueError, match="segments need"):
+        bank.draw("ssn", 1, 2000, rng)
+    e = envelope(np.sin(2 * np.pi * 1000 * np.arange(FS) / FS) * (1 + 0.5 * np.sin(2 * np.pi * 4 * np.arange(FS) / FS)), FS)
+    assert e[4000:12000].max() == pytest.approx(1.5, abs=0.05) and e[4000:12000].min() == pytest.approx(0.5, abs=0.05)
+
+
+def test_pitch_stimuli_spectra():
+    x = harmonic_complex([200.0], f_lo=1560, f_hi=3120, phase="sine", dur_s=0.5, ramp_s=0)[0]
+    mag = np.abs(np.fft.rfft(x))
+    f = np.fft.rfftfreq(len(x), 1 / FS)
+    peaks = f[mag > 0.5 * mag.max()]
+    assert np.allclose(peaks % 200, 0) and peaks.min() >= 1300 and peaks.max() <= 3700
+    # 4th-order skirts: about one octave outside the band the gain is (1 + 2^8)^-1/2 = 0.062
+    assert mag[f == 800].item() < 0.08 * mag.max() and mag[f == 6000].item() < 0.08 * mag.max()
+    rnd = harmonic_complex([200.0, 200.0], phase="random", rng=np.random.default_rng(0), dur_s=0.5, ramp_s=0)
+    assert not np.allclose(rnd[0], rnd[1])                          # phases differ per row
+    np.testing.assert_allclose(np.abs(np.fft.rfft(rnd[0])), np.abs(np.fft.rfft(rnd[1])), atol=1e-8 * len(f))
+    t = pure_tone([1000.0], dur_s=0.5, ramp_s=0)[0]
+    assert f[np.argmax(np.abs(np.fft.rfft(t)))] == 1000.0
+    assert 20 * np.log10(rms(t)) == pytest.approx(-20.0)
+
+
+def test_two_interval_trials_and_threshold():
+    import pandas as pd
+    conds = pd.DataFrame({"condition": ["a"], "f0_hz": [100.0], "f_lo": [0.0], "f_hi": [4000.0],
+                          "phase": ["sine"], "kind": ["complex"]})
+    tr = two_interval_trials(conds, np.array([1.0, 10.0]), 50, seed=0)
+    hi = np.maximum(tr["f0_1"], tr["f0_2"]) / np.minimum(tr["f0_1"], tr["f0_2"])
+    np.testing.assert_allclose(hi, 1 + tr["delta_pct"] / 100)
+    assert set(tr["answer"]) == {"first", "second"}
+    assert ((tr["f0_2"] > tr["f0_1"]) == (tr["answer"] == "second")).all()
+    # threshold: 0.6 at 1%, 0.8 at 4% -> 0.707 at 10^(0.535 * log10 4)
+    d = np.repeat([1.0, 4.0], 10)
+    c = np.r_[np.ones(6), np.zeros(4), np.ones(8), np.zeros(2)]
+    assert threshold_2afc(d, c) == pytest.approx(10 ** ((0.707 - 0.6) / 0.2 * np.log10(4)))
+    assert np.isnan(threshold_2afc(d, np.zeros(20)))
+
+
+def test_bad_files_are_reported_by_name(tmp_path: Path):
+    t = np.arange(FS) / FS
+    good = 0.1 * np.sin(2 * np.pi * 300 * t)
+    sf.write(tmp_path / "good.wav", good, FS)
+    sf.write(tmp_path / "silent.wav", np.zeros(FS), FS)
+    sf.write(tmp_path / "clipped.wav", np.clip(20 * good, -1, 1), FS)
+    sf.write(tmp_path / "empty.wav", np.zeros(0), FS)
+    sf.write(tmp_path / "rate.wav", good, 22050)
+    table = audit_folder(tmp_path).set_index("file")
+    problems = {Path(f).name: p for f, p in table["problem"].items()}
+    assert problems["good.wav"] == "" and problems["rate.wav"] == ""      # resampled
+    assert "silent" in problems["silent.wav"] and "silent.wav" in problems["silent.wav"]
+    assert "clipped" in problems["clipped.wav"] and "clipped.wav" in problems["clipped.wav"]
+    assert "empty" in problems["empty.wav"]
+    with pytest.raises(AudioError, match=r"rate\.wav: sample rate 22050 Hz, expected 16000"):
+        load_audio(tmp_path / "rate.wav", on_rate_mismatch="error")
+    y = load_audio(tmp_path / "rate.wav")                                  # resampled to 16 kHz
+    assert abs(len(y) - len(good) * FS / 22050) <= 1 and abs(rms(y) - rms(good)) < 1e-3
+    with pytest.raises(AudioError, match="NaN"):
+        check_audio(np.array([0.1, np.nan]))
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+def test_espeak_voices_differ():
+    from psychobench.audio.synth import Voice, espeak, make_voices
+    voices = make_voices(3, seed=0)
+    assert len({v.name for v in voices}) == 3
+    a = espeak("garden", Voice("en-us", "m3", 50, 160))
+    b = espeak("garden", Voice("en-gb-scotland", "f2", 70, 140))
+    assert 0.2 < len(a) / FS < 1.2 and len(a) != len(b)
+    assert Voice.parse(voices[0].name) == voices[0]
