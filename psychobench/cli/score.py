@@ -23,11 +23,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--no-consistency", action="store_true",
                    help="skip noise ceilings and bootstrap intervals (faster)")
+    p.add_argument("--n-splits", type=int, default=10, help="split halves for the ceilings")
+    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap draws for the 95%% CIs")
+    p.add_argument("--seed", type=int, default=0)
     return p
 
 
 def score_folder(responses: str, humans_dir: str | None = None, model: str | None = None,
-                 consistency: bool = True) -> dict:
+                 consistency: bool = True, n_splits: int = 10, n_boot: int = 1000,
+                 seed: int = 0) -> dict:
     from psychobench.data import trials
     from psychobench.results.scoring import score_model_tables
 
@@ -43,14 +47,16 @@ def score_folder(responses: str, humans_dir: str | None = None, model: str | Non
             raise TrialTableError(f"{humans_dir}: no human data for {missing}")
     else:
         humans = trials.load_all_humans(list(tables))
-    scores = score_model_tables(tables, humans, {"consistency": consistency})
+    opts = {"consistency": consistency, "n_splits": n_splits, "n_boot": n_boot}
+    scores = score_model_tables(tables, humans, opts, seed=seed)
     return {"model": name, **scores}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        result = score_folder(args.responses, args.humans, args.model, not args.no_consistency)
+        result = score_folder(args.responses, args.humans, args.model, not args.no_consistency,
+                              args.n_splits, args.n_boot, args.seed)
     except (TrialTableError, KeyError, FileNotFoundError) as e:
         print(f"psychobench-score: error: {e}", file=sys.stderr)
         return 2
