@@ -30,7 +30,7 @@ from psychobench.data.download import atomic_write_text, publish
 from psychobench.data.schema import CORE_COLUMNS
 from psychobench.data.trials import as_trial_table, load_human_trials, write_mvh_csv
 from psychobench.results import cache
-from psychobench.results.scoring import metrics_table, score_model_tables
+from psychobench.results.scoring import condition_comparison, metrics_table, score_model_tables
 
 log = logging.getLogger(__name__)
 
@@ -142,8 +142,6 @@ def run_vision(cfg: DictConfig, run_dir: Path) -> dict:
         summary.update({"datasets": {}, "aggregate": {}})
     condition_sets = [n for n, s in sets.items() if s.get("comparison") == "condition" and s.humans]
     if condition_sets:
-        from psychobench.results.scoring import condition_comparison
-
         summary["condition_level"] = {
             n: condition_comparison(tables[n], load_human_trials(sets[n].humans), sets[n].humans,
                                     n_boot=int(cfg.metrics.n_boot), seed=cfg.seed)
@@ -151,6 +149,9 @@ def run_vision(cfg: DictConfig, run_dir: Path) -> dict:
     summary["n_trials"] = int(len(trials))
     summary["forward_passes"] = int(forward_passes)
     summary["accuracy"] = {n: float(t["correct"].mean()) for n, t in tables.items()}
+    summary["accuracy_by_condition"] = {
+        n: {str(c): float(a) for c, a in t.groupby("condition", sort=False)["correct"].mean().items()}
+        for n, t in tables.items()}
     summary["seconds"] = round(time.perf_counter() - t0, 3)
     metrics_table(summary).to_csv(_m := run_dir / ".metrics.csv.part", index=False)
     publish(_m, run_dir / "metrics.csv")

@@ -110,6 +110,13 @@ def metrics_table(summary: dict) -> pd.DataFrame:
             add("aggregate", metric, model, v)
     for metric, v in summary.get("human_reference", {}).items():
         add("aggregate", metric, "humans", v)
+    for ds, acc in summary.get("accuracy", {}).items():
+        add(ds, "accuracy", model, acc)
+    for ds, c in summary.get("condition_level", {}).items():
+        add(ds, "threshold", model, {"value": c.get("model_threshold"), "ci": c.get("model_ci")})
+        add(ds, "threshold", "humans", {"value": c.get("human_threshold"), "ci": c.get("human_ci")})
+        add(ds, "threshold_delta", model, {"value": c.get("delta"), "ci": c.get("delta_ci")})
+        add(ds, "threshold_z", model, c.get("z"))
     cols = ["dataset", "metric", "observer", "value", "ceiling", "normalized", "ci_low", "ci_high"]
     return pd.DataFrame(rows, columns=cols)
 

