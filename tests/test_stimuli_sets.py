@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from psychobench.cli.stimuli import main as cli
-from psychobench.stimuli.generate import make_set, parametric_set
+from psychobench.stimuli.generate import make_set
 from psychobench.stimuli.images import StimulusError
 from psychobench.stimuli.manifest import sha256_file
 

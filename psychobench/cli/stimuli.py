@@ -76,18 +76,13 @@ def _apply(args) -> int:
 
 def _make(args) -> int:
     name = args.name
-    if name in ("viewpoints", "viewpoint", "cue-conflict-synth", "cue_conflict_synth"):
-        import importlib.util
-        mod = "viewpoints" if name.startswith("view") else "cue_conflict"
-        if importlib.util.find_spec(f"psychobench.stimuli.{mod}") is None:
-            print(f"psychobench-stimuli: error: {name} is not available in this version", file=sys.stderr)
-            return 2
     if name in ("viewpoints", "viewpoint"):
-        from psychobench.stimuli.viewpoints import make_viewpoints
-        s = make_viewpoints(out=args.out, seed=args.seed)
+        from psychobench.stimuli.render import make_viewpoints
+        s = make_viewpoints(out=args.out, seed=args.seed, objects=args.objects)
     elif name in ("cue-conflict-synth", "cue_conflict_synth"):
-        from psychobench.stimuli.cue_conflict import make_cue_conflict
-        s = make_cue_conflict(out=args.out, seed=args.seed, base=args.base)
+        from psychobench.stimuli.cueconflict import make_cue_conflict
+        s = make_cue_conflict(out=args.out, seed=args.seed, base=args.base, method=args.texture_method,
+                              per_shape=args.per_shape, limit=args.limit)
     else:
         from psychobench.stimuli.bases import DEFAULT_BASE
         from psychobench.stimuli.generate import make_set
@@ -118,11 +113,16 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--out", default=None, help="write here instead of the cache")
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--conditions", nargs="+", default=None, help="subset or new levels")
-    m.add_argument("--limit", type=int, default=None, help="base images per category")
+    m.add_argument("--limit", type=int, default=None,
+                   help="base images (cue-conflict-synth: silhouettes) per category")
     m.add_argument("--quantise", choices=("truncate", "round"), default="truncate")
     m.add_argument("--on-grey", choices=("error", "skip"), default=None,
                    help="grey base images in colour sets")
     m.add_argument("--quiet", action="store_true")
+    m.add_argument("--objects", nargs="+", default=None, help="viewpoints: objects to render")
+    m.add_argument("--texture-method", choices=("quilting", "portilla-simoncelli"), default="quilting",
+                   help="cue-conflict-synth: texture synthesis")
+    m.add_argument("--per-shape", type=int, default=8, help="cue-conflict-synth: textures per silhouette")
     m.set_defaults(func=_make)
     a = sub.add_parser("apply", help="apply one manipulation to every image of a folder")
     a.add_argument("manipulation")

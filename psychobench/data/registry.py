@@ -11,7 +11,6 @@ records it, later downloads must match (trust on first use).
 
 from __future__ import annotations
 
-import csv
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field

@@ -17,14 +17,11 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset
 
 from psychobench.models.vision import Preprocessing
+from psychobench.stimuli.images import StimulusError
 from psychobench.stimuli.manifest import StimulusSet
 
 _PIL_INTERP = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR,
                "nearest": Image.Resampling.NEAREST, "lanczos": Image.Resampling.LANCZOS}
-
-
-class StimulusError(ValueError):
-    """A stimulus file that cannot be used; the message names the file."""
 
 
 def read_pixels(path: str | Path, pre: Preprocessing) -> torch.Tensor:

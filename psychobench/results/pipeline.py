@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from psychobench.data.download import atomic_write_text, publish
 from psychobench.data.schema import CORE_COLUMNS

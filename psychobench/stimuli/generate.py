@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -31,22 +28,13 @@ from . import manipulations as M
 from .bases import DEFAULT_BASE, BaseSet, load_base
 from .images import StimulusError, encode_png
 from .levels import SetSpec, get_set, numeric_level, parse_level
-from .manifest import StimulusSet, read_manifest, sha256_bytes, write_manifest
+from .manifest import (StimulusSet, output_folder, read_manifest, sha256_bytes, staging,
+                       write_manifest)
 from .recipes import Recipe, load_recipe
 
 #: Bumped whenever generated pixels change for the same recipe, base and seed.
 GENERATOR_VERSION = "1"
 BATCH = 64
-
-
-def cache_root() -> Path:
-    """``<user cache>/stimuli`` (psychobench.data.download.cache_dir, else $PSYCHOBENCH_CACHE)."""
-    try:
-        from psychobench.data.download import cache_dir
-        root = cache_dir()
-    except ImportError:  # pragma: no cover - data layer always present in the package
-        root = Path(os.environ.get("PSYCHOBENCH_CACHE") or Path.home() / ".cache" / "psychobench")
-    return root / "stimuli"
 
 
 def stimulus_rng(seed: int, source_id: str, condition: str) -> np.random.Generator:
@@ -71,7 +59,7 @@ def apply_level(spec: SetSpec, params: dict[str, Any], x: np.ndarray, rngs=None,
     if n == "high-pass":
         return M.high_pass(x, params["sigma"], params["bg"])
     if n == "low-pass":
-        return M.low_pass(x, params["sigma"], params["bg"])
+        return M.low_pass(x, params["sigma"], params["bg"], method="fast")
     if n == "phase-scrambling":
         return M.phase_noise(x, params["width_deg"], rngs)
     if n == "power-equalisation":
@@ -207,17 +195,10 @@ def make_set(name: str, base: str | Path = DEFAULT_BASE, *, seed: int = 0, out: 
     bset = _check_base(get_set(rec.manipulation), load_base(base, limit=limit),
                        on_grey or rec.params.get("on_grey", "error"))
     key = _key(rec, bset, seed, quantise)
-    if out is None:
-        final = cache_root() / rec.name / key[:24]
-        if (final / "manifest.csv").is_file():
-            return read_manifest(final, name=rec.name)
-    else:
-        final = Path(out)
-        if final.exists() and any(final.iterdir()):
-            raise StimulusError(f"{final}: output folder exists and is not empty")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
-    try:
+    final, done = output_folder(rec.name, key, out)
+    if done is not None:
+        return done
+    with staging(final) as tmp:
         df, pixel_key = generate(rec, bset, seed, tmp, quantise=quantise, progress=progress)
         df.attrs["pixel_key"] = pixel_key
         expected = rec.expected_for(bset.name, seed, quantise) if (check_expected and limit is None
@@ -231,18 +212,6 @@ def make_set(name: str, base: str | Path = DEFAULT_BASE, *, seed: int = 0, out: 
                 "recipe": rec.generation_dict(), "n": len(df)}
         (tmp / "set.json").write_text(json.dumps(info, indent=1, sort_keys=True))
         write_manifest(df, tmp)
-        if final.exists():
-            final.rmdir()
-        try:
-            os.rename(tmp, final)
-        except OSError:
-            if (final / "manifest.csv").is_file():   # a concurrent run finished first
-                shutil.rmtree(tmp, ignore_errors=True)
-            else:
-                raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     if expected is not None and expected.get("content_key"):
         got = read_manifest(final, name=rec.name).content_key()
         if got != expected["content_key"]:

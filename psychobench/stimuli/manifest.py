@@ -20,13 +20,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from psychobench.data.download import publish
+from psychobench.data.download import cache_dir, publish
 
 MANIFEST_COLUMNS: tuple[str, ...] = ("stimulus_id", "path", "condition", "category", "params", "sha256")
 MANIFEST_NAME = "manifest.csv"
@@ -116,3 +119,52 @@ def read_manifest(root: str | os.PathLike, name: str | None = None, verify: bool
             if sha256_file(f) != digest:
                 raise ManifestError(f"{path}: row {i + 2}: checksum of {f} does not match")
     return StimulusSet(name=name or root.name, root=root, manifest=df)
+
+
+def stimuli_cache_root() -> Path:
+    """``<user cache>/stimuli``: generated stimulus sets, one content-addressed folder each."""
+    root = cache_dir() / "stimuli"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def output_folder(name: str, key: str, out: str | os.PathLike | None) -> tuple[Path, StimulusSet | None]:
+    """Where a generated set goes and, if it is complete there already, the set itself.
+
+    ``out`` None: the content-addressed cache folder ``stimuli/<name>/<key[:24]>`` (reused when
+    it holds a manifest); else ``out``, which must not exist or be empty.
+    """
+    if out is None:
+        final = stimuli_cache_root() / name / key[:24]
+        if (final / MANIFEST_NAME).is_file():
+            return final, read_manifest(final, name=name)
+        return final, None
+    final = Path(out)
+    if final.exists() and any(final.iterdir()):
+        raise ManifestError(f"{final}: output folder exists and is not empty")
+    return final, None
+
+
+@contextmanager
+def staging(final: Path) -> Iterator[Path]:
+    """A temporary folder beside ``final`` to write a set into; renamed to ``final`` when the
+    block ends (the manifest must be written last inside it), removed if the block fails, so a
+    half-written set never sits under its final name.  If a concurrent writer finished first,
+    its set is kept and ours dropped."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
+    try:
+        yield tmp
+        if not (tmp / MANIFEST_NAME).is_file():
+            raise ManifestError(f"{final}: the generator wrote no manifest")
+        if final.exists() and not any(final.iterdir()):
+            final.rmdir()
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if not (final / MANIFEST_NAME).is_file():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
