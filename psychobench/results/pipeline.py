@@ -26,6 +26,7 @@ import pandas as pd
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from psychobench.consistency.benchmark import shape_bias
 from psychobench.data.download import atomic_write_text, publish
 from psychobench.data.schema import CORE_COLUMNS
 from psychobench.data.trials import as_trial_table, load_human_trials, write_mvh_csv
@@ -149,6 +150,9 @@ def run_vision(cfg: DictConfig, run_dir: Path) -> dict:
     summary["n_trials"] = int(len(trials))
     summary["forward_passes"] = int(forward_passes)
     summary["accuracy"] = {n: float(t["correct"].mean()) for n, t in tables.items()}
+    cue_sets = {n: t for n, t in tables.items() if "texture" in t.columns}
+    if cue_sets:  # any set with a texture cue per image (published or synthesised conflicts)
+        summary["shape_bias"] = {n: shape_bias(t) for n, t in cue_sets.items()}
     summary["accuracy_by_condition"] = {
         n: {str(c): float(a) for c, a in t.groupby("condition", sort=False)["correct"].mean().items()}
         for n, t in tables.items()}
