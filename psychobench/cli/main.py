@@ -9,7 +9,6 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from psychobench.data.download import atomic_write_text
@@ -33,12 +32,13 @@ def config_dir() -> str:
 def run(cfg: DictConfig) -> dict:
     """Run one job: resolve the config, call the runner, write the run folder."""
     from psychobench.results.pipeline import write_json
+    from psychobench.results.store import run_job
     from psychobench.results.scoring import format_scores
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-    summary = instantiate(cfg.runner)(cfg=cfg, run_dir=run_dir)
+    summary = run_job(cfg, run_dir)          # recalled from the run memo, or run
     write_json(run_dir / "summary.json", summary)  # last: its presence marks a complete run
     print(f"\nrun folder: {run_dir}")
     if "aggregate" in summary:

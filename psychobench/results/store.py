@@ -8,9 +8,9 @@ determines its files: the resolved job configuration (model, stimuli, decision t
 seed, trainer precision and batch size), the content of a local weights file, the source and
 data files of the psychobench package (stimulus checksums, registry, code) and the versions of
 the installed distributions (bundled weights ship in wheels; timm fixes preprocessing).  A job
-whose key is remembered copies the files in (atomically, ``summary.json`` last, with
-``forward_passes`` 0) without loading a network or even importing torch, so a repeated sweep
-costs a small fraction of the first.  ``cache_answers=false`` bypasses the memo and the answer
+whose key is remembered copies the files in (each atomically; the app writes
+``summary.json`` last, with ``forward_passes`` 0) without loading a network or even importing
+torch, so a repeated sweep costs a small fraction of the first.  ``cache_answers=false`` bypasses the memo and the answer
 cache alike.
 
 **Aggregated table.**  :func:`collect` gathers the tidy ``metrics.csv`` of every trusted run
@@ -93,9 +93,11 @@ def _drop(tree: dict, keys: tuple[str, ...]) -> None:
         node.pop(keys[-1], None)
 
 
-def job_key(cfg) -> str:
+def job_key(cfg, stimuli: dict[str, str] | None = None) -> str:
     """The memo key of a job: sha256 of its resolved configuration without :data:`VOLATILE`
-    entries, the content of ``model.weights_file`` (if any), :func:`code_fingerprint` and
+    entries, the content of ``model.weights_file`` (if any), the content keys of its stimulus
+    sets (``stimuli``: name -> :meth:`StimulusSet.content_key`, so that a changed user folder or
+    recipe is never answered from the memo), :func:`code_fingerprint` and
     :func:`environment_fingerprint`."""
     from omegaconf import OmegaConf
 
@@ -109,7 +111,7 @@ def job_key(cfg) -> str:
         p = Path(wf).expanduser().resolve()
         st = p.stat()
         weights = _file_digest(str(p), st.st_size, st.st_mtime_ns)
-    blob = json.dumps({"v": MEMO_VERSION, "config": tree, "weights": weights,
+    blob = json.dumps({"v": MEMO_VERSION, "config": tree, "weights": weights, "stimuli": stimuli,
                        "code": code_fingerprint(), "env": environment_fingerprint()},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -133,12 +135,25 @@ def _run_files(run_dir: Path) -> list[Path]:
     return out
 
 
-def remember(key: str, run_dir: str | os.PathLike) -> Path | None:
-    """Copy a finished run's files into the memo under ``key`` (one atomic directory rename).
-    Returns the entry, or None if the run has no summary."""
-    run_dir = Path(run_dir)
-    if not (run_dir / SUMMARY).is_file():
+def _strict(o):
+    """NaN/inf -> None, numpy scalars -> Python: the summary as strict JSON values."""
+    import math
+
+    if isinstance(o, dict):
+        return {k: _strict(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_strict(v) for v in o]
+    if hasattr(o, "item") and not isinstance(o, (str, bytes)):
+        o = o.item()
+    if isinstance(o, float) and not math.isfinite(o):
         return None
+    return o
+
+
+def remember(key: str, run_dir: str | os.PathLike, summary: dict) -> Path:
+    """Keep a finished run under ``key``: the files its runner wrote in ``run_dir`` and its
+    ``summary``, published by one atomic directory rename (a killed job leaves no entry)."""
+    run_dir = Path(run_dir)
     final = memo_dir() / key[:2] / key
     if (final / SUMMARY).is_file():
         return final
@@ -146,8 +161,12 @@ def remember(key: str, run_dir: str | os.PathLike) -> Path | None:
     tmp = final.parent / f".{key}.{os.getpid()}.{time.monotonic_ns()}.part"
     try:
         for rel in _run_files(run_dir):
+            if rel.as_posix() == SUMMARY:
+                continue
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(run_dir / rel, tmp / rel)
+        tmp.mkdir(parents=True, exist_ok=True)
+        (tmp / SUMMARY).write_text(json.dumps(_strict(summary), indent=2) + "\n")
         try:
             os.rename(tmp, final)
         except OSError:                  # a concurrent job remembered the same run first
@@ -159,8 +178,9 @@ def remember(key: str, run_dir: str | os.PathLike) -> Path | None:
 
 
 def recall(key: str, run_dir: str | os.PathLike, *, seconds_from: float | None = None) -> dict | None:
-    """Write a remembered run's files into ``run_dir`` (each atomically, ``summary.json`` last,
-    with ``forward_passes`` 0 and ``reused`` naming the key).  None if ``key`` is unknown."""
+    """Copy a remembered run's files into ``run_dir`` (each atomically) and return its summary
+    with ``forward_passes`` 0 and ``reused`` naming the key; the caller writes
+    ``summary.json``, last.  None if ``key`` is unknown or its entry unreadable."""
     entry = memo_dir() / key[:2] / key
     if not (entry / SUMMARY).is_file():
         return None
@@ -178,21 +198,32 @@ def recall(key: str, run_dir: str | os.PathLike, *, seconds_from: float | None =
     summary["reused"] = key
     if seconds_from is not None:
         summary["seconds"] = round(time.perf_counter() - seconds_from, 3)
-    from psychobench.results.pipeline import write_json
-
-    write_json(run_dir / SUMMARY, summary)
     return summary
 
 
+def stimulus_keys(cfg) -> dict[str, str] | None:
+    """Content keys of a vision job's stimulus sets (materialised or read from their caches;
+    no network code runs); None for jobs without stimulus sets (audio runners)."""
+    from hydra.utils import instantiate
+
+    from psychobench.results.pipeline import stimulus_set_configs
+
+    try:
+        sets = stimulus_set_configs(cfg)
+    except ValueError:
+        return None
+    return {name: instantiate(s.source).content_key() for name, s in sets.items()}
+
+
 def run_job(cfg, run_dir: str | os.PathLike) -> dict:
-    """Run one configured job into ``run_dir`` through the memo: recall it when its
-    :func:`job_key` is remembered, else call ``cfg.runner`` and remember the result.
-    ``cache_answers=false`` always runs."""
+    """Run one configured job into ``run_dir`` through the memo and return its summary:
+    recalled when its :func:`job_key` is remembered, else ``cfg.runner(cfg=, run_dir=)``'s,
+    then remembered.  ``cache_answers=false`` always runs.  The caller writes
+    ``summary.json`` last (as :func:`psychobench.cli.main.run` does)."""
     from hydra.utils import instantiate
 
     t0 = time.perf_counter()
-    use = bool(cfg.get("cache_answers", True))
-    key = job_key(cfg) if use else None
+    key = job_key(cfg, stimulus_keys(cfg)) if bool(cfg.get("cache_answers", True)) else None
     if key is not None:
         summary = recall(key, run_dir, seconds_from=t0)
         if summary is not None:
@@ -200,7 +231,7 @@ def run_job(cfg, run_dir: str | os.PathLike) -> dict:
             return summary
     summary = instantiate(cfg.runner)(cfg=cfg, run_dir=Path(run_dir))
     if key is not None:
-        remember(key, run_dir)
+        remember(key, run_dir, summary)
     return summary
 
 

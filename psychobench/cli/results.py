@@ -1,0 +1,99 @@
+"""``psychobench-results``: list, filter and compare the runs under a results folder.
+
+::
+
+    psychobench-results list                                  # one line per finished run
+    psychobench-results table --dataset edge --metric 'o1*' --model 'tf_*'
+    psychobench-results table --where "normalized > 0.5" --format csv
+    psychobench-results compare --value normalized --dataset aggregate
+    psychobench-results compare --by run --run 'multirun/2025-*/0_*' --run 'runs/*'
+    psychobench-results aggregate                             # (re)write results.parquet
+
+Only run folders holding ``summary.json`` count.  ``table`` and ``compare`` read the
+aggregated table (``DIR/results.parquet``), refreshed first from the run folders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from psychobench.results import store
+
+
+def _filters(p: argparse.ArgumentParser) -> None:
+    for name in ("run", "model", "dataset", "metric", "observer"):
+        p.add_argument(f"--{name}", action="append",
+                       help=f"keep rows whose {name} matches this shell pattern (repeatable)")
+    p.add_argument("--where", help="SQL condition over the table (DuckDB), "
+                                   "e.g. \"normalized > 0.5 AND dataset = 'edge'\"")
+
+
+def _print(df: pd.DataFrame, fmt: str, index: bool = False) -> None:
+    if fmt == "csv":
+        sys.stdout.write(df.to_csv(index=index))
+    elif fmt == "json":
+        sys.stdout.write((df.reset_index() if index else df).to_json(
+            orient="records", indent=1, date_format="iso") + "\n")
+    else:
+        with pd.option_context("display.max_rows", None, "display.max_columns", None,
+                               "display.width", 200, "display.float_format", "{:.4g}".format):
+            print(df.to_string(index=index) if len(df) else "(no rows)")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="psychobench-results", description=__doc__.split("\n")[0])
+    ap.add_argument("--dir", type=Path, default=Path("results"),
+                    help="results folder (the runs' results_dir; default ./results)")
+    fmt = argparse.ArgumentParser(add_help=False)
+    fmt.add_argument("--format", choices=["text", "csv", "json"], default="text")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p_list = sub.add_parser("list", parents=[fmt], help="one row per finished run")
+    p_list.add_argument("--model", action="append", help="shell pattern (repeatable)")
+    p_table = sub.add_parser("table", parents=[fmt], help="tidy metric rows, filtered")
+    _filters(p_table)
+    p_cmp = sub.add_parser("compare", parents=[fmt], help="metrics side by side: models or runs as columns")
+    _filters(p_cmp)
+    p_cmp.add_argument("--by", choices=["model", "run"], default="model",
+                       help="columns: each model's latest run, or each run")
+    p_cmp.add_argument("--value", default="value",
+                       choices=["value", "ceiling", "normalized", "ci_low", "ci_high"])
+    sub.add_parser("aggregate", help="(re)write DIR/results.parquet and print its path")
+    args = ap.parse_args(argv)
+
+    if not args.dir.is_dir():
+        ap.error(f"no results folder {args.dir}")
+    if args.cmd == "list":
+        df = store.runs(args.dir)
+        if args.model:
+            df = df[store._match(df["model"], args.model).to_numpy()]
+        _print(df.drop(columns=["summary_mtime_ns"]), args.format)
+        return 0
+    table = store.collect(args.dir)
+    if args.cmd == "aggregate":
+        print(f"{args.dir / store.TABLE}: {len(table)} rows from {table['run'].nunique()} runs")
+        return 0
+    try:
+        sel = store.select(table, run=args.run, model=args.model, dataset=args.dataset,
+                           metric=args.metric, observer=args.observer, where=args.where)
+    except Exception as e:                      # DuckDB's errors name the problem
+        import duckdb
+
+        if args.where and isinstance(e, duckdb.Error):
+            ap.error(f"--where {args.where!r}: {e}")
+        raise
+    if args.cmd == "table":
+        cols = ["run", "model", "dataset", "metric", "observer", "value", "ceiling",
+                "normalized", "ci_low", "ci_high"]
+        _print(sel[cols + [c for c in sel.columns if c not in store.RUN_COLUMNS + cols]]
+               if args.format == "text" else sel, args.format)
+        return 0
+    _print(store.compare(sel, by=args.by, value=args.value), args.format, index=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

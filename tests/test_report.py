@@ -1,0 +1,212 @@
+"""The report: analyses with known answers, and ``psychobench-report`` end to end, its HTML
+opened in headless Chromium.
+
+The runs here need no network: a "model" is one human observer's answers (model-vs-human's
+cue-conflict and contrast data), written as a run folder exactly as a vision run writes it and
+scored by the project's scoring code, so that every expected value can be computed directly
+from that observer's trials.
+"""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from psychobench.consistency import agreement, benchmark
+from psychobench.report import analyses
+
+pytestmark = pytest.mark.timeout(600)
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def fake_run(folder: Path, model: str, tables: dict[str, pd.DataFrame]) -> Path:
+    """A run folder (trials.parquet, metrics.csv, summary.json last) of ``tables`` as one model."""
+    from psychobench.data.trials import load_human_trials
+    from psychobench.results.pipeline import write_json
+    from psychobench.results.scoring import metrics_table, score_model_tables
+
+    folder.mkdir(parents=True)
+    tables = {ds: t.assign(subject=model) for ds, t in tables.items()}
+    humans = {ds: load_human_trials(ds) for ds in tables}
+    cfg = {"consistency": True, "n_splits": 4, "n_boot": 20, "split": "subjects"}
+    summary = {"model": model, **score_model_tables(tables, humans, cfg, seed=0)}
+    summary.update(n_trials=sum(map(len, tables.values())), forward_passes=0,
+                   accuracy={ds: float(t["correct"].mean()) for ds, t in tables.items()})
+    pd.concat(tables.values(), ignore_index=True).to_parquet(folder / "trials.parquet")
+    (folder / "config.yaml").write_text("seed: 0\nmetrics:\n  n_splits: 4\n  split: subjects\n")
+    metrics_table(summary).to_csv(folder / "metrics.csv", index=False)
+    write_json(folder / "summary.json", summary)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def human(humans):
+    return {ds: humans[ds] for ds in ("cue-conflict", "contrast")}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory, human):
+    root = tmp_path_factory.mktemp("report") / "results"
+    for i, subj in enumerate(["subject-01", "subject-02"]):
+        fake_run(root / "multirun" / "s" / f"{i}_{subj}", f"obs-{subj}",
+                 {ds: h[h["subject"] == subj].drop(columns="condition_raw", errors="ignore")
+                  for ds, h in human.items()})
+    return root
+
+
+def test_psychometric_points_are_the_observers_accuracies(results, human):
+    data = analyses.load(results)
+    pts = analyses.psychometric_points(data)
+    assert set(pts["dataset"]) == {"contrast"}                  # cue-conflict has no levels
+    h = human["contrast"]
+    one = pts[pts["observer"] == "obs-subject-01"].set_index("level")
+    direct = h[h["subject"] == "subject-01"].groupby("condition")["correct"].mean()
+    for cond, acc in direct.items():
+        assert one.loc[float(cond[1:]) / 100, "accuracy"] == pytest.approx(acc)
+    pooled = pts[pts["observer"] == "humans"].set_index("level")
+    for cond, acc in h.groupby("condition")["correct"].mean().items():
+        assert pooled.loc[float(cond[1:]) / 100, "accuracy"] == pytest.approx(acc)
+    assert (pts["ci_low"] <= pts["accuracy"]).all() and (pts["accuracy"] <= pts["ci_high"]).all()
+    np.testing.assert_allclose(pts["x"], np.log10(pts["level"]))         # contrast: log10 axis
+    curves = analyses.psychometric_curves(pts)
+    assert set(curves["observer"]) == {"obs-subject-01", "obs-subject-02", "humans"}
+    assert curves.groupby("observer")["p"].apply(lambda p: p.iloc[-1] > p.iloc[0]).all()
+
+
+def test_wilson_interval_known_value():
+    lo, hi = analyses.wilson(np.array([8]), np.array([10]))
+    assert lo[0] == pytest.approx(0.4902, abs=1e-4) and hi[0] == pytest.approx(0.9433, abs=1e-4)
+
+
+def test_shape_bias_per_category_matches_the_benchmark(results, human):
+    data = analyses.load(results)
+    sb = analyses.shape_bias_by_category(data)
+    h = human["cue-conflict"]
+    for subj in ("subject-01", "subject-02"):
+        g = sb[sb["observer"] == f"obs-{subj}"]
+        assert len(g) == 16
+        overall = g["shape_hits"].sum() / (g["shape_hits"].sum() + g["texture_hits"].sum())
+        assert overall == pytest.approx(benchmark.shape_bias(h[h["subject"] == subj]))
+    hum = sb[sb["observer"] == "humans"]
+    assert hum["shape_hits"].sum() / (hum["shape_hits"].sum() + hum["texture_hits"].sum()) \
+        == pytest.approx(benchmark.shape_bias(h))
+
+
+def test_error_consistency_matrix(results, human):
+    data = analyses.load(results)
+    m = analyses.error_consistency_matrix(data, "cue-conflict")
+    k = m.pivot(index="a", columns="b", values="kappa")
+    assert k.loc["obs-subject-01", "subject-01"] == pytest.approx(1.0)   # same answers
+    np.testing.assert_allclose(k.to_numpy(), k.to_numpy().T, equal_nan=True)
+    h = human["cue-conflict"].sort_values("stimulus_id")
+    a = h[h["subject"] == "subject-01"]["correct"].to_numpy(bool)
+    b = h[h["subject"] == "subject-03"]["correct"].to_numpy(bool)
+    assert k.loc["obs-subject-01", "subject-03"] == pytest.approx(
+        float(agreement.error_consistency(a, b)))
+    assert m[m["kind_a"] == "model"]["a"].nunique() == 2 and m["a"].nunique() == 12
+
+
+def test_leaderboard_and_ceilings(results):
+    data = analyses.load(results)
+    board = analyses.leaderboard(data)
+    m = data.metrics
+    m = m[m["ceiling"].notna() & (m["dataset"] != "aggregate") & np.isfinite(m["normalized"])]
+    expect = m.groupby("model")["normalized"].mean().sort_values(ascending=False)
+    assert board["model"].tolist() == expect.index.tolist()
+    np.testing.assert_allclose(board["mean_normalized"], expect.to_numpy())
+    ceil = analyses.ceiling_table(data, n_boot=20)
+    assert set(ceil["dataset"]) == {"cue-conflict", "contrast"}
+    ok = ceil.dropna(subset=["band_low", "band_high"])
+    assert len(ok) > 0 and (ok["band_low"] <= ok["band_high"]).all()
+
+
+def _render(html: Path, tmp: Path) -> str:
+    """The DOM of ``html`` after loading in headless Chromium, with a probe that records how
+    many images loaded with a non-zero size."""
+    probe = ("<script>window.addEventListener('load',()=>{const i=[...document.images];"
+             "document.body.setAttribute('data-images',i.length);document.body.setAttribute("
+             "'data-loaded',i.filter(x=>x.complete&&x.naturalWidth>0).length);});</script>")
+    page = tmp / "probe.html"
+    page.write_text(html.read_text().replace("</body>", probe + "</body>"))
+    with tempfile.TemporaryDirectory() as profile:
+        res = subprocess.run(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--no-first-run", f"--user-data-dir={profile}", "--virtual-time-budget=5000",
+             "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    return res.stdout
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed")
+def test_report_cli_renders_in_chromium(results, tmp_path):
+    out = tmp_path / "out"
+    res = subprocess.run([sys.executable, "-m", "psychobench.cli.report", "--dir", str(results),
+                          "--out", str(out), "--ceiling-boot", "20"], capture_output=True,
+                         text=True, timeout=500)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-4000:]
+    nb = json.loads((out / "report.ipynb").read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(c.get("execution_count") for c in code)
+    assert not [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    pngs = sum("image/png" in o.get("data", {}) for c in code for o in c.get("outputs", []))
+    # leaderboard, ceiling bars, psychometric, shape bias, error consistency x 2 data sets
+    assert pngs == 6
+    html = (out / "report.html").read_text()
+    assert "not available" not in html
+    dom = _render(out / "report.html", tmp_path)
+    n = re.search(r'data-images="(\d+)"', dom)
+    loaded = re.search(r'data-loaded="(\d+)"', dom)
+    assert n and loaded, "the page did not finish loading"
+    assert int(n[1]) == 6 and int(loaded[1]) == 6
+    assert "Leaderboard" in dom and "Shape bias per category" in dom
+
+
+def test_report_says_what_is_missing(tmp_path):
+    """Runs without consistency blocks, trials or parametric sets still give a report."""
+    run = tmp_path / "results" / "runs" / "r1"
+    run.mkdir(parents=True)
+    pd.DataFrame({"dataset": ["edge"], "metric": ["ood_accuracy"], "observer": ["net"],
+                  "value": [0.4], "ceiling": [None], "normalized": [None], "ci_low": [None],
+                  "ci_high": [None]}).to_csv(run / "metrics.csv", index=False)
+    (run / "summary.json").write_text(json.dumps({"model": "net", "datasets": {"edge": {}},
+                                                 "n_trials": 160, "forward_passes": 5}))
+    from psychobench.cli.report import build
+
+    ipynb, html = build(tmp_path / "results", tmp_path / "out", ceiling_boot=0)
+    assert html.read_text().count("not available for these runs") == 5
+    nb = json.loads(ipynb.read_text())
+    outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    assert not [o for o in outputs if "image/png" in o.get("data", {})]
+
+
+def test_psychometric_points_from_a_condition_level_block(tmp_path, human):
+    """A regenerated parametric set is compared at the condition level: its points come from
+    the run's ``condition_level`` block (the scoring code's counts), humans included."""
+    from psychobench.results.pipeline import write_json
+    from psychobench.results.scoring import condition_comparison
+
+    h = human["contrast"]
+    model = h[h["subject"] == "subject-03"].assign(subject="regen-net")
+    block = condition_comparison(model, h, "contrast", n_boot=20, seed=0)
+    run = tmp_path / "results" / "runs" / "regen"
+    run.mkdir(parents=True)
+    write_json(run / "summary.json", {"model": "regen-net", "datasets": {},
+                                      "accuracy": {"contrast": float(model["correct"].mean())},
+                                      "condition_level": {"contrast": block}})
+    pts = analyses.psychometric_points(analyses.load(tmp_path / "results"))
+    assert set(pts["observer"]) == {"regen-net", "humans"}
+    got = pts[pts["observer"] == "regen-net"].set_index("level")["accuracy"]
+    for cond, acc in model.groupby("condition")["correct"].mean().items():
+        assert got[float(cond[1:]) / 100] == pytest.approx(acc)
+    hum = pts[pts["observer"] == "humans"].set_index("level")["accuracy"]
+    for cond, acc in h.groupby("condition")["correct"].mean().items():
+        assert hum[float(cond[1:]) / 100] == pytest.approx(acc)
