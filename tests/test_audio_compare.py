@@ -23,23 +23,35 @@ def mirror_env(monkeypatch, tmp_path):
     monkeypatch.setenv("PSYCHOBENCH_CACHE", str(tmp_path / "cache"))
 
 
-def test_logistic_fit_recovers_known_parameters():
-    # metrics-reference E6: counts from alpha=-4, beta=0.8, lambda=0.02, gamma=0.5
+def test_srt_fits_recover_known_parameters():
+    # metrics-reference E6 counts (alpha=-4, beta=0.8, lambda=0.02, gamma=0.5), plus a curve with
+    # guess 0 and a large lapse (upper asymptote 0.8, as words in noise): one batched call each
     x = np.array([-12, -9, -6, -3, 0, 3, 6.0])
-    k = np.array([50, 51, 58, 83, 96, 98, 98.0])
-    fit = compare.fit_logistic(x, k, np.full(7, 100.0), gamma=0.5, lam_max=0.06)
-    assert fit["alpha"] == pytest.approx(-3.98, abs=0.05) and fit["beta"] == pytest.approx(0.79, abs=0.05)
-    assert compare.logistic_threshold(fit, 0.75) == pytest.approx(-3.88, abs=0.05)
-    assert np.isnan(compare.logistic_threshold(fit, 0.999))
+    k1 = np.array([50, 51, 58, 83, 96, 98, 98.0])
+    p2 = 0.8 / (1 + np.exp(-0.5 * (x + 2)))
+    k = np.vstack([k1, np.round(p2 * 4000)])
+    n = np.vstack([np.full(7, 100.0), np.full(7, 4000.0)])
+    a, b, lam, srt = compare.srt_fits(x, k, n, guess=np.array([0.5, 0.0]), criterion=0.75, lapse_max=0.3)
+    assert a[0] == pytest.approx(-3.98, abs=0.1) and b[0] == pytest.approx(0.79, abs=0.08)
+    assert srt[0] == pytest.approx(-3.88, abs=0.1)
+    assert lam[1] == pytest.approx(0.2, abs=0.01) and b[1] == pytest.approx(0.5, abs=0.03)
+    # psi = 0.75 for the second curve: 0.8 F = 0.75 -> F = 15/16 -> x = -2 + ln(15) / 0.5
+    assert srt[1] == pytest.approx(-2 + np.log(15) / 0.5, abs=0.1)
+    _, _, _, none = compare.srt_fits(x, k, n, guess=np.array([0.5, 0.0]), criterion=0.99, lapse_max=0.3)
+    assert np.isnan(none).all()                       # criterion above both upper asymptotes
 
 
-def test_split_half_ceiling_known_cases():
+def test_split_half_reliability_known_cases():
+    from psychobench.consistency.ceiling import estimate_from_halves
     rng = np.random.default_rng(0)
     truth = rng.uniform(0, 1, 25)
-    S = truth + rng.normal(0, 0.05, (40, 25))        # reliable listeners -> ceiling near 1
-    assert compare.split_half_ceiling(S, 50)["ceiling_r2"] > 0.98
-    noise = rng.normal(0, 1, (40, 25))                # no shared signal -> ceiling near 0
-    assert compare.split_half_ceiling(noise, 50)["ceiling_r2"] < 0.3
+    for S, lo, hi in ((truth + rng.normal(0, 0.05, (40, 25)), 0.98, 1.0),   # reliable listeners
+                      (rng.normal(0, 1, (40, 25)), -1.0, 0.3)):             # no shared signal
+        a, b, na, nb = compare.split_halves(S, 50)
+        assert a.shape == b.shape == (50, 25) and na + nb == 40
+        np.testing.assert_allclose((a * na + b * nb) / 40, np.broadcast_to(S.mean(0), a.shape))
+        rel = estimate_from_halves(S.mean(0), S.mean(0), a, b, n_a=na, n_b=nb)["reliability"]
+        assert lo < rel <= hi
 
 
 def test_words_in_noise_comparison_identical_model_scores_high():
@@ -50,16 +62,58 @@ def test_words_in_noise_comparison_identical_model_scores_high():
                             "prop_correct": np.clip(p[b, s] + rng.normal(0, 0.03), 0, 1)}
                            for i in range(20) for b in bgs for s in snrs])
     n = 400                                           # model trials drawn from the same function
-    model = pd.DataFrame([{"background": b, "snr_db": s, "correct": rng.random() < p[b, s]}
-                          for b in bgs for s in snrs for _ in range(n)])
-    summary, metrics = compare.words_in_noise_comparison(model, humans, gamma_model=0.0, n_splits=20)
+    model = pd.DataFrame({"background": np.repeat(bgs, len(snrs) * n), "snr_db": np.tile(np.repeat(snrs, n), 2)})
+    model["correct"] = rng.random(len(model)) < [p[b, s] for b, s in zip(model["background"], model["snr_db"])]
+    summary, metrics = compare.words_in_noise_comparison(model, humans, gamma_model=0.0, n_splits=20, n_boot=100)
     assert summary["r2_cell_means"] > 0.95 and summary["ceiling"] > 0.95 and summary["n_cells"] == 10
-    # SRT at 50%: the functions cross 50% at s = -3 b
-    assert summary["srt"]["0"]["human_srt_db"] == pytest.approx(0.0, abs=0.5)
-    assert summary["srt"]["1"]["model_srt_db"] == pytest.approx(-3.0, abs=0.5)
+    # SRT at 50%: the functions cross 50% at s = -3 b; intervals contain the estimates
+    s0, s1 = summary["srt"]["0"], summary["srt"]["1"]
+    assert s0["human_srt_db"] == pytest.approx(0.0, abs=0.5) and s1["model_srt_db"] == pytest.approx(-3.0, abs=0.5)
+    for s in (s0, s1):
+        assert s["model_ci"][0] <= s["model_srt_db"] <= s["model_ci"][1]
+        assert s["human_ci"][0] <= s["human_srt_db"] <= s["human_ci"][1]
+        assert s["delta_ci"][0] < 0 < s["delta_ci"][1]        # same function: no difference
+        assert abs(s["model_z_vs_listeners"]) < 3
+    assert set(metrics["metric"]) == {"psychometric_fit", "cell_accuracy"}
     shuffled = model.assign(correct=rng.random(len(model)) < 0.5)
-    s2, _ = compare.words_in_noise_comparison(shuffled, humans, gamma_model=0.0, n_splits=20)
+    s2, _ = compare.words_in_noise_comparison(shuffled, humans, gamma_model=0.0, n_splits=20, n_boot=20)
     assert s2["r2_cell_means"] < 0.5
+    flat = model.assign(correct=False)                # constant accuracy: r undefined, said so
+    s3, _ = compare.words_in_noise_comparison(flat, humans, gamma_model=0.0, n_splits=5, n_boot=5)
+    assert s3["r2_cell_means"] is None and "undefined" in s3["r_undefined"]
+
+
+def test_f0dl_thresholds_recover_known_threshold():
+    # P(correct) = 0.5 + 0.5 / (1 + exp(-4 (log10 d - log10 2))): 70.7% at log10 d = log10 2 + ln(0.414/0.586)/4
+    rng = np.random.default_rng(0)
+    d = np.repeat(2.0 ** np.arange(-3, 6), 400)
+    cond = np.r_[np.full(len(d), "a"), np.full(len(d), "b")]
+    dd = np.r_[d, d]
+    p = np.where(cond == "a", 0.5 + 0.5 / (1 + np.exp(-4 * (np.log10(dd) - np.log10(2)))), 1.0)
+    t = compare.f0dl_thresholds(pd.DataFrame({"condition": cond, "delta_pct": dd,
+                                              "correct": rng.random(len(dd)) < p}), n_boot=50)
+    a = t.set_index("condition").loc["a"]
+    q = (0.707 - 0.5) / 0.5
+    want = 10 ** (np.log10(2) + np.log(q / (1 - q)) / 4)
+    assert a["status"] == "ok" and a["threshold_percent"] == pytest.approx(want, rel=0.1)
+    assert a["ci_low"] < want < a["ci_high"] and a["n_trials"] == 9 * 400
+    assert t.set_index("condition").loc["b", "status"] == "below_range"     # perfect everywhere
+
+
+def test_detection_dprime():
+    # 100 speech and 100 noise trials per SNR; hits 84/100 and false alarms 16/100 -> d' about 2
+    snr = np.repeat([-6.0, 0.0], 200)
+    cat = np.tile(np.repeat(["speech", "noise"], 100), 2)
+    yes = np.tile(np.r_[np.arange(100) < 84, np.arange(100) < 16], 2)
+    yes[:100] = np.arange(100) < 50                          # -6 dB: hits at 50%
+    t = pd.DataFrame({"snr_db": snr, "category": cat, "response": np.where(yes, "speech", "noise")})
+    out = compare.detection_dprime(t).set_index("snr_db")
+    assert out.loc[0.0, "hit_rate"] == 0.84 and out.loc[0.0, "fa_rate"] == 0.16
+    from scipy.stats import norm
+    assert out.loc[0.0, "dprime"] == pytest.approx(norm.ppf(84.5 / 101) - norm.ppf(16.5 / 101))
+    assert out.loc[-6.0, "dprime"] < out.loc[0.0, "dprime"]
+    with pytest.raises(ValueError, match="both speech and noise"):
+        compare.detection_dprime(t[t["category"] == "speech"])
 
 
 def test_ccc_item_rates_and_leave_one_out():

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from psychobench.audio.maskers import (MaskerBank, envelope, long_term_spectrum, shaped_noise)
-from psychobench.audio.pitch import harmonic_complex, pure_tone, threshold_2afc, two_interval_trials
+from psychobench.audio.pitch import harmonic_complex, pure_tone, two_interval_trials
 from psychobench.audio.signal import (AudioError, OUTPUT_DBFS, audit_folder, check_audio, load_audio,
                                       mix_at_snr, ramp, rms, snr_db)
 
@@ -96,7 +96,7 @@ def test_pitch_stimuli_spectra():
     assert 20 * np.log10(rms(t)) == pytest.approx(-20.0)
 
 
-def test_two_interval_trials_and_threshold():
+def test_two_interval_trials():
     import pandas as pd
     conds = pd.DataFrame({"condition": ["a"], "f0_hz": [100.0], "f_lo": [0.0], "f_hi": [4000.0],
                           "phase": ["sine"], "kind": ["complex"]})
@@ -105,11 +105,6 @@ def test_two_interval_trials_and_threshold():
     np.testing.assert_allclose(hi, 1 + tr["delta_pct"] / 100)
     assert set(tr["answer"]) == {"first", "second"}
     assert ((tr["f0_2"] > tr["f0_1"]) == (tr["answer"] == "second")).all()
-    # threshold: 0.6 at 1%, 0.8 at 4% -> 0.707 at 10^(0.535 * log10 4)
-    d = np.repeat([1.0, 4.0], 10)
-    c = np.r_[np.ones(6), np.zeros(4), np.ones(8), np.zeros(2)]
-    assert threshold_2afc(d, c) == pytest.approx(10 ** ((0.707 - 0.6) / 0.2 * np.log10(4)))
-    assert np.isnan(threshold_2afc(d, np.zeros(20)))
 
 
 def test_bad_files_are_reported_by_name(tmp_path: Path):

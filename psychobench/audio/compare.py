@@ -1,13 +1,16 @@
 """Comparisons of model trial tables with the human audio data.
 
 * Words in noise (Saddler & McDermott 2024, Kell et al. 2018 design): per-background psychometric
-  functions and speech reception thresholds; r^2 of model and human accuracy over the noisy
-  (background, SNR) cells against the split-half ceiling across listeners.
+  functions and speech reception thresholds (SRTs, with bootstrap 95% intervals), fitted by the
+  shared binomial maximum-likelihood code of :mod:`psychobench.consistency.psychometric`; r^2 of
+  model and human accuracy over the noisy (background, SNR) cells against the split-half
+  reliability of the listener mean (:func:`psychobench.consistency.ceiling.estimate_from_halves`).
 * English CCC item level: per token, correct / among the listeners' answers / the listeners'
   dominant confusion / log-probability under the listeners' answer distribution; leave-one-
   listener-out ceiling.
-* Pitch: F0DL thresholds against lowest harmonic and phase, correlation of log thresholds with
-  Bernstein & Oxenham (2005).
+* Pitch: F0DL thresholds (method of constant stimuli, psychometric fits) against lowest harmonic
+  and phase; correlation of log thresholds with Bernstein & Oxenham (2005).
+* Speech detection: d' per SNR from a yes/no table.
 All functions are array code over tidy tables (no torch).
 """
 
@@ -15,52 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
 
-from psychobench.consistency.metrics import pearson, spearman_brown
-
-# --------------------------------------------------------------------------------------------
-# psychometric functions (binomial maximum likelihood, metrics-reference section 5)
-
-
-def logistic_psi(x: np.ndarray, alpha: float, beta: float, gamma: float, lam: float) -> np.ndarray:
-    """psi(x) = gamma + (1 - gamma - lam) / (1 + exp(-beta (x - alpha)))."""
-    return gamma + (1 - gamma - lam) / (1 + np.exp(-beta * (np.asarray(x, float) - alpha)))
-
-
-def fit_logistic(x: np.ndarray, k: np.ndarray, n: np.ndarray, gamma: float,
-                 lam_max: float = 0.5) -> dict[str, float]:
-    """Binomial-MLE fit of :func:`logistic_psi` with fixed guess rate ``gamma``.
-
-    x: levels (dB), k: counts correct, n: counts of trials (may be non-integer effective counts).
-    lam_max: upper bound of the lapse (1 - upper asymptote); 0.5 lets the asymptote follow the
-    clean accuracy of word tasks.  Multi-start: the best point of an (alpha, beta, lam) grid.
-    Returns ``alpha, beta, lam, gamma, nll``.
-    """
-    x, k, n = (np.asarray(v, float) for v in (x, k, n))
-    eps = 1e-9
-
-    def nll(th: np.ndarray) -> np.ndarray:  # th (..., 3)
-        p = np.clip(logistic_psi(x, th[..., :1], th[..., 1:2], gamma, th[..., 2:3]), eps, 1 - eps)
-        return -(k * np.log(p) + (n - k) * np.log(1 - p)).sum(-1)
-
-    A, B, L = np.meshgrid(np.linspace(x.min() - 6, x.max() + 6, 25), np.geomspace(0.05, 3, 12),
-                          np.linspace(0, lam_max, 6), indexing="ij")
-    grid = np.stack([A.ravel(), B.ravel(), L.ravel()], -1)
-    start = grid[np.argmin(nll(grid))]
-    res = minimize(lambda th: float(nll(th)), start, method="L-BFGS-B",
-                   bounds=[(x.min() - 30, x.max() + 30), (1e-3, 20.0), (0.0, lam_max)])
-    a, b, lam = res.x
-    return {"alpha": float(a), "beta": float(b), "lam": float(lam), "gamma": float(gamma), "nll": float(res.fun)}
-
-
-def logistic_threshold(fit: dict[str, float], p: float) -> float:
-    """Level at which the fitted psi reaches proportion correct ``p``; NaN if never reached."""
-    q = (p - fit["gamma"]) / (1 - fit["gamma"] - fit["lam"])
-    if not 0 < q < 1:
-        return float("nan")
-    return float(fit["alpha"] + np.log(q / (1 - q)) / fit["beta"])
-
+from psychobench.consistency.ceiling import estimate_from_halves
+from psychobench.consistency.metrics import dprime, pearson
+from psychobench.consistency.psychometric import PsychometricFit, bootstrap_threshold, fit_batch, threshold_value
 
 # --------------------------------------------------------------------------------------------
 # words in noise
@@ -80,14 +41,9 @@ def human_cells(humans: pd.DataFrame) -> tuple[np.ndarray, pd.MultiIndex]:
     return m.to_numpy(float), m.columns
 
 
-def split_half_ceiling(S: np.ndarray, n_splits: int = 100, seed: int = 0) -> dict[str, float]:
-    """Reliability of the listener-mean cell vector: ``S (n_subjects, n_cells)``.
-
-    Per split, listeners are permuted into two halves; r = corr(mean_A, mean_B) over cells;
-    Spearman-Brown r_SB = 2r / (1 + r).  r_SB is the reliability of the full-panel mean, i.e.
-    the largest r^2 any model can reach against it (corr(true, observed)^2 = reliability).
-    Returns ``ceiling_r2`` (mean r_SB), ``ceiling_r2_sd``, ``r_half`` (mean r).
-    """
+def split_halves(S: np.ndarray, n_splits: int = 100, seed: int = 0) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Random halves of the listeners: ``S (n_subjects, n_cells)`` -> the mean cell vectors of
+    half A and half B, each ``(n_splits, n_cells)``, and the half sizes ``n_a, n_b``."""
     rng = np.random.default_rng(seed)
     n = S.shape[0]
     perm = np.argsort(rng.random((n_splits, n)), axis=1)
@@ -95,71 +51,125 @@ def split_half_ceiling(S: np.ndarray, n_splits: int = 100, seed: int = 0) -> dic
     np.put_along_axis(in_a, perm[:, : n // 2], True, axis=1)
     wa = in_a / in_a.sum(1, keepdims=True)
     wb = ~in_a / (~in_a).sum(1, keepdims=True)
-    r = pearson(wa @ S, wb @ S, axis=-1)
-    sb = spearman_brown(r)
-    return {"ceiling_r2": float(np.mean(sb)), "ceiling_r2_sd": float(np.std(sb)), "r_half": float(np.mean(r)),
-            "n_splits": int(n_splits)}
+    return wa @ S, wb @ S, n // 2, n - n // 2
+
+
+def srt_fits(levels: np.ndarray, k: np.ndarray, n: np.ndarray, *, guess: np.ndarray, criterion: float,
+             lapse_max: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Logistic fits of many curves at shared SNRs: ``k, n (R, L)`` with per-row guess rates
+    ``guess (R,)``.  Rows sharing a guess rate are fitted together (one batched call each).
+    Returns ``alpha, beta, lapse, srt`` each ``(R,)``; srt is NaN where the criterion is not
+    crossed inside the tested SNR range.  The lapse may reach ``lapse_max``: in word tasks the
+    upper asymptote follows the clean accuracy, which is well below 1."""
+    guess = np.asarray(guess, float)
+    out = np.full((4, len(k)), np.nan)
+    for g in np.unique(guess):   # one fit call per distinct guess rate (two: model and humans)
+        sel = guess == g
+        a, b, lam, _ = fit_batch(levels, k[sel], n[sel], kind="logistic", guess=float(g),
+                                 lapse_bounds=(0.0, lapse_max))
+        t = threshold_value("logistic", a, b, g, lam, criterion)
+        t = np.where((t >= levels.min()) & (t <= levels.max()), t, np.nan)
+        out[:, sel] = a, b, lam, t
+    return out[0], out[1], out[2], out[3]
 
 
 def words_in_noise_comparison(model_trials: pd.DataFrame, humans: pd.DataFrame, *, gamma_model: float,
-                              srt_criterion: float = 0.5, n_splits: int = 100, seed: int = 0,
-                              human_trials_per_cell: float = 15.0) -> tuple[dict, pd.DataFrame]:
+                              srt_criterion: float = 0.5, n_splits: int = 100, n_boot: int = 1000,
+                              seed: int = 0, human_trials_per_cell: float = 15.0,
+                              lapse_max: float = 0.5) -> tuple[dict, pd.DataFrame]:
     """Compare a model's words-in-noise trials with the Saddler 2024 listeners.
 
     model_trials: trial table with ``background`` (Saddler code), ``snr_db`` (inf = clean), ``correct``.
-    Returns ``(summary, metrics)``: summary has ``r2_cell_means`` (squared Pearson r of model and
-    human accuracy over the noisy cells present in both), ``ceiling`` (split-half reliability,
-    :func:`split_half_ceiling`), ``r2_over_ceiling``, per-background SRTs; metrics is the tidy table
-    of per-cell accuracies and per-background fits.
-    Human psychometric fits use the listener-mean proportions with ``human_trials_per_cell`` x
-    n_listeners effective trials (the data give proportions, about 15 words a listener and cell).
+    humans: :func:`~psychobench.audio.humans.load_saddler2024_words` (proportion correct per
+    listener and cell).  gamma_model: the model's guess rate (1 / vocabulary for a closed set);
+    people answered open set (guess 0).
+
+    Returns ``(summary, metrics)``.  summary: ``r2_cell_means`` (squared Pearson r of model and
+    listener-mean accuracy over the noisy cells present in both), ``ceiling`` (the split-half
+    reliability of the listener mean, Spearman-Brown corrected: the largest r^2 a model can
+    expect), ``r2_over_ceiling``, and per background ``srt``: SRT of model and pooled listeners
+    (logistic fits, criterion ``srt_criterion``), 95% intervals (model: binomial bootstrap of its
+    trials; listeners: bootstrap over listeners), the difference with a paired interval, and the
+    model's z against the 44 single-listener SRTs.  Listener counts are proportions x
+    ``human_trials_per_cell`` words (the data give proportions; about 15 words a listener and cell).
+    metrics: tidy table of per-cell accuracies and per-background fits.
     """
     S, cols = human_cells(humans)
+    n_subj = S.shape[0]
     hum_mean = pd.Series(S.mean(0), index=cols, name="human_acc")
     mc = cell_table(model_trials).set_index(["background", "snr_db"])
     noisy = [c for c in cols if np.isfinite(c[1]) and c in mc.index]
     if len(noisy) < 3:
         raise ValueError(f"only {len(noisy)} noisy cells shared by model and humans; need >= 3")
-    cidx = [cols.get_loc(c) for c in noisy]
+    cidx = np.array([cols.get_loc(c) for c in noisy])
     m_vec = mc.loc[noisy, "acc"].to_numpy(float)
-    h_vec = hum_mean.loc[noisy].to_numpy(float)
-    r = float(pearson(m_vec, h_vec))
-    ceil = split_half_ceiling(S[:, cidx], n_splits, seed)
+    h_vec = hum_mean.iloc[cidx].to_numpy(float)
+    half_a, half_b, n_a, n_b = split_halves(S[:, cidx], n_splits, seed)
+    est = estimate_from_halves(m_vec, h_vec, half_a, half_b, n_a=n_a, n_b=n_b)
+    r, reliability = est["value"], est["reliability"]
+
+    rng = np.random.default_rng(seed)
     rows, srt = [], {}
-    for bg in sorted({c[0] for c in noisy}):
-        hm = hum_mean.xs(bg, level="background")
-        hm = hm[np.isfinite(hm.index.to_numpy(float))]
-        n_h = human_trials_per_cell * S.shape[0]
-        fit_h = fit_logistic(hm.index.to_numpy(float), hm.to_numpy() * n_h, np.full(len(hm), n_h), gamma=0.0)
-        mm = mc.xs(bg, level="background")
-        mm = mm[np.isfinite(mm.index.to_numpy(float))]
-        fit_m = fit_logistic(mm.index.to_numpy(float), mm["k"].to_numpy(float), mm["n"].to_numpy(float), gamma=gamma_model)
-        srt_h, srt_m = logistic_threshold(fit_h, srt_criterion), logistic_threshold(fit_m, srt_criterion)
-        srt[str(bg)] = {"human_srt_db": _num(srt_h), "model_srt_db": _num(srt_m),
-                        "delta_db": _num(srt_m - srt_h)}
-        for who, fit, s in (("human", fit_h, srt_h), ("model", fit_m, srt_m)):
+    t = float(human_trials_per_cell)
+    for bg in sorted({c[0] for c in noisy}):  # five backgrounds; every fit inside is batched
+        snrs = np.array(sorted(c[1] for c in noisy if c[0] == bg))
+        hk = np.stack([S[:, cols.get_loc((bg, s))] for s in snrs], 1) * t        # (n_subj, L)
+        mm = mc.loc[[(bg, s) for s in snrs]]
+        k = np.vstack([mm["k"].to_numpy(float), hk.sum(0), hk])
+        n = np.vstack([mm["n"].to_numpy(float), np.full(len(snrs), t * n_subj), np.full((n_subj, len(snrs)), t)])
+        guess = np.r_[gamma_model, np.zeros(n_subj + 1)]
+        a, b, lam, th = srt_fits(snrs, k, n, guess=guess, criterion=srt_criterion, lapse_max=lapse_max)
+        fit_m = PsychometricFit("logistic", a[0], b[0], float(gamma_model), lam[0], np.nan, snrs, k[0], n[0],
+                                (0.0, lapse_max))
+        bm = bootstrap_threshold(fit_m, srt_criterion, n_boot=n_boot, seed=seed)
+        # listeners: resample listeners (multiplicities), refit the pooled curve for every draw at once
+        mult = rng.multinomial(n_subj, np.full(n_subj, 1.0 / n_subj), size=n_boot).astype(float)
+        ab, bb, lb, _ = fit_batch(snrs, mult @ hk, np.full((n_boot, len(snrs)), t * n_subj), kind="logistic",
+                                  guess=0.0, lapse_bounds=(0.0, lapse_max), init=(a[1], b[1], lam[1]))
+        hd = threshold_value("logistic", ab, bb, 0.0, lb, srt_criterion)
+        hd = np.where((hd >= snrs.min()) & (hd <= snrs.max()), hd, np.nan)
+        d = bm["draws"] - hd
+        single = th[2:][np.isfinite(th[2:])]
+        z = (th[0] - single.mean()) / single.std(ddof=1) if single.size >= 2 and np.isfinite(th[0]) else np.nan
+        srt[str(bg)] = {
+            "human_srt_db": _num(th[1]), "human_ci": _ci(hd), "model_srt_db": _num(th[0]), "model_ci": _ci(bm["draws"]),
+            "model_status": bm["status"], "delta_db": _num(th[0] - th[1]), "delta_ci": _ci(d),
+            "model_z_vs_listeners": _num(z), "n_listeners_with_srt": int(single.size),
+        }
+        for who, i in (("model", 0), ("human", 1)):
             rows.append({"metric": "psychometric_fit", "observer": who, "background": bg, "snr_db": np.nan,
-                         "value": s, **{f"fit_{k}": v for k, v in fit.items()}})
+                         "value": th[i], "fit_alpha": a[i], "fit_beta": b[i], "fit_lapse": lam[i],
+                         "fit_guess": guess[i]})
     for (bg, snr), mv, hv in zip(noisy, m_vec, h_vec):
         rows.append({"metric": "cell_accuracy", "observer": "model", "background": bg, "snr_db": snr, "value": mv})
         rows.append({"metric": "cell_accuracy", "observer": "human", "background": bg, "snr_db": snr, "value": hv})
     clean_m = mc[~np.isfinite(mc.index.get_level_values("snr_db"))]["acc"]
     clean_h = hum_mean[~np.isfinite(hum_mean.index.get_level_values("snr_db"))]
     summary = {
-        "r2_cell_means": r * r if np.isfinite(r) else None, "r_cell_means": _num(r),
-        "ceiling": ceil["ceiling_r2"], "ceiling_sd": ceil["ceiling_r2_sd"],
-        "r2_over_ceiling": _num(r * r / ceil["ceiling_r2"]) if np.isfinite(r) else None,
-        "n_cells": len(noisy), "n_listeners": int(S.shape[0]),
+        "r2_cell_means": _num(r * r), "r_cell_means": _num(r),
+        "ceiling": _num(reliability), "ceiling_kind": "split-half reliability of the listener mean "
+                                                      "(Spearman-Brown), the largest expected r^2",
+        "r2_over_ceiling": _num(r * r / reliability) if reliability > 0 else None,
+        "r_half": _num(est["r_half"]), "n_splits": int(n_splits),
+        "n_cells": len(noisy), "n_listeners": int(n_subj),
         "model_clean_accuracy": _num(clean_m.mean()) if len(clean_m) else None,
         "human_clean_accuracy": _num(clean_h.mean()) if len(clean_h) else None,
         "srt_criterion": srt_criterion, "srt": srt,
     }
+    if not np.isfinite(r):
+        summary["r_undefined"] = "model accuracy is the same in every noisy cell (e.g. at chance): r is undefined"
     return summary, pd.DataFrame(rows)
 
 
 def _num(v) -> float | None:
     v = float(v)
     return v if np.isfinite(v) else None
+
+
+def _ci(draws: np.ndarray) -> list[float | None]:
+    d = np.asarray(draws, float)
+    d = d[np.isfinite(d)]
+    return [float(v) for v in np.percentile(d, [2.5, 97.5])] if d.size else [None, None]
 
 
 # --------------------------------------------------------------------------------------------
@@ -223,6 +233,46 @@ def ccc_leave_one_listener_out(answers: list[list[str]], targets: np.ndarray, al
 # pitch
 
 
+def f0dl_thresholds(trials: pd.DataFrame, criterion: float = 0.707, n_boot: int = 200, seed: int = 0,
+                    lapse_max: float = 0.06) -> pd.DataFrame:
+    """F0 difference limens by the method of constant stimuli: per condition, a logistic
+    psychometric function of log10(delta %) with guess rate 0.5 (two intervals) is fitted by
+    binomial maximum likelihood (all conditions in one batched fit) and read at ``criterion``
+    (70.7%: the point a 2-down 1-up track converges on, Levitt 1971).
+
+    trials: columns ``condition, delta_pct, correct``.  Returns one row per condition:
+    ``condition, threshold_percent`` (NaN when the criterion is not crossed inside the tested
+    deltas), ``ci_low, ci_high`` (binomial bootstrap, ``n_boot`` draws), ``status``
+    (``ok``; ``below_range``: a rising curve already above criterion at the smallest delta;
+    ``not_reached``: not crossed, or accuracy not rising with delta),
+    ``alpha, beta, lapse`` (on the log10 scale) and ``n_trials``.
+    """
+    g = trials.groupby(["condition", "delta_pct"])["correct"].agg(k="sum", n="count")
+    k = g["k"].unstack(fill_value=0).astype(float)
+    n = g["n"].unstack(fill_value=0).astype(float)
+    x = np.log10(k.columns.to_numpy(float))
+    a, b, lam, nll = fit_batch(x, k.to_numpy(), n.to_numpy(), kind="logistic", guess=0.5,
+                               lapse_bounds=(0.0, lapse_max))
+    t = threshold_value("logistic", a, b, 0.5, lam, criterion)
+    inside = (t >= x.min()) & (t <= x.max())
+    status = np.where(inside, "ok", np.where(np.isfinite(t) & (t < x.min()) & (b > 0), "below_range", "not_reached"))
+    ci = np.full((len(k), 2), np.nan)
+    for i in np.flatnonzero(inside):   # one bootstrap per condition (24), each batched over draws
+        fit = PsychometricFit("logistic", a[i], b[i], 0.5, lam[i], nll[i], x, k.to_numpy()[i], n.to_numpy()[i],
+                              (0.0, lapse_max))
+        d = bootstrap_threshold(fit, criterion, n_boot=n_boot, seed=seed + i)["draws"]
+        d = d[np.isfinite(d)]
+        if d.size:
+            ci[i] = 10 ** np.percentile(d, [2.5, 97.5])
+    with np.errstate(over="ignore", invalid="ignore"):
+        thr = np.where(inside, 10 ** np.where(inside, t, 0.0), np.nan)
+    return pd.DataFrame({
+        "condition": k.index.to_numpy(), "threshold_percent": thr,
+        "ci_low": ci[:, 0], "ci_high": ci[:, 1], "status": status,
+        "alpha": a, "beta": b, "lapse": lam, "n_trials": n.to_numpy().sum(1).astype(int),
+    })
+
+
 def pitch_comparison(model_thresholds: pd.DataFrame) -> dict:
     """Correlate log10 model and human F0DLs over conditions with finite model thresholds.
 
@@ -234,3 +284,28 @@ def pitch_comparison(model_thresholds: pd.DataFrame) -> dict:
     r = float(pearson(m[ok], h[ok])) if ok.sum() >= 3 else float("nan")
     return {"r_log_thresholds": _num(r), "n_conditions": int(ok.sum()),
             "n_not_reached": int((~np.isfinite(m)).sum())}
+
+
+# --------------------------------------------------------------------------------------------
+# speech detection
+
+
+def detection_dprime(trials: pd.DataFrame, by: str = "snr_db") -> pd.DataFrame:
+    """Yes/no detection per level of ``by``: hit rate (answer ``speech`` on speech trials), false-
+    alarm rate (``speech`` on noise-only trials) and d' = z(H) - z(F).  Rates use the log-linear
+    correction (k + 0.5) / (n + 1) (Hautus 1995), so d' stays finite at 0 or 1.
+
+    trials: columns ``by``, ``category`` (``speech``/``noise``), ``response``.
+    Returns columns ``by, n_speech, n_noise, hit_rate, fa_rate, dprime``.
+    """
+    yes = trials["response"].astype(str).eq("speech").to_numpy(float)
+    df = pd.DataFrame({by: trials[by].to_numpy(), "speech": trials["category"].eq("speech").to_numpy(), "yes": yes})
+    g = df.groupby([by, "speech"])["yes"].agg(k="sum", n="count").unstack("speech")
+    if ("k", True) not in g.columns or ("k", False) not in g.columns:
+        raise ValueError("detection_dprime needs both speech and noise-only trials")
+    kh, nh = g[("k", True)].fillna(0).to_numpy(), g[("n", True)].fillna(0).to_numpy()
+    kf, nf = g[("k", False)].fillna(0).to_numpy(), g[("n", False)].fillna(0).to_numpy()
+    hr, fa = (kh + 0.5) / (nh + 1), (kf + 0.5) / (nf + 1)
+    return pd.DataFrame({by: g.index.to_numpy(), "n_speech": nh.astype(int), "n_noise": nf.astype(int),
+                         "hit_rate": kh / np.maximum(nh, 1), "fa_rate": kf / np.maximum(nf, 1),
+                         "dprime": dprime(hr, fa)})

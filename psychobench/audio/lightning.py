@@ -61,6 +61,8 @@ def predict_answers(observer, waves, targets=None, batch_size: int = 64) -> tupl
 
     answers: one row per stimulus in input order, columns ``response`` and any the observer adds.
     """
+    if hasattr(observer, "prepare"):   # load (or train) weights before Lightning's inference mode
+        observer.prepare()
     dm = WaveformDataModule(waves, targets, batch_size)
     module = ObserverModule(observer)
     trainer = pl.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False,

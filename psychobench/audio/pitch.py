@@ -1,10 +1,11 @@
 """Pitch stimuli and the two-interval F0-discrimination task.
 
 Harmonic complexes with chosen F0, lowest harmonic, sine or random phase and band-pass filtering,
-and pure tones, as two-interval "higher/lower" trials (after Bernstein & Oxenham 2005: the pass
-band is fixed per condition, so the lowest audible harmonic is ``f_lo / F0``).  Thresholds are the
-F0 difference (in % of F0) at 70.7% correct, the point tracked by the 2-down 1-up procedures of
-the human studies (Levitt 1971).
+and pure tones, as two-interval "higher/lower" trials.  The default experiment follows Bernstein &
+Oxenham (2005) Experiment 1 (:data:`BERNOX_DESIGN`): F0 varies inside a fixed spectral region, so
+the lowest audible harmonic number is ``ref / F0``.  Thresholds are the F0 difference (in % of F0)
+at 70.7% correct, the point tracked by 2-down 1-up procedures (Levitt 1971), read off psychometric
+functions fitted to a method of constant stimuli.
 """
 
 from __future__ import annotations
@@ -15,6 +16,114 @@ import pandas as pd
 from .signal import ramp, rms, set_level
 
 PITCH_FS = 16000
+
+# Bernstein & Oxenham (2005, JASA 117:3816) Experiment 1, as replicated by Saddler, Gonzalez &
+# McDermott (2021, Nat Commun 12:7278; github.com/msaddler/pitchnet, assets_datasets/
+# stimuli_generate_BernsteinOxenham*.py, whose filter follows B&O's own "filterbw.m"):
+#: -3 dB corners (Hz) of the 4th-order Butterworth high-pass and low-pass whose product is the
+#: pass band; the response is then shifted along linear frequency to place the spectral region.
+BERNOX_BASE_CORNERS_HZ = (2500.0, 3500.0)
+BERNOX_FILTER_ORDER = 4
+#: Level of each component in the pass band above its masked threshold in the background noise
+#: (dB SL); a component is audible where the filter attenuates it by less than this, so the
+#: lowest audible harmonic sits at the filter's lower -15 dB point.
+BERNOX_COMPONENT_DB_SL = 15.0
+#: Lower -15 dB point of the two fixed spectral regions (Hz): lowest harmonic number = ref / F0
+#: (the human table's "low" and "high" spectrum conditions).
+BERNOX_REGION_REF_HZ = {"low": 1560.0, "high": 3280.0}
+
+#: Which parameter of the pitch experiment comes from where (written into every pitch summary).
+BERNOX_DESIGN: dict[str, str] = {
+    "conditions": "Bernstein & Oxenham (2005) Fig. 1 as digitised by Saddler et al. (2021): low region "
+                  "F0 = 50-300 Hz, high region F0 = 100-600 Hz, sine and random phase (24 conditions); "
+                  "human thresholds from the same table",
+    "spectral_region": "fixed per condition; lowest harmonic number = 1560/F0 (low) or 3280/F0 (high), "
+                       "as in the human table; filter = 4th-order Butterworth high-pass x low-pass with "
+                       "-3 dB corners 2.5/3.5 kHz, shifted along frequency so its lower -15 dB point is at "
+                       "1560 or 3280 Hz (Saddler et al. 2021 replication, after B&O's filterbw.m)",
+    "levels": "each component 15 dB above its masked threshold in the pass band (15 dB SL, Saddler et al. "
+              "2021 replication of B&O); masked threshold taken as the noise power in one ERB",
+    "noise": "threshold-equalising noise (equal power per ERB, Moore et al. 2000), fresh per interval, "
+             "gated with the tone; the frequency-dependent efficiency K of real TEN is left out (ours)",
+    "ours": "duration 200 ms with 10-ms raised-cosine ramps, 16 kHz sampling, reference at the condition F0 "
+            "and comparison at F0 (1 + delta) or F0 / (1 + delta) at random, higher interval first or "
+            "second at random; method of constant stimuli with logistic fits on log10(delta) instead of the "
+            "human adaptive tracks; criterion 70.7% correct",
+}
+
+
+def erb_hz(f: np.ndarray) -> np.ndarray:
+    """Equivalent rectangular bandwidth (Hz) at ``f`` Hz (Glasberg & Moore 1990)."""
+    return 24.7 * (4.37 * np.asarray(f, float) / 1000.0 + 1.0)
+
+
+def _butter_db(f: np.ndarray, corners=BERNOX_BASE_CORNERS_HZ, order: int = BERNOX_FILTER_ORDER) -> np.ndarray:
+    f = np.maximum(np.asarray(f, float), 1e-9)
+    lo, hi = corners
+    return -10 * np.log10(1 + (lo / f) ** (2 * order)) - 10 * np.log10(1 + (f / hi) ** (2 * order))
+
+
+def fixed_region_gain_db(f: np.ndarray, ref_hz: float | np.ndarray, corners=BERNOX_BASE_CORNERS_HZ,
+                         order: int = BERNOX_FILTER_ORDER, edge_db: float = -BERNOX_COMPONENT_DB_SL) -> np.ndarray:
+    """Gain in dB (0 at the pass-band peak) of the fixed spectral region at frequencies ``f`` Hz.
+
+    The base response is the product of a high-pass and a low-pass Butterworth of ``order`` at
+    ``corners``, normalised to a 0-dB peak, shifted along linear frequency so that its lower
+    ``edge_db`` point lies at ``ref_hz`` (broadcast against ``f``).  Frequencies below the shifted
+    origin get -inf dB.
+    """
+    grid = np.arange(1.0, 12000.0, 0.5)
+    base = _butter_db(grid, corners, order)
+    base -= base.max()
+    rising = grid < grid[np.argmax(base)]
+    edge = float(np.interp(edge_db, base[rising], grid[rising]))       # base's lower edge (Hz)
+    g = np.asarray(f, float) - (np.asarray(ref_hz, float) - edge)
+    peak = float(_butter_db(grid[np.argmax(base)], corners, order))
+    return np.where(g > 0, _butter_db(g, corners, order) - peak, -np.inf)
+
+
+def ten_noise(shape: tuple[int, int], fs: int, rng: np.random.Generator, f_lo: float = 20.0) -> np.ndarray:
+    """Threshold-equalising noise (after Moore et al. 2000): Gaussian noise whose power per ERB
+    is the same at every frequency (spectrum level proportional to 1 / ERB(f)), from ``f_lo`` to
+    Nyquist, scaled so that the power in one ERB is 1 (so a tone of power 1 is near its masked
+    threshold; the frequency dependence of the detection efficiency K is left out).
+    shape: ``(n_items, n_samples)``; returns float64 of that shape."""
+    n = shape[1]
+    f = np.fft.rfftfreq(n, 1.0 / fs)
+    g = np.where(f >= f_lo, np.sqrt((fs / 2.0) / erb_hz(f)), 0.0)     # white (var 1) PSD is 2/fs per Hz
+    return np.fft.irfft(np.fft.rfft(rng.standard_normal(shape), axis=-1) * g, n, axis=-1)
+
+
+def bernox_complex(f0: np.ndarray, region_ref_hz: np.ndarray, phase: str, rng: np.random.Generator,
+                   fs: int = PITCH_FS, dur_s: float = 0.2, ramp_s: float = 0.01,
+                   component_db_sl: float = BERNOX_COMPONENT_DB_SL, noise: bool = True,
+                   level_dbfs: float = -20.0) -> np.ndarray:
+    """Harmonic complexes in the fixed spectral region of :func:`fixed_region_gain_db` at
+    ``region_ref_hz`` (one per row), each component ``component_db_sl`` dB above the noise power
+    in one ERB times its filter gain, in fresh TEN (:func:`ten_noise`, gated with the tone);
+    ``phase`` ``"sine"`` or ``"random"`` (drawn per component and row).  Harmonics above 0.95
+    Nyquist are left out.  Raised-cosine ramps; the mixture is scaled to ``level_dbfs`` RMS
+    (the tone-to-noise ratio is kept).  Returns ``(len(f0), round(dur_s fs))`` float64.
+    """
+    f0 = np.atleast_1d(np.asarray(f0, float))
+    ref = np.broadcast_to(np.asarray(region_ref_hz, float), f0.shape)
+    n = int(round(dur_s * fs))
+    t = np.arange(n) / fs
+    k = np.arange(1, int(np.floor(0.95 * fs / 2 / f0.min())) + 1)
+    fk = f0[:, None] * k[None, :]                                                # (B, K)
+    gain = fixed_region_gain_db(fk, ref[:, None])
+    amp = np.where(fk < 0.95 * fs / 2, np.sqrt(2.0 * 10 ** ((component_db_sl + gain) / 10)), 0.0)
+    if phase == "sine":
+        ph = np.zeros_like(fk)
+    elif phase == "random":
+        ph = rng.uniform(0, 2 * np.pi, fk.shape)
+    else:
+        raise ValueError(f"phase must be 'sine' or 'random', not {phase!r}")
+    x = np.einsum("bk,bkn->bn", amp, np.sin(2 * np.pi * fk[:, :, None] * t[None, None, :] + ph[:, :, None]))
+    if noise:
+        x = x + ten_noise(x.shape, fs, rng)
+    x *= ramp(n, int(ramp_s * fs), "cos2")
+    return set_level(x, level_dbfs)
 
 
 def harmonic_complex(f0: np.ndarray, fs: int = PITCH_FS, dur_s: float = 0.2, *, f_lo: np.ndarray | float = 0.0,
@@ -89,8 +198,14 @@ def two_interval_trials(conditions: pd.DataFrame, deltas_pct: np.ndarray, n_per_
 
 
 def render_intervals(trials: pd.DataFrame, fs: int = PITCH_FS, dur_s: float = 0.2, noise_snr_db: float | None = None,
-                     seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Waveforms of both intervals, ``(n_trials, n)`` each; optional white noise at ``noise_snr_db``."""
+                     seed: int = 0, component_db_sl: float = BERNOX_COMPONENT_DB_SL,
+                     ten: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Waveforms of both intervals, ``(n_trials, n)`` each, rendered per (kind, phase) group.
+
+    kind ``"bernox"``: :func:`bernox_complex` in the region ``region_ref_hz`` (TEN if ``ten``);
+    ``"complex"``: :func:`harmonic_complex` with pass band ``f_lo .. f_hi``; ``"tone"``: pure tones.
+    noise_snr_db: white noise added to every interval at this SNR (None: none).
+    """
     rng = np.random.default_rng(seed)
     out = []
     for col in ("f0_1", "f0_2"):
@@ -100,6 +215,9 @@ def render_intervals(trials: pd.DataFrame, fs: int = PITCH_FS, dur_s: float = 0.
             f = trials.loc[sel, col].to_numpy(float)
             if kind == "tone":
                 x[sel] = pure_tone(f, fs, dur_s)
+            elif kind == "bernox":
+                x[sel] = bernox_complex(f, trials.loc[sel, "region_ref_hz"].to_numpy(float), phase, rng, fs, dur_s,
+                                        component_db_sl=component_db_sl, noise=ten)
             else:
                 x[sel] = harmonic_complex(f, fs, dur_s, f_lo=trials.loc[sel, "f_lo"].to_numpy(float),
                                           f_hi=trials.loc[sel, "f_hi"].to_numpy(float), phase=phase, rng=rng)
@@ -110,32 +228,20 @@ def render_intervals(trials: pd.DataFrame, fs: int = PITCH_FS, dur_s: float = 0.
     return out[0], out[1]
 
 
-def threshold_2afc(delta_pct: np.ndarray, correct: np.ndarray, criterion: float = 0.707) -> float:
-    """F0 difference (%) at ``criterion`` proportion correct: the proportion correct per level is
-    made non-decreasing in delta (running maximum), then interpolated linearly in log10(delta).
-    NaN if the criterion is never reached; the smallest delta if it is reached there already."""
-    d = np.asarray(delta_pct, float)
-    levels, inv = np.unique(d, return_inverse=True)
-    p = np.bincount(inv, weights=np.asarray(correct, float)) / np.bincount(inv)
-    p = np.maximum.accumulate(p)
-    if p[-1] < criterion:
-        return float("nan")
-    if p[0] >= criterion:
-        return float(levels[0])
-    j = int(np.argmax(p >= criterion))
-    x0, x1 = np.log10(levels[j - 1]), np.log10(levels[j])
-    return float(10 ** (x0 + (criterion - p[j - 1]) / (p[j] - p[j - 1]) * (x1 - x0)))
-
-
-def bernstein_oxenham_conditions(bandwidth_oct: float = 1.0) -> pd.DataFrame:
-    """The 24 conditions of Bernstein & Oxenham (2005) Fig. 1: low (f_lo 1560 Hz) and high (3280 Hz)
-    spectrum, sine or random phase, their F0s; pass band ``f_lo .. f_lo * 2**bandwidth_oct``."""
+def bernstein_oxenham_conditions(spectra: tuple[str, ...] = ("low", "high"),
+                                 phases: tuple[str, ...] = ("sine", "random")) -> pd.DataFrame:
+    """The conditions of Bernstein & Oxenham (2005) Fig. 1 (24 in all): low (lowest harmonic =
+    1560 / F0) and high (3280 / F0) spectral region, sine or random phase, the F0s of the human
+    table.  Columns ``condition, spectrum, phase, f0_hz, lowest_harmonic, region_ref_hz, kind
+    ("bernox"), human_f0dl_percent, human_sd_percent``."""
     from .humans import bernstein_oxenham_2005
     h = bernstein_oxenham_2005()
-    f_lo = np.where(h["spectrum"] == "low", 1560.0, 3280.0)
+    h = h[h["spectrum"].isin(spectra) & h["phase"].isin(phases)].reset_index(drop=True)
+    if h.empty:
+        raise ValueError(f"no Bernstein & Oxenham condition with spectra {spectra} and phases {phases}")
     return pd.DataFrame({
         "condition": [f"{s}-{p}-f0={f:g}" for s, p, f in zip(h["spectrum"], h["phase"], h["f0_hz"])],
         "spectrum": h["spectrum"], "phase": h["phase"], "f0_hz": h["f0_hz"].astype(float),
-        "lowest_harmonic": h["lowest_harmonic"], "f_lo": f_lo, "f_hi": f_lo * 2 ** bandwidth_oct,
-        "kind": "complex", "human_f0dl_percent": h["f0dl_percent"],
+        "lowest_harmonic": h["lowest_harmonic"], "region_ref_hz": h["spectrum"].map(BERNOX_REGION_REF_HZ),
+        "kind": "bernox", "human_f0dl_percent": h["f0dl_percent"], "human_sd_percent": h["sd_percent"],
     })

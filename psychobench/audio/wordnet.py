@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -170,12 +170,19 @@ def checkpoint_path(cfg: WordTaskConfig) -> Path:
 
 def train_word_net(cfg: WordTaskConfig = WordTaskConfig(), *, force: bool = False, threads: int | None = None,
                    verbose: bool = False) -> Path:
-    """Train (or find cached) the word network; returns its checkpoint path in the user cache."""
+    """Train (or find cached) the word network; returns its checkpoint path in the user cache.
+    Safe to call from inside a prediction loop: training runs with inference mode off."""
     path = checkpoint_path(cfg)
     if path.is_file() and not force:
         return path
     if threads:
         torch.set_num_threads(threads)
+    with torch.inference_mode(False), torch.enable_grad():
+        _fit(cfg, path, verbose)
+    return path
+
+
+def _fit(cfg: WordTaskConfig, path: Path, verbose: bool) -> None:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     waves, labels, regions, _ = load_corpus(cfg, "train")
     bank = build_masker_bank(cfg.fs, seed=cfg.seed)
@@ -189,7 +196,6 @@ def train_word_net(cfg: WordTaskConfig = WordTaskConfig(), *, force: bool = Fals
     tmp = path.with_name(f".{path.name}.tmp")
     trainer.save_checkpoint(tmp)
     tmp.replace(path)
-    return path
 
 
 def load_word_net(cfg: WordTaskConfig = WordTaskConfig(), trained: bool = True, train_if_missing: bool = True,
