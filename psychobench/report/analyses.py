@@ -230,7 +230,7 @@ def error_consistency_matrix(data: Runs, dataset: str) -> pd.DataFrame:
     h = human_trials(dataset)
     if h.empty:
         return pd.DataFrame(columns=cols)
-    tables, kinds = [], []
+    tables = []
     for run, model in zip(data.runs["run"], data.runs["model"], strict=True):
         if dataset not in data.runs.loc[data.runs["run"] == run, "sets"].iloc[0].split(","):
             continue
