@@ -24,7 +24,7 @@ def mirror_env(monkeypatch, tmp_path):
 
 
 def test_srt_fits_recover_known_parameters():
-    # metrics-reference E6 counts (alpha=-4, beta=0.8, lambda=0.02, gamma=0.5), plus a curve with
+    # worked example E6 counts (alpha=-4, beta=0.8, lambda=0.02, gamma=0.5), plus a curve with
     # guess 0 and a large lapse (upper asymptote 0.8, as words in noise): one batched call each
     x = np.array([-12, -9, -6, -3, 0, 3, 6.0])
     k1 = np.array([50, 51, 58, 83, 96, 98, 98.0])

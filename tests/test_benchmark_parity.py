@@ -1,5 +1,5 @@
 """model-vs-human's benchmark metrics: worked example E1 and parity with its published
-ResNet-50 row and human row (metrics-reference.md sections 6 and 8)."""
+ResNet-50 row and human row (worked example E1; model-vs-human numbers)."""
 
 import numpy as np
 import pandas as pd

@@ -1,4 +1,4 @@
-"""Worked examples E1-E5 of metrics-reference.md section 6, and the metric functions."""
+"""Worked examples E1-E5 (checked independently with numpy/scipy), and the metric functions."""
 
 from __future__ import annotations
 

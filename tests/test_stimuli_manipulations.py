@@ -1,4 +1,4 @@
-"""Manipulations against the properties of docs/stimulus-manipulations.md and small exact cases."""
+"""Manipulations against the properties of the Geirhos et al. (2018) manipulations and small exact cases."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """model-vs-human's behavioural benchmark metrics, vectorised (Geirhos et al. 2021).
 
-Definitions (``metrics-reference.md`` section 8):
+Definitions (model-vs-human ``modelvshuman/plotting/analyses.py``, Geirhos et al. 2021):
 
 * trials pair by ``stimulus_id`` within a data set (every human saw the same list once);
 * the benchmark means use only the conditions not in

@@ -1,6 +1,6 @@
 """Split-half noise ceilings, noise-corrected consistency and the crossed bootstrap.
 
-Spec: ``shared/docs/metrics-reference.md`` section 3.  The engine evaluates every metric for a
+After Rajalingham et al. (2018) and Brain-Score.  The engine evaluates every metric for a
 batch of bootstrap draws ``B`` and split halves ``K`` at once: a draw is a vector of stimulus
 multiplicities ``w`` (B, N) (resampled within each condition) and of subject multiplicities
 ``mult`` (B, S); a split is a half-assignment of the distinct drawn subjects (``split="subjects"``,

@@ -1,6 +1,6 @@
 """Object- and image-level behavioural metrics as pure, batched array functions.
 
-Formulas: ``shared/docs/metrics-reference.md`` sections 1-3, after Rajalingham et al. (2018,
+Formulas after Rajalingham et al. (2018,
 J. Neurosci.) and Brain-Score's ``metrics/i1i2`` (read, not copied).  Every function works on
 arrays with arbitrary leading (batch) axes, so split halves and bootstrap draws are array axes.
 

@@ -1,7 +1,7 @@
 """Psychometric functions: accuracy against stimulus level, fitted by binomial maximum likelihood.
 
-``psi(x) = guess + (1 - guess - lapse) F(x; alpha, beta)`` (``shared/docs/metrics-reference.md``
-section 5; Wichmann & Hill 2001 for the lapse bound):
+``psi(x) = guess + (1 - guess - lapse) F(x; alpha, beta)`` (Wichmann & Hill 2001, including
+the lapse bound):
 
 =========== ============================================ ====================================
 kind        F                                            threshold at criterion p*

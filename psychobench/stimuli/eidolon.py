@@ -1,6 +1,6 @@
 """Eidolon "partially coherent disarray" (Koenderink et al. 2017), as used by Geirhos et al. 2018.
 
-A re-implementation of ``docs/stimulus-manipulations.md`` section 4 (the Eidolon toolbox,
+A re-implementation, from its description (the Eidolon toolbox,
 gestaltrevision/Eidolon, with its PR #1 coherence formula, driven by GHD ``code/wrapper.py``);
 no code copied.  Steps (for one image):
 

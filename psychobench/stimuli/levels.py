@@ -1,6 +1,6 @@
 """Parametric stimulus sets: names, condition strings and the parameters behind them.
 
-Facts from ``docs/stimulus-manipulations.md`` sections 3 and 5 (model-vs-human raw-data CSVs and
+Facts from the model-vs-human raw data and stimulus names (Geirhos et al. 2021) (model-vs-human raw-data CSVs and
 GHD yaml files).  A condition is written two ways: ``raw`` as in the human CSV and in image
 names (``0.10``, ``3``, ``true``) and ``canonical`` as model-vs-human parses the CSV with pandas
 and ``astype(str)`` (``0.1``, ``3.0``, ``True``); the trial table stores the canonical form.

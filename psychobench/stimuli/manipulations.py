@@ -3,7 +3,7 @@
 Every function takes a batch of images as float64 in [0, 1], shape ``(N, H, W, 3)`` (RGB) or
 ``(N, H, W)`` (grey), and returns float64 in [0, 1]: ``(N, H, W)`` for the grey manipulations,
 ``(N, H, W, 3)`` for ``colour:cr`` and false colour.  A single image ``(H, W[, 3])`` is accepted
-where noted by :func:`as_batch`.  The formulas follow ``docs/stimulus-manipulations.md`` (read
+where noted by :func:`as_batch`.  The formulas follow Geirhos et al. (2018) (rgeirhos/generalisation-humans-DNNs ``code/image_manipulation.py``) (read
 from rgeirhos/generalisation-humans-DNNs ``code/image_manipulation.py``; no code copied).
 
 Random manipulations take ``rng``: one ``numpy.random.Generator``/``RandomState`` (draws for the
