@@ -100,6 +100,7 @@ def _part(name: str) -> dict:
         return {f"{name}_error": f"{path.name} is missing"}
     spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod          # so that its functions pickle for worker processes
     spec.loader.exec_module(mod)
     return mod.run()
 
@@ -110,12 +111,17 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=5)
     args = p.parse_args(argv)
     result: dict = {}
+    failed = False
     for part in args.parts.split(","):
         t = time.perf_counter()
-        result.update(bench_spine(args.repeats) if part == "spine" else _part(part))
+        try:
+            result.update(bench_spine(args.repeats) if part == "spine" else _part(part))
+        except Exception as e:  # report the others; the exit status says one failed
+            result[f"{part}_error"] = f"{type(e).__name__}: {e}"
+            failed = True
         print(f"[bench] {part}: {time.perf_counter() - t:.1f} s", file=sys.stderr)
     print(json.dumps(result, indent=2, default=float))
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -35,3 +35,13 @@ def test_synthesised_cue_conflicts_give_a_shape_bias(tmp_path):
     assert s["n_trials"] == 16 * 2
     sb = s["shape_bias"]["cue-conflict-synth"]
     assert sb is None or 0.0 <= sb <= 1.0
+
+
+def test_rendered_in_plane_rotation_beside_the_human_rotation_data(tmp_path):
+    s = run_app(tmp_path, "stimuli=viewpoints_rotation", "stimuli.source.azimuths=[0]")
+    assert s["n_trials"] == 9 * 4
+    cl = s["condition_level"]["viewpoints-rotation"]
+    assert "condition-level" in cl["note"]
+    assert set(cl["accuracy"]["model"]) == set(cl["accuracy"]["humans"]) == {"0", "90", "180", "270"}
+    assert cl["accuracy"]["humans"]["0"] > 0.85 and cl["accuracy"]["model"]["0"] >= 0.75
+    assert s["accuracy_by_condition"]["viewpoints-rotation"]["0"] == cl["accuracy"]["model"]["0"]

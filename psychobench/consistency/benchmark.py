@@ -57,7 +57,9 @@ class Paired:
 
 def _arrow(col: pd.Series) -> pa.Array:
     arr = pa.array(col, from_pandas=True)
-    return arr.cast(pa.large_string()) if arr.type != pa.large_string() else arr
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr if arr.type == pa.large_string() else arr.cast(pa.large_string())
 
 
 def _encode(*cols: pd.Series) -> tuple[list[np.ndarray], np.ndarray]:
@@ -65,8 +67,12 @@ def _encode(*cols: pd.Series) -> tuple[list[np.ndarray], np.ndarray]:
 
     Arrow's hash encoding: the string work is done once, in C++, for all columns together."""
     arrays = [_arrow(c) for c in cols]
-    enc = pa.chunked_array(arrays, type=pa.large_string()).dictionary_encode().combine_chunks()
-    codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    arr = arrays[0] if len(arrays) == 1 else pa.concat_arrays(arrays)
+    enc = arr.dictionary_encode()
+    idx = enc.indices
+    if idx.null_count:
+        idx = idx.fill_null(-1)
+    codes = idx.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
     bounds = np.cumsum([0] + [len(a) for a in arrays])
     return ([codes[a:b] for a, b in zip(bounds[:-1], bounds[1:])],
             enc.dictionary.to_numpy(zero_copy_only=False))

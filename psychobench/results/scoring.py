@@ -52,8 +52,8 @@ def score_model_tables(models: dict[str, pd.DataFrame], humans: dict[str, pd.Dat
     return out
 
 
-CONDITION_LEVEL_NOTE = ("condition-level comparison: the network saw regenerated stimuli, people "
-                        "saw the original images; only accuracy per condition is compared")
+CONDITION_LEVEL_NOTE = ("condition-level comparison: the network saw other images than people "
+                        "(regenerated or rendered stimuli); only accuracy per condition is compared")
 
 
 def condition_comparison(model: pd.DataFrame, humans: pd.DataFrame, dataset: str,

@@ -63,10 +63,12 @@ class StimulusSet:
         return [self.root / p for p in self.manifest["path"]]
 
     def content_key(self) -> str:
-        """Hash of the stimulus checksums and ids: identifies the set's content."""
+        """Hash of the stimulus ids, file checksums, conditions and categories: everything of
+        the set that a trial table records (answers cached under it stay valid)."""
         h = hashlib.sha256()
-        for sid, digest in zip(self.manifest["stimulus_id"], self.manifest["sha256"]):
-            h.update(f"{sid}\t{digest}\n".encode())
+        m = self.manifest
+        for row in zip(m["stimulus_id"], m["sha256"], m["condition"], m["category"]):
+            h.update(("\t".join(map(str, row)) + "\n").encode())
         return h.hexdigest()
 
 

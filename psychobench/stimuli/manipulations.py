@@ -171,7 +171,7 @@ def _blur_matmul(y: np.ndarray, sigma: float, bg: float, dtype=np.float32) -> np
 FAST_TOL_32 = 4e-4
 FAST_TOL_64 = 1e-7
 #: Below this sigma (px) scipy's direct convolution is faster than the matrix blur.
-FAST_MIN_SIGMA = 15.0
+FAST_MIN_SIGMA = 7.0
 
 
 def _near_step(z: np.ndarray, tol: float) -> np.ndarray:

@@ -365,16 +365,35 @@ def make_viewpoints(out: str | Path | None = None, *, seed: int = 0, objects: li
 
 def viewpoint_set(seed: int = 0, objects: list[str] | None = None, azimuths=AZIMUTHS,
                   elevations=ELEVATIONS, rolls=ROLLS, distances=(1.0,), lights=((45.0, 45.0),),
-                  cache: str | None = None) -> StimulusSet:
-    """Hydra factory (``_target_: psychobench.stimuli.render.viewpoint_set``)."""
+                  cache: str | None = None, label: str = "view") -> StimulusSet:
+    """Hydra factory (``_target_: psychobench.stimuli.render.viewpoint_set``).
+
+    ``label``: ``"view"`` names each condition after the whole viewpoint
+    (``az030_el15_roll000``); ``"roll"`` after the in-plane rotation alone, written as the
+    model-vs-human rotation experiment writes it (``"0"``, ``"90"``, ``"180"``, ``"270"``: image
+    content turned counter-clockwise), so that accuracy over in-plane rotation of rendered
+    objects can be set beside people's on the rotated photographs (condition level).
+    """
+    if label not in ("view", "roll"):
+        raise ValueError(f"label must be 'view' or 'roll', not {label!r}")
     if cache is not None and (Path(cache) / "manifest.csv").is_file():
-        return read_manifest(Path(cache), name="viewpoints")
-    to_list = (lambda x: None if x is None else [tuple(i) if isinstance(i, (list, tuple)) or
-                                                 hasattr(i, "__len__") and not isinstance(i, str)
-                                                 else i for i in x])
-    return make_viewpoints(cache, seed=seed, objects=None if objects is None else list(objects),
-                           azimuths=list(azimuths), elevations=list(elevations), rolls=list(rolls),
-                           distances=list(distances), lights=to_list(lights))
+        stim = read_manifest(Path(cache), name="viewpoints")
+    else:
+        to_list = (lambda x: None if x is None else [
+            tuple(i) if isinstance(i, (list, tuple)) or hasattr(i, "__len__") and not isinstance(i, str)
+            else i for i in x])
+        stim = make_viewpoints(cache, seed=seed, objects=None if objects is None else list(objects),
+                               azimuths=list(azimuths), elevations=list(elevations),
+                               rolls=list(rolls), distances=list(distances), lights=to_list(lights))
+    if label == "roll":
+        man = stim.manifest.copy()
+        roll = man["params"].map(lambda p: float(json.loads(p)["roll"]) % 360.0)
+        if not (roll % 90 == 0).all():
+            raise ValueError("label='roll' needs rolls that are multiples of 90 degrees")
+        man["condition"] = roll.astype(int).astype(str)
+        man["level"] = np.minimum(roll, 360.0 - roll)        # angular distance from upright
+        stim = StimulusSet(name=stim.name, root=stim.root, manifest=man)
+    return stim
 
 
 def bench_render(n_views: int = 100, obj: str = "mug", distinct: bool = True) -> float:
