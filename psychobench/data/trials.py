@@ -403,9 +403,10 @@ def discover_model_csvs(folder: str | os.PathLike, model: str | None = None) -> 
             name = "humans"
         found.setdefault(name, {}).setdefault(ds, []).append(f)
     if model is not None:
-        if model not in found:
+        key = model if model in found else model.replace("_", "-")  # as file names write it
+        if key not in found:
             raise KeyError(f"{folder}: no results of model {model!r}; found {sorted(found)}")
-        found = {model: found[model]}
+        found = {key: found[key]}
     return found
 
 
