@@ -18,6 +18,7 @@ Everything is array arithmetic over a (subjects x stimuli) correctness matrix an
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,7 +53,6 @@ class Paired:
     subjects: np.ndarray
     human: np.ndarray
     model: np.ndarray
-    model_response: np.ndarray | None = None
 
 
 def _arrow(col: pd.Series) -> pa.Array:
@@ -168,22 +168,11 @@ def pairwise_metrics(a: np.ndarray, h: np.ndarray, cond: np.ndarray, used: np.nd
         valid &= ~np.eye(a.shape[0], h.shape[0], dtype=bool)[:, :, None]
     vals = np.stack([(acc_a - acc_h) ** 2, c_obs, kappa])        # (3, A, S, C)
     vals = np.where(valid, vals, np.nan)
-    with _quiet():
+    with warnings.catch_warnings():                            # all-NaN slices are expected
+        warnings.simplefilter("ignore", RuntimeWarning)
         per_obs = np.nanmean(np.nanmean(vals, axis=3), axis=2)  # conditions, then humans
         agg = np.nanmean(per_obs, axis=1)                       # then observers
     return dict(zip(PAIRWISE, map(float, agg)))
-
-
-class _quiet:
-    def __enter__(self):
-        import warnings
-
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        self._w.__exit__(*exc)
 
 
 def ood_accuracy(p: Paired, observers: np.ndarray) -> float:
