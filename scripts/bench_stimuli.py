@@ -8,61 +8,57 @@ Images are random 224 x 224 RGB (the manipulations' cost does not depend on cont
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from psychobench.stimuli import manipulations as M
-from psychobench.stimuli.generate import apply_level, stimulus_rng
+from psychobench.stimuli.generate import default_workers, iter_levels, ordered_map
 from psychobench.stimuli.images import encode_png
 from psychobench.stimuli.levels import get_set, parse_level
 
 SETS = ("uniform-noise", "contrast", "low-pass")
 
 
-def _write(job: tuple[Path, str, np.ndarray]) -> None:
-    out, prefix, u8 = job
-    for i, img in enumerate(u8):
-        (out / f"{prefix}_{i:04d}.png").write_bytes(encode_png(img, compress_level=1))
-
-
-def _one_pass(x: np.ndarray, out: Path | None, batch: int = 64) -> float:
-    """Seconds for every level of every set; with ``out`` the PNGs (zlib level 1) are written by
-    a pool of processes (one per core) while the next batch is computed."""
+def _one_pass(x: np.ndarray, out: Path | None, workers: int | None = None) -> float:
+    """Seconds for every level of every set, computed by the generators' own threaded loop
+    (:func:`iter_levels`, ``workers`` threads); with ``out`` the PNGs are encoded and written
+    on the same number of threads while later batches are computed."""
     t0 = time.perf_counter()
-    pool = ProcessPoolExecutor(min(2, os.cpu_count() or 1)) if out is not None else None
-    pending = []
     x = M.grey(x)          # as the generators do: luminance once, then every level
+    ids = [f"img{i}" for i in range(len(x))]
     for name in SETS:
         spec = get_set(name)
-        for raw in spec.levels:
-            _, canon, params = parse_level(spec, raw)
-            for s in range(0, len(x), batch):
-                xb = x[s:s + batch]
-                rngs = [stimulus_rng(0, f"img{s + i}", canon) for i in range(len(xb))]
-                u8 = M.to_uint8(apply_level(spec, params, xb, rngs))
-                if pool is not None:
-                    pending.append(pool.submit(_write, (out, f"{name}_{raw}_{s:04d}", u8)))
-    if pool is not None:
-        for f in pending:
-            f.result()
-        pool.shutdown()
+        levels = [parse_level(spec, raw) for raw in spec.levels]
+        it = iter_levels(spec, levels, x, ids, 0, workers=workers)
+        if out is None:
+            for _ in it:
+                pass
+            continue
+
+        def write(job, name=name, levels=levels):
+            j, s, u8 = job
+            for i, img in enumerate(u8):
+                (out / f"{name}_{levels[j][0]}_{s + i:04d}.png").write_bytes(encode_png(img))
+        for _ in ordered_map(write, it, workers):
+            pass
     return time.perf_counter() - t0
 
 
 def run(n_images: int = 1280, repeats: int = 1, views: int = 100) -> dict:
     """Seconds for ``n_images`` x 8 levels of each of the three sets (all three together)."""
     x = np.random.default_rng(0).integers(0, 256, (n_images, 224, 224, 3), dtype=np.uint8) / 255.0
+    workers = default_workers()
     mem = [_one_pass(x, None) for _ in range(repeats)]
+    one = _one_pass(x[: max(1, n_images // 4)], None, workers=1) * len(x) / max(1, n_images // 4)
     with tempfile.TemporaryDirectory() as d:
         png = _one_pass(x, Path(d))
-    res = {"n_images": n_images, "levels_per_set": 8, "sets": list(SETS),
-           "manip_in_memory_seconds": float(np.median(mem)), "manip_with_png_seconds": png}
+    res = {"n_images": n_images, "levels_per_set": 8, "sets": list(SETS), "workers": workers,
+           "manip_in_memory_seconds": float(np.median(mem)), "manip_with_png_seconds": png,
+           "manip_in_memory_one_thread_seconds_extrapolated": one}
     try:
         from psychobench.stimuli.render import bench_render
         res["render_views_per_second"] = bench_render(views)                   # distinct cameras

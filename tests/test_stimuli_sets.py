@@ -58,6 +58,25 @@ def test_make_from_folder_names_manifest_determinism(tmp_path):
     assert not any(p.name.endswith(".partial") for p in tmp_path.iterdir())
 
 
+def test_threads_do_not_change_output(tmp_path, monkeypatch):
+    """Generation on 1 or 3 threads (several batches in flight, finishing out of order) writes
+    the same manifest, files and pixel key."""
+    import psychobench.stimuli.generate as G
+    monkeypatch.setattr(G, "BATCH", 2)                                # 4 images -> 2 batches/level
+    base = _folder(tmp_path / "base")
+    one = make_set("uniform-noise", base, seed=1, out=tmp_path / "w1", workers=1)
+    three = make_set("uniform-noise", base, seed=1, out=tmp_path / "w3", workers=3)
+    cols = ["stimulus_id", "path", "condition", "category", "params", "sha256"]
+    assert one.manifest[cols].equals(three.manifest[cols])
+    assert one.manifest.attrs.get("pixel_key") == three.manifest.attrs.get("pixel_key")
+    a = json.loads((one.root / "set.json").read_text())["pixel_key"]
+    assert a == json.loads((three.root / "set.json").read_text())["pixel_key"]
+    # the ordered map keeps job order even when later jobs finish first
+    import time
+    out = list(G.ordered_map(lambda k: (time.sleep(0.02 * (5 - k)), k)[1], range(6), workers=3))
+    assert out == list(range(6))
+
+
 def test_cache_reuse_and_content_address(tmp_path):
     base = _folder(tmp_path / "base", n=1)
     a = make_set("contrast", base, conditions=["c05", "c50"])

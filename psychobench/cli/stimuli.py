@@ -88,7 +88,7 @@ def _make(args) -> int:
         from psychobench.stimuli.generate import make_set
         s = make_set(name, args.base or DEFAULT_BASE, seed=args.seed, out=args.out,
                      conditions=args.conditions, limit=args.limit, quantise=args.quantise,
-                     progress=not args.quiet, on_grey=args.on_grey)
+                     progress=not args.quiet, on_grey=args.on_grey, workers=args.workers)
     print(f"{s.name}: {len(s.manifest)} stimuli in {s.root}")
     return 0
 
@@ -119,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--on-grey", choices=("error", "skip"), default=None,
                    help="grey base images in colour sets")
     m.add_argument("--quiet", action="store_true")
+    m.add_argument("--workers", type=int, default=None,
+                   help="threads (default: the usable cores, at most 8; output does not depend on it)")
     m.add_argument("--objects", nargs="+", default=None, help="viewpoints: objects to render")
     m.add_argument("--texture-method", choices=("quilting", "portilla-simoncelli"), default="quilting",
                    help="cue-conflict-synth: texture synthesis")

@@ -17,7 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import warnings
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +85,60 @@ def apply_level(spec: SetSpec, params: dict[str, Any], x: np.ndarray, rngs=None,
     raise StimulusError(f"no generator for {n!r}")  # pragma: no cover
 
 
+def default_workers() -> int:
+    """Threads for stimulus generation: the cores this process may use (at most 8)."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        n = os.cpu_count() or 1
+    return max(1, min(8, n))
+
+
+def ordered_map(fn: Callable, jobs: Iterable, workers: int | None = None) -> Iterator:
+    """``map(fn, jobs)`` on ``workers`` threads, results in job order, at most ``2 * workers``
+    jobs in flight (bounded memory).  numpy, scipy.ndimage, torch and zlib release the GIL in
+    their inner loops, so the manipulations scale with threads; each job's randomness comes from
+    its own generators, so results do not depend on ``workers``."""
+    workers = default_workers() if workers is None else int(workers)
+    if workers <= 1:
+        yield from map(fn, jobs)
+        return
+    with ThreadPoolExecutor(workers) as ex:
+        window: deque = deque()
+        for job in jobs:
+            window.append(ex.submit(fn, job))
+            if len(window) >= 2 * workers:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+
+
+def iter_levels(spec: SetSpec, levels: list[tuple[str, str, dict]], x: np.ndarray,
+                source_ids: list[str], seed: int, *, extra_params: dict | None = None,
+                mean_amplitude: np.ndarray | None = None, gamma: np.ndarray | None = None,
+                quantise: str = "truncate", batch: int = BATCH,
+                workers: int | None = None) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Yield ``(level index j, batch start s, uint8 images)`` for every level of ``levels``
+    (``parse_level`` triples) and every batch of ``x`` (N, H, W[, 3]) in [0, 1], level after
+    level, computed on ``workers`` threads.  Image ``i``'s randomness is
+    :func:`stimulus_rng` ``(seed, source_ids[i], condition)``."""
+    if len(source_ids) != len(x):
+        raise StimulusError(f"{len(source_ids)} source ids for {len(x)} images")
+    extra = dict(extra_params or {})
+
+    def job(js: tuple[int, int]) -> tuple[int, int, np.ndarray]:
+        j, s = js
+        _, canon, params = levels[j]
+        idx = range(s, min(s + batch, len(x)))
+        rngs = [stimulus_rng(seed, source_ids[i], canon) for i in idx]
+        y = apply_level(spec, {**params, **extra}, x[s:s + len(idx)], rngs,
+                        mean_amplitude=mean_amplitude, gamma=gamma)
+        return j, s, M.to_uint8(y, quantise)
+
+    jobs = ((j, s) for j in range(len(levels)) for s in range(0, len(x), batch))
+    yield from ordered_map(job, jobs, workers)
+
+
 def imagename(index: int, spec: SetSpec, raw: str, category: str, source_id: str) -> str:
     """``NNNN_EXP_dnn_COND_CAT_K_SOURCE.png`` (1-based running index, raw condition string)."""
     return f"{index:04d}_{spec.code}_dnn_{raw}_{category}_{spec.tag}_{source_id}.png"
@@ -112,8 +170,9 @@ def _as_rgb_float(imgs: list[np.ndarray]) -> np.ndarray:
 
 
 def generate(recipe: Recipe, base: BaseSet, seed: int, out: Path, *, quantise: str = "truncate",
-             progress: bool = False) -> tuple[pd.DataFrame, str]:
-    """Write the stimuli of ``recipe`` x ``base`` into ``out`` (an empty folder).
+             progress: bool = False, workers: int | None = None) -> tuple[pd.DataFrame, str]:
+    """Write the stimuli of ``recipe`` x ``base`` into ``out`` (an empty folder), computing and
+    encoding on ``workers`` threads (default :func:`default_workers`; output does not depend on it).
 
     Returns the manifest (paths relative to ``out``) and the pixel key (sha256 over the
     condition, id and decoded uint8 pixels of every stimulus: independent of the PNG encoder).
@@ -134,34 +193,40 @@ def generate(recipe: Recipe, base: BaseSet, seed: int, out: Path, *, quantise: s
     for k, (i, j) in enumerate(order, start=1):
         b, (raw, canon, params) = base.images[i], levels[j]
         names[(i, j)] = imagename(k, spec, raw, b.category, b.source_id)
-    it = range(len(levels))
+    extra = {k: v for k, v in recipe.params.items() if k not in ("gamma_table", "on_grey")}
+    ids = [b.source_id for b in base.images]
+    n_batches = -(-len(ids) // BATCH)
+    it = iter_levels(spec, levels, x, ids, seed, extra_params=extra, mean_amplitude=mean_amp,
+                     gamma=gamma, quantise=quantise, workers=workers)
     if progress:
         from tqdm.auto import tqdm
-        it = tqdm(it, desc=f"make {recipe.name}")
+        it = tqdm(it, total=len(levels) * n_batches, desc=f"make {recipe.name}", unit="batch")
+
+    def encode(job: tuple[int, int, np.ndarray]) -> list[tuple[int, int, bytes, np.ndarray]]:
+        j, s, u8 = job
+        out = []
+        for i, img in zip(range(s, s + len(u8)), u8):
+            data = encode_png(img, stack_rgb=spec.stack_rgb)
+            (sub / names[(i, j)]).write_bytes(data)
+            out.append((i, j, data, img))
+        return out
+
     results: dict[tuple[int, int], tuple[bytes, np.ndarray]] = {}
-    for j in it:
-        raw, canon, params = levels[j]
-        params = {**params, **{k: v for k, v in recipe.params.items()
-                               if k not in ("gamma_table", "on_grey")}}
-        for s in range(0, len(base.images), BATCH):
-            idx = range(s, min(s + BATCH, len(base.images)))
-            rngs = [stimulus_rng(seed, base.images[i].source_id, canon) for i in idx]
-            y = apply_level(spec, params, x[s:s + len(idx)], rngs, mean_amplitude=mean_amp, gamma=gamma)
-            u8 = M.to_uint8(y, quantise)
-            for i, img in zip(idx, u8):
-                data = encode_png(img, stack_rgb=spec.stack_rgb)
-                (sub / names[(i, j)]).write_bytes(data)
-                results[(i, j)] = (data, img)
-                b = base.images[i]
-                rows.append({
-                    "stimulus_id": names[(i, j)][:-4], "path": f"dnn/session-1/{names[(i, j)]}",
-                    "condition": canon, "category": b.category,
-                    "params": json.dumps({**params, "seed": int(seed), "source": b.source_id},
-                                         sort_keys=True),
-                    "sha256": sha256_bytes(data), "imagename": names[(i, j)],
-                    "level": numeric_level(spec, params), "source_id": b.source_id,
-                    "_k": i * len(levels) + j,
-                })
+    for done in ordered_map(encode, it, workers):
+        for i, j, data, img in done:
+            raw, canon, params = levels[j]
+            params = {**params, **extra}
+            results[(i, j)] = (data, img)
+            b = base.images[i]
+            rows.append({
+                "stimulus_id": names[(i, j)][:-4], "path": f"dnn/session-1/{names[(i, j)]}",
+                "condition": canon, "category": b.category,
+                "params": json.dumps({**params, "seed": int(seed), "source": b.source_id},
+                                     sort_keys=True),
+                "sha256": sha256_bytes(data), "imagename": names[(i, j)],
+                "level": numeric_level(spec, params), "source_id": b.source_id,
+                "_k": i * len(levels) + j,
+            })
     df = pd.DataFrame(rows).sort_values("_k").drop(columns="_k").reset_index(drop=True)
     for (i, j) in order:
         data, img = results[(i, j)]
@@ -179,14 +244,16 @@ def _key(recipe: Recipe, base: BaseSet, seed: int, quantise: str) -> str:
 def make_set(name: str, base: str | Path = DEFAULT_BASE, *, seed: int = 0, out: str | Path | None = None,
              recipe: str | Path | None = None, conditions: list[str] | None = None,
              quantise: str = "truncate", limit: int | None = None, progress: bool = False,
-             check_expected: bool = True, on_grey: str | None = None) -> StimulusSet:
+             check_expected: bool = True, on_grey: str | None = None,
+             workers: int | None = None) -> StimulusSet:
     """Materialise parametric stimulus set ``name`` from ``base`` (see :mod:`.bases`).
 
     ``out``: write there (must not exist or be empty) instead of the cache; ``recipe``: a
     recipe file or name (default: the set's recipe under ``stimuli/``, else built-in levels);
     ``conditions``: a subset or new levels (raw or canonical strings); ``limit``: images per
     category; ``on_grey``: ``'error'`` or ``'skip'`` grey base images of colour sets (default:
-    the recipe's, else error).  With ``check_expected`` a recipe's pinned pixel checksum for this base and seed
+    the recipe's, else error); ``workers``: threads (default: the usable cores, at most 8; the
+    output does not depend on it).  With ``check_expected`` a recipe's pinned pixel checksum for this base and seed
     must match (a mismatch raises: the generator changed).
     """
     rec = load_recipe(recipe or name)
@@ -199,7 +266,8 @@ def make_set(name: str, base: str | Path = DEFAULT_BASE, *, seed: int = 0, out: 
     if done is not None:
         return done
     with staging(final) as tmp:
-        df, pixel_key = generate(rec, bset, seed, tmp, quantise=quantise, progress=progress)
+        df, pixel_key = generate(rec, bset, seed, tmp, quantise=quantise, progress=progress,
+                                 workers=workers)
         df.attrs["pixel_key"] = pixel_key
         expected = rec.expected_for(bset.name, seed, quantise) if (check_expected and limit is None
                                                                    and conditions is None) else None
@@ -222,7 +290,8 @@ def make_set(name: str, base: str | Path = DEFAULT_BASE, *, seed: int = 0, out: 
 
 def parametric_set(name: str, base: str = DEFAULT_BASE, seed: int = 0, recipe: str | None = None,
                    conditions: list[str] | None = None, limit: int | None = None,
-                   cache: str | None = None, quantise: str = "truncate") -> StimulusSet:
+                   cache: str | None = None, quantise: str = "truncate",
+                   workers: int | None = None) -> StimulusSet:
     """Hydra factory (``_target_: psychobench.stimuli.generate.parametric_set``).
 
     ``cache``: a folder to materialise into instead of the content-addressed user cache (reused
@@ -234,4 +303,4 @@ def parametric_set(name: str, base: str = DEFAULT_BASE, seed: int = 0, recipe: s
             return read_manifest(root, name=name)
     return make_set(name, base, seed=seed, out=cache, recipe=recipe,
                     conditions=list(conditions) if conditions is not None else None,
-                    limit=limit, quantise=quantise)
+                    limit=limit, quantise=quantise, workers=workers)
