@@ -133,6 +133,44 @@ def test_ccc_item_rates_and_leave_one_out():
     assert lo["dominant"] == pytest.approx((3 / 4 + 2 / 4) / 2)
 
 
+def _lolo_reference(answers, targets, alpha=0.5):
+    """Leave-one-listener-out by its definition, one listener at a time."""
+    sums = np.zeros(4)
+    for a, t in zip(answers, targets):
+        a = np.asarray(a, dtype=object)
+        acc = np.zeros(4)
+        for j in range(len(a)):
+            rest = np.delete(a, j)
+            wrong = rest[rest != t]
+            if len(wrong):
+                vals, counts = np.unique(wrong, return_counts=True)
+                dom = vals[np.argmax(counts)]                      # first of the ties: alphabetical
+            else:
+                dom = None
+            k = len(np.unique(rest))
+            acc += (a[j] == t, a[j] in set(rest), a[j] == dom,
+                    np.log((np.sum(rest == a[j]) + alpha) / (len(rest) + alpha * (k + 1))))
+        sums += acc / len(a)
+    return sums / len(answers)
+
+
+def test_ccc_leave_one_out_vectorised_equals_definition():
+    rng = np.random.default_rng(5)
+    vocab = np.array(["bad", "bat", "cat", "dad", "hat", "mat", "pat"])
+    answers, targets = [], []
+    for i in range(300):                                       # many ties, all-correct, all-wrong
+        n = int(rng.integers(2, 18))
+        pool = vocab[: int(rng.integers(1, len(vocab) + 1))]
+        answers.append(list(rng.choice(pool, n)))
+        targets.append(str(rng.choice(vocab)))
+    got = compare.ccc_leave_one_listener_out(answers, np.array(targets))
+    want = _lolo_reference(answers, targets)
+    np.testing.assert_allclose([got["correct"], got["in_answers"], got["dominant"], got["logprob"]], want,
+                               rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="token 1"):
+        compare.ccc_leave_one_listener_out([["a", "b"], ["a"]], np.array(["a", "a"]))
+
+
 @needs_mirror
 def test_saddler_loader(mirror_env):
     from psychobench.audio.humans import load_saddler2024_words

@@ -212,20 +212,53 @@ def ccc_leave_one_listener_out(answers: list[list[str]], targets: np.ndarray, al
     """The four rates of a held-out listener scored against the others, averaged over listeners
     and tokens (each token weighted equally): the ceiling the model's rates are read against.
     The dominant confusion of the others is their most frequent answer other than the target
-    (ties: alphabetical), as the corpus defines Confusion."""
-    sums = np.zeros(4)
-    for a, t in zip(answers, targets):  # ragged: 12-17 listeners per token
-        a = np.asarray(a, dtype=object)
-        acc = np.zeros(4)
-        for j in range(len(a)):
-            rest = np.delete(a, j)
-            wrong = rest[rest != t]
-            dom = _mode(wrong) if len(wrong) else None
-            k = len(np.unique(rest))
-            acc += (a[j] == t, a[j] in set(rest), a[j] == dom,
-                    np.log((np.sum(rest == a[j]) + alpha) / (len(rest) + alpha * (k + 1))))
-        sums += acc / len(a)
-    r = sums / len(answers)
+    (ties: alphabetical), as the corpus defines Confusion.
+
+    Vectorised over all (token, listener) answers: with ``c(w)`` the count of answer ``w`` among
+    a token's ``N`` listeners and ``K`` its distinct answers, a held-out answer ``a`` leaves
+    ``c(a) - 1`` copies of itself among ``N - 1`` others with ``K - [c(a) = 1]`` distinct answers;
+    ``a`` is the others' dominant confusion when ``c(a) - 1 >= 1`` beats the best other wrong
+    answer (count, then alphabet).
+    """
+    if len(answers) != len(targets):
+        raise ValueError(f"{len(answers)} answer lists for {len(targets)} targets")
+    sizes = np.fromiter((len(a) for a in answers), int, len(answers))
+    if (sizes < 2).any():
+        raise ValueError(f"token {int(np.argmax(sizes < 2))}: leave-one-listener-out needs >= 2 listeners")
+    flat = np.concatenate([np.asarray(a, dtype=object) for a in answers]).astype(str)
+    words, code = np.unique(np.concatenate([flat, np.asarray(targets, dtype=str)]), return_inverse=True)
+    ans, tgt = code[: len(flat)], code[len(flat):]          # codes are alphabetical ranks
+    tok = np.repeat(np.arange(len(answers)), sizes)
+    nw = len(words)
+    pair = tok * nw + ans
+    upair, inv, cnt = np.unique(pair, return_inverse=True, return_counts=True)
+    c = cnt[inv]                                          # count of the held-out answer in its token
+    k = np.bincount(upair // nw, minlength=len(answers))[tok]      # distinct answers per token
+    n = sizes[tok]
+    # best and second-best wrong answer per token: sort by (token, -count, code)
+    ut, uw = upair // nw, upair % nw
+    wrong = uw != tgt[ut]
+    wt, ww, wc = ut[wrong], uw[wrong], cnt[wrong]
+    order = np.lexsort((ww, -wc, wt))
+    wt, ww, wc = wt[order], ww[order], wc[order]
+    first = np.r_[True, wt[1:] != wt[:-1]]
+    second = np.r_[False, ~first[1:]] & np.r_[False, first[:-1]]
+    best_w = np.full(len(answers), -1)
+    best_c = np.zeros(len(answers), int)
+    best_w[wt[first]], best_c[wt[first]] = ww[first], wc[first]
+    next_w = np.full(len(answers), -1)
+    next_c = np.zeros(len(answers), int)
+    next_w[wt[second]], next_c[wt[second]] = ww[second], wc[second]
+    is_best = best_w[tok] == ans
+    other_w = np.where(is_best, next_w[tok], best_w[tok])
+    other_c = np.where(is_best, next_c[tok], best_c[tok])
+    left = c - 1
+    is_wrong = ans != tgt[tok]
+    dominant = is_wrong & (left >= 1) & ((left > other_c) | ((left == other_c) & (ans < other_w)))
+    rates = np.stack([ans == tgt[tok], left >= 1, dominant,
+                      np.log((left + alpha) / (n - 1 + alpha * (k - (c == 1) + 1)))], 1)
+    per_token = np.add.reduceat(rates, np.r_[0, np.cumsum(sizes)[:-1]], axis=0) / sizes[:, None]
+    r = per_token.mean(0)
     return {"correct": float(r[0]), "in_answers": float(r[1]), "dominant": float(r[2]), "logprob": float(r[3])}
 
 
