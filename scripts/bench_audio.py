@@ -58,6 +58,19 @@ def run(n_mix: int = 512, n_net: int = 8) -> dict:
             out[f"{name}_x_realtime"] = _rate(n_net * 1.2, lambda o=obs: o.respond(x))
         except Exception as exc:  # report, keep benchmarking the others
             out[f"{name}_error"] = f"{type(exc).__name__}: {exc}"
+    # speech synthesis (seconds of speech produced per second), one word at a time
+    from psychobench.audio.synth import PiperVoice, Voice, espeak, piper, piper_available
+    synth = {"espeak_synthesis": lambda w: espeak(w, Voice("en-us", "m3", 50, 150))}
+    if piper_available():
+        piper("garden", PiperVoice())                # load the voice outside the timing
+        synth["piper_synthesis"] = lambda w: piper(w, PiperVoice(length=1.1, shift=2.0))
+    for name, fn in synth.items():
+        try:
+            t = time.perf_counter()
+            dur = sum(len(fn(w)) for w in ("garden", "umbrella", "seven", "pepper", "window", "tiger")) / FS
+            out[f"{name}_x_realtime"] = round(dur / (time.perf_counter() - t), 2)
+        except Exception as exc:
+            out[f"{name}_error"] = f"{type(exc).__name__}: {exc}"
     from psychobench.audio.pitch import pure_tone
     crepe = CrepeObserver()
     tones = pure_tone(np.linspace(200.0, 240.0, 4 * n_net))   # 200-ms intervals

@@ -25,8 +25,14 @@ def main(argv: list[str] | None = None) -> dict:
     path = train_word_net(cfg, force=a.force, verbose=a.verbose)
     out = {"checkpoint": str(path), "train_seconds": round(time.time() - t, 1)}
     for trained in (True, False):
-        acc = evaluate_word_net(load_word_net(cfg, trained=trained), cfg)
-        out["trained" if trained else "untrained"] = {str(k): v for k, v in acc.items()}
+        net = load_word_net(cfg, trained=trained)
+        key = "trained" if trained else "untrained"
+        out[key] = {str(k): v for k, v in evaluate_word_net(net, cfg).items()}
+        for engine in ("espeak", "piper"):
+            if engine == "piper" and not cfg.n_test_piper_voices:
+                continue
+            acc = evaluate_word_net(net, cfg, engine=engine)
+            out[f"{key}_{engine}_voices"] = {str(k): v for k, v in acc.items()}
     print(json.dumps(out, indent=1))
     return out
 

