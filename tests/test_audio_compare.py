@@ -198,3 +198,54 @@ def test_ccc_rebuilt_at_recorded_snr_and_other_snr(mirror_env):
     np.testing.assert_allclose(real0, 0.0, atol=1e-9)
     with pytest.raises(FileNotFoundError, match="T_1_speech.flac"):
         load_ccc_speech([1], CCC_SPEECH)
+
+
+@needs_mirror
+@pytest.mark.skipif(not CCC_SPEECH.is_dir(), reason="no CCC speech folder")
+def test_ccc_stimuli_fetched_over_loopback_http(tmp_path, monkeypatch):
+    """The corpus stimuli are downloaded through the mirror-aware downloader: here a loopback
+    HTTP mirror holding three upstream-layout stereo files (left = the speech channel)."""
+    import functools
+    import http.server
+    import json
+    import threading
+
+    import soundfile as sf
+
+    from psychobench.audio.humans import fetch_ccc_stimuli, load_ccc_speech
+    from psychobench.data import download
+    from psychobench.data.registry import get
+
+    ids = sorted(int(p.name[2:-12]) for p in CCC_SPEECH.glob("T_*_speech.flac"))[:3]
+    url = get("audio/english-ccc").base_url + "confusionWavs/"
+    parts = url.split("://", 1)[1]
+    served = tmp_path / "served" / parts
+    served.mkdir(parents=True)
+    for i in ids:
+        s, fs = sf.read(CCC_SPEECH / f"T_{i}_speech.flac", dtype="int16")
+        sf.write(served / f"T_{i}.wav", np.stack([s, s // 3], 1), fs, subtype="PCM_16")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "served"))
+    handler.log_message = lambda *a, **k: None
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("PSYCHOBENCH_MIRROR", f"http://127.0.0.1:{srv.server_address[1]}")
+        monkeypatch.setenv("PSYCHOBENCH_CACHE", str(tmp_path / "cache"))
+        folder = fetch_ccc_stimuli(ids, progress=False)
+        got = load_ccc_speech(ids, folder)                       # left channel of the stereo files
+        want = load_ccc_speech(ids, CCC_SPEECH)
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)
+        table = json.loads((tmp_path / "cache" / "known_hashes.json").read_text())
+        assert {url + f"T_{i}.wav" for i in ids} <= set(table)  # hashes recorded on first use
+        # a changed file upstream is refused (hash enforced) and the cached copy is kept
+        (folder / f"T_{ids[0]}.wav").unlink()
+        sf.write(served / f"T_{ids[0]}.wav", np.zeros((100, 2), np.int16), 16000, subtype="PCM_16")
+        with pytest.raises(download.DownloadError, match=f"T_{ids[0]}.wav"):
+            fetch_ccc_stimuli(ids[:1], progress=False)
+        assert not (folder / f"T_{ids[0]}.wav").exists()
+        with pytest.raises(download.DownloadError, match="runner.speech_dir"):
+            fetch_ccc_stimuli([1], progress=False)               # not on the mirror
+    finally:
+        srv.shutdown()
+        srv.server_close()

@@ -104,6 +104,35 @@ def load_ccc_masker(name: str) -> np.ndarray:
     return load_audio(_fetch(CCC_DATASET, f"maskerWavs/{name}.wav"), CCC_FS, on_rate_mismatch="error")
 
 
+def fetch_ccc_stimuli(ids: np.ndarray | list[int], progress: bool = True) -> Path:
+    """Download the corpus stimuli ``confusionWavs/T_<ID>.wav`` of ``ids`` (upstream stereo
+    files, left = speech) through the mirror-aware downloader into the data set's cache folder
+    and return that folder.  Their checksums are not pinned: each file's sha256 is recorded on
+    first download and enforced afterwards (``known_hashes.json``)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tqdm.auto import tqdm
+
+    from psychobench.data import download
+    from psychobench.data.registry import dataset_dir, get
+    base = get(CCC_DATASET).base_url + "confusionWavs/"
+    folder = dataset_dir(CCC_DATASET) / "confusionWavs"
+    ids = [int(i) for i in ids]
+
+    def one(i: int) -> Path:
+        return download.fetch(base + f"T_{i}.wav", None, dest=folder / f"T_{i}.wav", progress=False)
+
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(tqdm(pool.map(one, ids), total=len(ids), desc="fetch CCC stimuli",
+                      disable=not progress or len(ids) < 2, leave=False))
+    except (download.DownloadError, OSError) as e:
+        raise download.DownloadError(
+            f"{e}\nCCC stimuli could not be fetched; pass a local copy of confusionWavs/ (or "
+            "T_<ID>_speech.flac files) as runner.speech_dir") from e
+    return folder
+
+
 def load_ccc_speech(ids: np.ndarray | list[int], folder: str | os.PathLike) -> list[np.ndarray]:
     """Speech channel of CCC tokens from a user folder, float64 at 16 kHz.
 

@@ -158,15 +158,12 @@ def run_ccc(cfg=None, run_dir: str | os.PathLike = ".", *, model=None, speech_di
     observer (open set by default), score against the listeners' answers.
 
     speech_dir: folder of upstream stereo ``T_<ID>.wav`` or speech-only ``T_<ID>_speech.flac``
-    (required: the corpus's stimuli are not downloaded by psychobench).  n_tokens: random subset
-    (None: all 3207).
+    (None: the chosen tokens' stimuli are downloaded, see :func:`~.humans.fetch_ccc_stimuli`).
+    n_tokens: random subset (None: all 3207).
     """
     from .compare import ccc_item_rates, ccc_leave_one_listener_out
-    from .humans import ccc_mix, load_ccc, load_ccc_masker, load_ccc_speech
+    from .humans import ccc_mix, fetch_ccc_stimuli, load_ccc, load_ccc_masker, load_ccc_speech
     from .observers import WhisperObserver
-    if speech_dir is None:
-        raise ValueError("run_ccc needs speech_dir: a folder with the CCC stimuli (T_<ID>.wav, upstream "
-                         "confusionWavs/) or their speech channels (T_<ID>_speech.flac)")
     t0 = time.time()
     run_dir = Path(run_dir)
     model = model or WhisperObserver(mode="open")
@@ -175,6 +172,8 @@ def run_ccc(cfg=None, run_dir: str | os.PathLike = ".", *, model=None, speech_di
     if n_tokens is not None and n_tokens < len(table):
         table = table.sample(n=n_tokens, random_state=seed)
     table = table.sort_values("ID").reset_index(drop=True)
+    if speech_dir is None:
+        speech_dir = fetch_ccc_stimuli(table["ID"].to_numpy())
     speech = load_ccc_speech(table["ID"].to_numpy(), speech_dir)
     mk = {m: load_ccc_masker(m) for m in table["Masker"].unique()}
     mixes, real = ccc_mix(speech, table, mk, snr_db)

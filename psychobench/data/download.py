@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -92,11 +93,16 @@ def known_hashes() -> dict[str, str]:
         raise DownloadError(f"{p}: not valid JSON ({e}); delete it to re-record hashes") from e
 
 
+_HASHES_LOCK = threading.Lock()
+
+
 def record_hash(url: str, digest: str) -> None:
-    """Record the hash of a file first seen without a pinned checksum (atomic write)."""
-    table = known_hashes()
-    table[url] = digest
-    atomic_write_text(_known_hashes_path(), json.dumps(table, indent=1, sort_keys=True) + "\n")
+    """Record the hash of a file first seen without a pinned checksum (atomic write; threads of
+    one process serialise, so parallel downloads lose no entry)."""
+    with _HASHES_LOCK:
+        table = known_hashes()
+        table[url] = digest
+        atomic_write_text(_known_hashes_path(), json.dumps(table, indent=1, sort_keys=True) + "\n")
 
 
 def _umask() -> int:
