@@ -197,7 +197,7 @@ def generate(recipe: Recipe, base: BaseSet, seed: int, out: Path, *, quantise: s
     ids = [b.source_id for b in base.images]
     n_batches = -(-len(ids) // BATCH)
     it = iter_levels(spec, levels, x, ids, seed, extra_params=extra, mean_amplitude=mean_amp,
-                     gamma=gamma, quantise=quantise, workers=workers)
+                     gamma=gamma, quantise=quantise, batch=BATCH, workers=workers)
     if progress:
         from tqdm.auto import tqdm
         it = tqdm(it, total=len(levels) * n_batches, desc=f"make {recipe.name}", unit="batch")
