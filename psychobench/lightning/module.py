@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.callbacks import BasePredictionWriter
 
 from psychobench.lightning.data import normalize
 from psychobench.models.vision import VisionNet
@@ -39,17 +43,61 @@ class ObserverModule(pl.LightningModule):
                 "response": self.rule.decide(scores)}
 
 
+class ShardWriter(BasePredictionWriter):
+    """Multi-device prediction: at the end of prediction every process writes its answers to
+    ``folder/shard-<rank>.npz`` (atomically); the launching process reads them all back with
+    :func:`read_shards`.  Works for processes spawned on one machine and, with ``folder`` on a
+    shared file system, across nodes."""
+
+    def __init__(self, folder: str | os.PathLike):
+        super().__init__(write_interval="epoch")
+        self.folder = Path(folder)
+
+    def write_on_epoch_end(self, trainer, pl_module, predictions, batch_indices) -> None:
+        if predictions and isinstance(predictions[0], list):      # one list per dataloader
+            predictions = [p for dl in predictions for p in dl]
+        cat = (lambda k: np.concatenate([p[k] for p in predictions])) if predictions else \
+            (lambda k: np.zeros(0))
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f".shard-{trainer.global_rank}.tmp.npz"
+        np.savez(tmp, index=cat("index").astype(np.int64), scores=cat("scores"),
+                 response=cat("response").astype(str),
+                 forward_passes=np.int64(getattr(pl_module, "forward_passes", 0)))
+        os.replace(tmp, self.folder / f"shard-{trainer.global_rank}.npz")
+
+
+def read_shards(folder: str | os.PathLike, world_size: int) -> tuple[list[dict], int]:
+    """The outputs :class:`ShardWriter` wrote, as ``predict_step`` dicts, and the forward passes
+    of all processes.  A missing shard (a process that failed) is an error naming it."""
+    folder = Path(folder)
+    outputs, passes = [], 0
+    for rank in range(world_size):
+        f = folder / f"shard-{rank}.npz"
+        if not f.is_file():
+            raise RuntimeError(f"{f}: process {rank} of {world_size} wrote no answers")
+        with np.load(f) as z:
+            outputs.append({"index": z["index"], "scores": z["scores"], "response": z["response"]})
+            passes += int(z["forward_passes"])
+    return outputs, passes
+
+
 def trial_table(stimuli: StimulusSet, outputs: list[dict], *, subject: str,
                 categories: tuple[str, ...]) -> pd.DataFrame:
     """Assemble predict outputs into a trial table in manifest order (one session, one trial
-    per stimulus).  Adds ``p_true`` and one ``p_<category>`` column per category."""
+    per stimulus).  Adds ``p_true`` and one ``p_<category>`` column per category.
+
+    Outputs of several processes may repeat a stimulus (a distributed sampler pads the shards
+    to equal length); the first answer is kept.  Every stimulus must be answered."""
     index = np.concatenate([o["index"] for o in outputs])
     scores = np.concatenate([o["scores"] for o in outputs])
     response = np.concatenate([o["response"] for o in outputs])
-    if sorted(index.tolist()) != list(range(len(stimuli.manifest))):
-        raise RuntimeError("prediction did not return exactly one answer per stimulus")
-    order = np.argsort(index)
-    scores, response = scores[order], response[order]
+    uniq, first = np.unique(index, return_index=True)
+    n = len(stimuli.manifest)
+    if len(uniq) != n or (n and (uniq[0] != 0 or uniq[-1] != n - 1)):
+        missing = np.setdiff1d(np.arange(n), uniq)
+        raise RuntimeError(f"{stimuli.name}: prediction answered {len(uniq)} of {n} stimuli"
+                           + (f" (first missing: manifest row {int(missing[0])})" if missing.size else ""))
+    scores, response = scores[first], response[first]
     man = stimuli.manifest.reset_index(drop=True)
     cat_idx = pd.Index(categories).get_indexer(man["category"])
     if (cat_idx < 0).any():

@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import shutil
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -27,7 +29,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from psychobench.consistency.benchmark import shape_bias
-from psychobench.data.download import atomic_write_text, publish
+from psychobench.data.download import atomic_write_text, cache_dir, publish
 from psychobench.data.schema import CORE_COLUMNS
 from psychobench.data.trials import as_trial_table, load_human_trials, write_mvh_csv
 from psychobench.results import cache
@@ -46,6 +48,23 @@ def stimulus_set_configs(cfg: DictConfig) -> dict[str, DictConfig]:
     return {s.name: s for s in sets.values()}
 
 
+def n_devices(devices, accelerator: str = "auto") -> int:
+    """How many devices a Trainer ``devices`` setting asks for (-1 / "auto": every GPU here)."""
+    if isinstance(devices, (list, tuple)) or hasattr(devices, "__len__") and not isinstance(devices, str):
+        return len(devices)
+    text = str(devices).strip()
+    if text in ("-1", "auto"):
+        import torch
+        gpus = torch.cuda.device_count() if str(accelerator) in ("auto", "gpu", "cuda") else 0
+        return max(1, gpus) if text == "-1" or gpus > 1 else 1
+    if "," in text:
+        return len([t for t in text.split(",") if t.strip()])
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"trainer.devices: cannot read {devices!r} (an int, a list or -1)") from None
+
+
 def predict_answers(net, rule, stimset, trainer_cfg: DictConfig, *, subject: str,
                     use_cache: bool = True) -> tuple[pd.DataFrame, int]:
     """The network's trial table on a stimulus set, from the answer cache or by running it.
@@ -55,7 +74,7 @@ def predict_answers(net, rule, stimset, trainer_cfg: DictConfig, *, subject: str
     import pytorch_lightning as pl
 
     from psychobench.lightning.data import StimulusDataModule
-    from psychobench.lightning.module import ObserverModule, trial_table
+    from psychobench.lightning.module import ObserverModule, ShardWriter, read_shards, trial_table
 
     key = cache.answer_key(net.identity(), rule.identity(), stimset.content_key(), subject)
     if use_cache:
@@ -67,17 +86,31 @@ def predict_answers(net, rule, stimset, trainer_cfg: DictConfig, *, subject: str
     module = ObserverModule(net, rule)
     dm = StimulusDataModule(stimset, net.preprocessing, batch_size=trainer_cfg.batch_size,
                             num_workers=trainer_cfg.num_workers)
+    strategy = trainer_cfg.get("strategy", "auto")
+    multi = n_devices(trainer_cfg.devices, trainer_cfg.accelerator) > 1
+    shard_dir = Path(tempfile.mkdtemp(prefix=".predict-", dir=cache_dir())) if multi else None
+    if multi and strategy == "auto":
+        strategy = "ddp_spawn"       # the launching process alone goes on to score and write
     trainer = pl.Trainer(accelerator=trainer_cfg.accelerator, devices=trainer_cfg.devices,
+                         strategy=strategy,
                          precision=trainer_cfg.precision, logger=False,
                          enable_checkpointing=False, enable_model_summary=False,
-                         enable_progress_bar=trainer_cfg.progress_bar)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-        outputs = trainer.predict(module, datamodule=dm)
+                         enable_progress_bar=trainer_cfg.progress_bar,
+                         callbacks=[ShardWriter(shard_dir)] if multi else None)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+            outputs = trainer.predict(module, datamodule=dm, return_predictions=not multi)
+        passes = module.forward_passes
+        if multi:
+            outputs, passes = read_shards(shard_dir, trainer.world_size)
+    finally:
+        if shard_dir is not None:
+            shutil.rmtree(shard_dir, ignore_errors=True)
     table = trial_table(stimset, outputs, subject=subject, categories=rule.categories)
     if use_cache:
         cache.store(key, table)
-    return table, module.forward_passes
+    return table, passes
 
 
 def _json_default(o):
