@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -82,6 +83,14 @@ def test_pitch_preset_small(tmp_path, mirror):
     assert (ok["ci_low"] <= ok["threshold_percent"]).all() and (ok["threshold_percent"] <= ok["ci_high"]).all()
     t = pd.read_parquet(tmp_path / "pitch" / "trials.parquet")
     assert set(t["category"]) == {"first", "second"} and (t["correct"] == (t["response"] == t["category"])).all()
+    # what CREPE hears: median estimated / true F0 per condition, in the metrics and the summary
+    r = s["f0_estimate_ratio_median"]
+    assert set(r) == set(m["condition"]) and all(finite(v) and v > 0 for v in r.values())
+    np.testing.assert_allclose(m.set_index("condition")["f0_estimate_ratio"].loc[list(r)], list(r.values()))
+    est = pd.concat([t["f0_1_est"] / t["f0_1"], t["f0_2_est"] / t["f0_2"]])
+    c0 = m["condition"].iloc[0]
+    sel = pd.concat([t["condition"], t["condition"]]).to_numpy() == c0
+    assert r[c0] == pytest.approx(float(np.median(est[sel])))
 
 
 def test_vad_preset_small(tmp_path, mirror):

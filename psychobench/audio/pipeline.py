@@ -234,9 +234,18 @@ def run_pitch(cfg=None, run_dir: str | os.PathLike = ".", *, model=None,
     th = f0dl_thresholds(trials, criterion, n_boot=n_boot, seed=seed)
     metrics = conds[["condition", "spectrum", "phase", "f0_hz", "lowest_harmonic", "human_f0dl_percent"]].merge(
         th, on="condition", how="left")
+    if {"f0_1_est", "f0_2_est"} <= set(trials.columns):
+        # what the observer hears: estimated / true F0 over both intervals (1 = tracks F0)
+        est = pd.concat([trials["f0_1_est"] / trials["f0_1"], trials["f0_2_est"] / trials["f0_2"]])
+        cond = pd.concat([trials["condition"], trials["condition"]])
+        ratio = est.groupby(cond.to_numpy()).median()
+        metrics["f0_estimate_ratio"] = metrics["condition"].map(ratio).to_numpy(float)
     metrics.insert(0, "model", model.name)
     write_run_tables(run_dir, trials, metrics)
     summary = pitch_comparison(metrics)
+    if "f0_estimate_ratio" in metrics.columns:
+        summary["f0_estimate_ratio_median"] = {
+            c: (float(r) if np.isfinite(r) else None) for c, r in zip(metrics["condition"], metrics["f0_estimate_ratio"])}
     summary.update({
         "experiment": "pitch_f0dl", "model": model.name, "criterion": criterion,
         "thresholds": {c: (float(t) if np.isfinite(t) else None)
