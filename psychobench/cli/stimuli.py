@@ -24,7 +24,7 @@ import numpy as np
 
 def _apply(args) -> int:
     from psychobench.stimuli import manipulations as M
-    from psychobench.stimuli.generate import apply_level, stimulus_rng
+    from psychobench.stimuli.generate import iter_levels, ordered_map
     from psychobench.stimuli.images import StimulusError, decode_image, encode_png, list_images, \
         write_bytes_atomic
     from psychobench.stimuli.levels import get_set, parse_level
@@ -63,13 +63,16 @@ def _apply(args) -> int:
             x = M.grey(x)
         amp = spectrum if spectrum is not None else (
             M.mean_amplitude_spectrum(x) if spec.name == "power-equalisation" else None)
-        for s in range(0, len(idx), 64):
-            part = idx[s:s + 64]
-            rngs = [stimulus_rng(args.seed, files[i].stem, canon) for i in part]
-            y = M.to_uint8(apply_level(spec, params, x[s:s + len(part)], rngs, mean_amplitude=amp,
-                                       gamma=gamma), args.quantise)
-            for i, img in zip(part, y):
+        batches = iter_levels(spec, [(raw, canon, params)], x, [files[i].stem for i in idx], args.seed,
+                              mean_amplitude=amp, gamma=gamma, quantise=args.quantise,
+                              workers=args.workers)
+
+        def write(job, idx=idx):
+            _, s, u8 = job
+            for i, img in zip(idx[s:s + len(u8)], u8):
                 write_bytes_atomic(dst / names[i], encode_png(img, stack_rgb=spec.stack_rgb))
+        for _ in ordered_map(write, batches, args.workers):
+            pass
     print(f"{len(files)} images -> {dst} ({spec.name} {raw}, condition {canon})")
     return 0
 
@@ -135,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--quantise", choices=("truncate", "round"), default="truncate")
     a.add_argument("--gamma-table", default=None, help="false colour: 256-entry monitor table (.npy)")
     a.add_argument("--spectrum", default=None, help="power equalisation: mean amplitude spectrum (.npy)")
+    a.add_argument("--workers", type=int, default=None,
+                   help="threads (default: the usable cores, at most 8; output does not depend on it)")
     a.set_defaults(func=_apply)
     return p
 
