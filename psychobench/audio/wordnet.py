@@ -96,8 +96,11 @@ def split_voices(cfg: WordTaskConfig) -> tuple[list[Voice | PiperVoice], list[Vo
         p_train = make_piper_voices(cfg.n_train_piper_voices, seed=cfg.seed + 3)
         seen = {v.name for v in p_train}
         pool = [v for v in make_piper_voices(cfg.n_test_piper_voices + len(seen), seed=cfg.seed + 4)
-                if v.name not in seen]
-        train, test = train + p_train, test + pool[: cfg.n_test_piper_voices]
+                if v.name not in seen][: cfg.n_test_piper_voices]
+        if len(pool) < cfg.n_test_piper_voices:
+            raise ValueError(f"could not draw {cfg.n_test_piper_voices} held-out piper voices distinct "
+                             "from the training ones")
+        train, test = train + p_train, test + pool
     return train, test
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, ListConfig
 
 from psychobench.consistency.benchmark import shape_bias
 from psychobench.data.download import atomic_write_text, cache_dir, publish
@@ -91,7 +91,10 @@ def predict_answers(net, rule, stimset, trainer_cfg: DictConfig, *, subject: str
     shard_dir = Path(tempfile.mkdtemp(prefix=".predict-", dir=cache_dir())) if multi else None
     if multi and strategy == "auto":
         strategy = "ddp_spawn"       # the launching process alone goes on to score and write
-    trainer = pl.Trainer(accelerator=trainer_cfg.accelerator, devices=trainer_cfg.devices,
+    devices = trainer_cfg.devices
+    if isinstance(devices, ListConfig):
+        devices = list(devices)
+    trainer = pl.Trainer(accelerator=trainer_cfg.accelerator, devices=devices,
                          strategy=strategy,
                          precision=trainer_cfg.precision, logger=False,
                          enable_checkpointing=False, enable_model_summary=False,
