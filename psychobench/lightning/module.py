@@ -46,8 +46,7 @@ class ObserverModule(pl.LightningModule):
 class ShardWriter(BasePredictionWriter):
     """Multi-device prediction: at the end of prediction every process writes its answers to
     ``folder/shard-<rank>.npz`` (atomically); the launching process reads them all back with
-    :func:`read_shards`.  Works for processes spawned on one machine and, with ``folder`` on a
-    shared file system, across nodes."""
+    :func:`read_shards` (processes spawned on one machine)."""
 
     def __init__(self, folder: str | os.PathLike):
         super().__init__(write_interval="epoch")
@@ -76,7 +75,8 @@ def read_shards(folder: str | os.PathLike, world_size: int) -> tuple[list[dict],
         if not f.is_file():
             raise RuntimeError(f"{f}: process {rank} of {world_size} wrote no answers")
         with np.load(f) as z:
-            outputs.append({"index": z["index"], "scores": z["scores"], "response": z["response"]})
+            if z["index"].size:                                  # a process may get no stimuli
+                outputs.append({"index": z["index"], "scores": z["scores"], "response": z["response"]})
             passes += int(z["forward_passes"])
     return outputs, passes
 
