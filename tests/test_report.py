@@ -210,3 +210,84 @@ def test_psychometric_points_from_a_condition_level_block(tmp_path, human):
     hum = pts[pts["observer"] == "humans"].set_index("level")["accuracy"]
     for cond, acc in h.groupby("condition")["correct"].mean().items():
         assert hum[float(cond[1:]) / 100] == pytest.approx(acc)
+
+
+# ---------------------------------------------------------------- hearing runs
+
+def _app(folder: Path, *overrides: str) -> dict:
+    res = subprocess.run([sys.executable, "-m", "psychobench.cli.main", *overrides, f"hydra.run.dir={folder}"],
+                         cwd=folder.parent, capture_output=True, text=True, timeout=800)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    return json.loads((folder / "summary.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def hearing(tmp_path_factory, mirror):
+    """Two real hearing runs from small presets: words in noise (the untrained word network,
+    which needs no training) and pitch (CREPE)."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng not installed")
+    root = tmp_path_factory.mktemp("hearing") / "results"
+    root.mkdir()
+    win = _app(root / "win", "experiment=words_in_noise", "audio_model=wordnet_untrained",
+               "runner.n_per_cell=8", "runner.n_clean=16", "runner.backgrounds=[1,3]",
+               "runner.n_splits=20", "runner.n_boot=50")
+    pitch = _app(root / "pitch", "experiment=pitch", "runner.spectra=[low]", "runner.n_per_level=4",
+                 "runner.deltas_pct=[0.5,4,32]", "runner.n_boot=20")
+    return root, win, pitch
+
+
+def test_hearing_analyses_are_the_runs_numbers(hearing):
+    root, win, pitch = hearing
+    data = analyses.load(root)
+    assert analyses.audio_runs(data, "words_in_noise") == ["win"]
+    assert sorted(data.runs["sets"]) == ["pitch_f0dl", "words_in_noise"]   # the experiment: runs kept apart
+    pts = analyses.words_in_noise_points(data)
+    t = pd.read_parquet(root / "win" / "trials.parquet")
+    model = pts[pts["kind"] == "model"].set_index(["background", "snr_db"])
+    noisy = t[t["background"] >= 0].groupby(["background", "snr_db"])["correct"].mean()
+    np.testing.assert_allclose(model.loc[noisy.index, "accuracy"], noisy.to_numpy())
+    clean = t.loc[t["background"] < 0, "correct"].mean()
+    assert set(model.index.get_level_values(0)) == {1, 3}
+    for bg in (1, 3):
+        assert model.loc[(bg, np.inf), "accuracy"] == pytest.approx(clean)   # shared clean cell
+    m = pd.read_csv(root / "win" / "metrics.csv")
+    hc = m[(m["metric"] == "cell_accuracy") & (m["observer"] == "human")].set_index(["background", "snr_db"])
+    hum = pts[pts["kind"] == "humans"].set_index(["background", "snr_db"])
+    np.testing.assert_allclose(hum.loc[hc.index, "accuracy"], hc["value"])
+    assert (hum["ci_low"] <= hum["accuracy"]).all() and (hum["accuracy"] <= hum["ci_high"]).all()
+    assert set(hum.index.get_level_values(0)) == {0, 1, 2, 3, 4} and (hum["n"] == 44).all()
+    curves = analyses.words_in_noise_curves(data)
+    assert set(map(tuple, curves[["kind", "background"]].drop_duplicates().to_numpy())) == {
+        ("model", 1), ("model", 3), ("humans", 1), ("humans", 3)}
+    assert curves["snr_db"].min() == -9.0 and curves["snr_db"].max() == 3.0
+    assert curves["p"].between(0, 1).all()
+    head = analyses.audio_headlines(data).set_index(["experiment", "metric"])
+    r2 = head.loc[("words_in_noise", "r2_cell_means")]
+    if win["r2_cell_means"] is None:                          # a chance-level network: r undefined
+        assert np.isnan(r2["value"])
+    else:
+        assert r2["value"] == pytest.approx(win["r2_cell_means"])
+    assert r2["ceiling"] == pytest.approx(win["ceiling"])
+    assert head.loc[("words_in_noise", "clean_accuracy"), "human"] == pytest.approx(win["human_clean_accuracy"])
+    assert head.loc[("pitch_f0dl", "r_log_thresholds"), "value"] == pytest.approx(
+        pitch["r_log_thresholds"] if pitch["r_log_thresholds"] is not None else np.nan, nan_ok=True)
+    th = analyses.pitch_thresholds(data)
+    assert len(th) == 12 and set(th["spectrum"]) == {"low"} and set(th["phase"]) == {"sine", "random"}
+    pm = pd.read_csv(root / "pitch" / "metrics.csv").set_index("condition")
+    np.testing.assert_allclose(th.set_index("condition")["threshold_percent"].loc[pm.index],
+                               pm["threshold_percent"])
+
+
+def test_report_shows_hearing_runs(hearing, tmp_path):
+    root, _, _ = hearing
+    from psychobench.cli.report import build
+
+    ipynb, html = build(root, tmp_path / "out", ceiling_boot=0)
+    nb = json.loads(ipynb.read_text())
+    outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) == 2   # words in noise, pitch
+    text = html.read_text()
+    assert "Hearing: words in noise" in text and "r2_cell_means" in text
+    assert "No hearing runs" not in text and "No pitch runs" not in text

@@ -324,3 +324,121 @@ def leaderboard(data: Runs) -> pd.DataFrame:
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     out.columns.name = None
     return out
+
+
+# ---------------------------------------------------------------- hearing
+
+WORD_POINT_COLUMNS = ["observer", "kind", "background", "background_name", "snr_db", "accuracy",
+                      "ci_low", "ci_high", "n"]
+HEADLINE_COLUMNS = ["run", "model", "experiment", "metric", "value", "human", "ceiling", "normalized"]
+
+
+def audio_runs(data: Runs, experiment: str) -> list[str]:
+    """Runs whose summary names ``experiment`` (``words_in_noise``, ``english_ccc``,
+    ``pitch_f0dl``, ``speech_detection``)."""
+    return [r for r in data.runs["run"] if data.summaries.get(r, {}).get("experiment") == experiment]
+
+
+def _run_metrics(data: Runs, run: str) -> pd.DataFrame:
+    p = data.folder(run) / "metrics.csv"
+    return pd.read_csv(p) if p.is_file() else pd.DataFrame()
+
+
+def words_in_noise_points(data: Runs) -> pd.DataFrame:
+    """Word accuracy per (background, SNR) of every words-in-noise run's model (95% Wilson
+    intervals over its trials) and of the Saddler & McDermott (2024) listeners (mean over
+    listeners, 95% normal interval over listeners).  Clean cells have ``snr_db`` = inf."""
+    from psychobench.audio.humans import SADDLER_BACKGROUNDS, load_saddler2024_words
+
+    runs = audio_runs(data, "words_in_noise")
+    if not runs:
+        return pd.DataFrame(columns=WORD_POINT_COLUMNS)
+    names = {k: v[0] for k, v in SADDLER_BACKGROUNDS.items()}
+    parts = []
+    for run in runs:
+        t = data.trials(run)
+        clean = t[t["background"] < 0]
+        noisy = t[t["background"] >= 0]
+        expanded = pd.concat([noisy] + [clean.assign(background=b) for b in sorted(noisy["background"].unique())])
+        g = expanded.groupby(["background", "snr_db"])["correct"].agg(k="sum", n="size").reset_index()
+        lo, hi = wilson(g["k"].to_numpy(float), g["n"].to_numpy(float))
+        parts.append(pd.DataFrame({"observer": data.summaries[run].get("model", run), "kind": "model",
+                                   "background": g["background"], "snr_db": g["snr_db"],
+                                   "accuracy": g["k"] / g["n"], "ci_low": lo, "ci_high": hi, "n": g["n"]}))
+    h = load_saddler2024_words()
+    hg = h.groupby(["background", "snr_db"])["prop_correct"].agg(["mean", "std", "size"]).reset_index()
+    half = Z95 * hg["std"] / np.sqrt(hg["size"])
+    parts.append(pd.DataFrame({"observer": "humans", "kind": "humans", "background": hg["background"],
+                               "snr_db": hg["snr_db"], "accuracy": hg["mean"],
+                               "ci_low": (hg["mean"] - half).clip(0, 1), "ci_high": (hg["mean"] + half).clip(0, 1),
+                               "n": hg["size"]}))
+    df = pd.concat(parts, ignore_index=True)
+    df["background_name"] = df["background"].map(names)
+    return df[WORD_POINT_COLUMNS].sort_values(["background", "kind", "observer", "snr_db"]).reset_index(drop=True)
+
+
+def words_in_noise_curves(data: Runs, n: int = 80) -> pd.DataFrame:
+    """The logistic fits each words-in-noise run stored (``metrics.csv`` rows
+    ``psychometric_fit``: model and pooled listeners per background), evaluated on ``n`` SNRs
+    over the tested range: observer, kind, background, snr_db, p."""
+    from psychobench.consistency.psychometric import psychometric_value
+
+    cols = ["observer", "kind", "background", "snr_db", "p"]
+    rows, seen_humans = [], set()
+    for run in audio_runs(data, "words_in_noise"):
+        m = _run_metrics(data, run)
+        if m.empty or "fit_alpha" not in m:
+            continue
+        snr = m.loc[m["metric"] == "cell_accuracy", "snr_db"].astype(float)
+        x = np.linspace(snr.min(), snr.max(), n)
+        for f in m[m["metric"] == "psychometric_fit"].itertuples(index=False):
+            human = f.observer == "human"
+            if human and f.background in seen_humans:           # the listeners' fit: once
+                continue
+            seen_humans |= {f.background} if human else set()
+            rows.append(pd.DataFrame({
+                "observer": "humans" if human else data.summaries[run].get("model", run),
+                "kind": "humans" if human else "model", "background": f.background, "snr_db": x,
+                "p": psychometric_value("logistic", x, f.fit_alpha, f.fit_beta, f.fit_guess, f.fit_lapse)}))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
+
+
+def pitch_thresholds(data: Runs) -> pd.DataFrame:
+    """F0 discrimination thresholds of every pitch run's model beside the listeners'
+    (Bernstein & Oxenham 2005), one row per (run, condition): model, condition, spectrum,
+    phase, f0_hz, lowest_harmonic, human_f0dl_percent, threshold_percent, status."""
+    cols = ["model", "condition", "spectrum", "phase", "f0_hz", "lowest_harmonic",
+            "human_f0dl_percent", "threshold_percent", "status"]
+    parts = [m[cols] for r in audio_runs(data, "pitch_f0dl") if not (m := _run_metrics(data, r)).empty]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+
+
+def audio_headlines(data: Runs) -> pd.DataFrame:
+    """Each hearing run's headline comparison with people: words in noise ``r2_cell_means``
+    against the listeners' split-half ceiling; English CCC's four per-token rates against the
+    leave-one-listener-out ceiling; pitch ``r_log_thresholds``; speech detection d' per SNR.
+    ``human``: the listeners' own value where the metric has one (clean word accuracy);
+    ``normalized`` = value / ceiling where both are positive (rates and r^2)."""
+    rows = []
+    for run in data.runs["run"]:
+        s = data.summaries.get(run, {})
+        exp, model = s.get("experiment"), s.get("model")
+        if exp == "words_in_noise":
+            rows.append((run, model, exp, "r2_cell_means", s.get("r2_cell_means"), None, s.get("ceiling")))
+            rows.append((run, model, exp, "clean_accuracy", s.get("model_clean_accuracy"),
+                         s.get("human_clean_accuracy"), None))
+        elif exp == "english_ccc":
+            m = _run_metrics(data, run)
+            rows += [(run, model, exp, r.metric, r.value, None, r.ceiling) for r in m.itertuples(index=False)]
+        elif exp == "pitch_f0dl":
+            rows.append((run, model, exp, "r_log_thresholds", s.get("r_log_thresholds"), None, None))
+            rows.append((run, model, exp, "conditions_with_threshold", s.get("n_conditions"), None, None))
+        elif exp == "speech_detection":
+            rows += [(run, model, exp, f"dprime_snr{k}", v, None, None)
+                     for k, v in (s.get("dprime_by_snr") or {}).items()]
+    df = pd.DataFrame(rows, columns=HEADLINE_COLUMNS[:-1])
+    for c in ("value", "human", "ceiling"):
+        df[c] = pd.to_numeric(df[c], errors="coerce")
+    ok = (df["value"] >= 0) & (df["ceiling"] > 0)
+    df["normalized"] = np.where(ok, df["value"] / df["ceiling"].where(ok, 1.0), np.nan)
+    return df[HEADLINE_COLUMNS]

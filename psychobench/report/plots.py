@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 HUMAN_COLOUR = "#d62728"
 
@@ -140,5 +141,70 @@ def leaderboard(board: pd.DataFrame) -> plt.Figure:
     ax.invert_yaxis()
     ax.set_xlabel("mean ceiling-normalised consistency")
     ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def words_in_noise(points: pd.DataFrame, curves: pd.DataFrame) -> plt.Figure:
+    """Word accuracy against SNR, one panel per background: listeners (red, 95% interval over
+    listeners) and models (95% Wilson intervals), with the runs' logistic fits; the clean cell
+    drawn to the right of the noisy SNRs."""
+    bgs = list(dict.fromkeys(points.sort_values("background")["background"]))
+    fig, axes = plt.subplots(1, len(bgs), figsize=(2.9 * len(bgs) + 0.6, 3.2), squeeze=False, sharey=True)
+    pal = _palette(points["observer"])
+    snr = points["snr_db"].to_numpy(float)
+    top = float(np.max(snr[np.isfinite(snr)]))
+    x_clean = top + 4.0
+    for ax, bg in zip(axes[0], bgs, strict=True):
+        p = points[points["background"] == bg]
+        for obs, g in p.groupby("observer", sort=False):
+            x = np.where(np.isfinite(g["snr_db"].to_numpy(float)), g["snr_db"], x_clean)
+            ax.errorbar(x, g["accuracy"], yerr=[g["accuracy"] - g["ci_low"], g["ci_high"] - g["accuracy"]],
+                        fmt="D" if obs == "humans" else "o", ms=4, capsize=2, color=pal[obs], label=obs, ls="none",
+                        elinewidth=1)
+            c = curves[(curves["background"] == bg) & (curves["observer"] == obs)]
+            ax.plot(c["snr_db"], c["p"], color=pal[obs], lw=1.5)
+        ticks = sorted(set(np.round(snr[np.isfinite(snr)], 1)))
+        ax.set_xticks(ticks + [x_clean], [f"{t:g}" for t in ticks] + ["clean"])
+        ax.axvline((top + x_clean) / 2, color="0.85", lw=0.8)
+        ax.set(title=str(p["background_name"].iloc[0]), xlabel="SNR (dB)", ylim=(0, 1.02))
+    axes[0, 0].set_ylabel("words correct")
+    axes[0, 0].legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def pitch_thresholds(table: pd.DataFrame) -> plt.Figure:
+    """F0 discrimination thresholds against the lowest harmonic number, one panel per spectral
+    region: listeners (red, filled) and each model (open markers), sine phase circles, random
+    phase squares; conditions where a model reached no threshold are marked at the top."""
+    regions = list(dict.fromkeys(table["spectrum"]))
+    fig, axes = plt.subplots(1, len(regions), figsize=(4.4 * len(regions), 3.6), squeeze=False, sharey=True)
+    models = list(dict.fromkeys(table["model"]))
+    pal = _palette(models + ["humans"])
+    marker = {"sine": "o", "random": "s"}
+    vals = table[["human_f0dl_percent", "threshold_percent"]].to_numpy(float)
+    vals = vals[np.isfinite(vals) & (vals > 0)]
+    ymax = float(vals.max()) * 3 if vals.size else 100.0
+    for ax, reg in zip(axes[0], regions, strict=True):
+        t = table[table["spectrum"] == reg]
+        hum = t.drop_duplicates("condition")
+        for ph, g in hum.groupby("phase"):
+            g = g.sort_values("lowest_harmonic")
+            ax.plot(g["lowest_harmonic"], g["human_f0dl_percent"], marker=marker.get(ph, "o"),
+                    color=HUMAN_COLOUR, label=f"humans, {ph} phase")
+        for m in models:
+            for ph, g in t[t["model"] == m].groupby("phase"):
+                g = g.sort_values("lowest_harmonic")
+                ok = np.isfinite(g["threshold_percent"].to_numpy(float))
+                ax.plot(g["lowest_harmonic"][ok], g["threshold_percent"][ok], marker=marker.get(ph, "o"),
+                        mfc="none", color=pal[m], ls="--", label=f"{m}, {ph} phase")
+                ax.scatter(g["lowest_harmonic"][~ok], np.full((~ok).sum(), ymax), marker="v", color=pal[m],
+                           s=22, label=f"{m}: no threshold" if ph == "sine" else None)
+        ax.set(xscale="log", yscale="log", title=f"{reg} spectral region", xlabel="lowest harmonic number")
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    axes[0, 0].set_ylabel("F0 difference limen (%)")
+    axes[0, -1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     return fig

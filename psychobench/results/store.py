@@ -280,7 +280,8 @@ def run_info(folder: Path, root: Path) -> dict:
         s = json.loads(sp.read_text())
     except json.JSONDecodeError as e:
         raise ValueError(f"{sp}: not valid JSON ({e})") from e
-    sets = list(s.get("accuracy") or s.get("datasets") or {})
+    sets = list(s.get("accuracy") or s.get("datasets") or {}) or (
+        [s["experiment"]] if s.get("experiment") else [])           # a hearing run: its experiment
     rel = folder.relative_to(root).as_posix() if folder != root else folder.name
     return {"run": rel, "model": s.get("model"), "sets": ",".join(sets), "seed": _seed(folder),
             "overrides": _overrides(folder),
@@ -293,7 +294,11 @@ def run_info(folder: Path, root: Path) -> dict:
 def _metrics_of(folder: Path) -> pd.DataFrame:
     p = folder / "metrics.csv"
     if p.is_file():
-        return pd.read_csv(p)
+        m = pd.read_csv(p)
+        if "dataset" not in m.columns:       # hearing runs: one experiment per run folder
+            exp = json.loads((folder / SUMMARY).read_text()).get("experiment")
+            m.insert(0, "dataset", exp)
+        return m
     from psychobench.results.scoring import metrics_table
 
     return metrics_table(json.loads((folder / SUMMARY).read_text()))
@@ -341,7 +346,7 @@ def collect(root: str | os.PathLike, *, write: bool = True) -> pd.DataFrame:
     table = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(
         len(p) for p in parts) else pd.DataFrame(columns=cols)
     extra = [c for c in table.columns if c not in cols]
-    table = table[cols + extra]
+    table = table.reindex(columns=cols + extra)               # hearing runs lack some columns
     table = table[table["run"].isin(info["run"])]           # runs deleted since are dropped
     table = table.sort_values(["finished", "run"], kind="stable").reset_index(drop=True)
     for c in ("value", "ceiling", "normalized", "ci_low", "ci_high"):

@@ -108,3 +108,44 @@ for ds in sets:
         shown += 1
 if not shown:
     missing("Error consistency (item-level human data)")
+
+# %% [markdown]
+# ## Hearing: comparisons with listeners
+# Each hearing run's headline comparison: words in noise, the squared correlation of model and
+# listener accuracy over the noisy cells against the split-half ceiling of the listener mean;
+# English CCC, the four per-token rates against the leave-one-listener-out ceiling; pitch, the
+# correlation of log F0 difference limens with Bernstein & Oxenham (2005); speech detection, d'.
+
+# %%
+hearing = analyses.audio_headlines(data)
+if hearing.empty:
+    display(Markdown("*No hearing runs among these runs.*"))
+else:
+    display(hearing.set_index(["experiment", "model", "run", "metric"]))
+
+# %% [markdown]
+# ## Hearing: words in noise
+# Words correct against SNR in each background: the 44 listeners of Saddler & McDermott (2024)
+# (red: mean and 95% interval over listeners) and the models (95% Wilson intervals), with the
+# logistic fits of each run.  The backgrounds are synthetic stand-ins for theirs (each run's
+# `summary.json` says which).
+
+# %%
+word_points = analyses.words_in_noise_points(data)
+if word_points.empty:
+    display(Markdown("*No words-in-noise runs among these runs.*"))
+else:
+    show(plots.words_in_noise(word_points, analyses.words_in_noise_curves(data)))
+
+# %% [markdown]
+# ## Hearing: pitch
+# F0 difference limens against the lowest harmonic number (Bernstein & Oxenham 2005, two
+# intervals, 70.7% correct); triangles at the top mark conditions where a model reached no
+# threshold inside the tested differences.
+
+# %%
+pitch = analyses.pitch_thresholds(data)
+if pitch.empty:
+    display(Markdown("*No pitch runs among these runs.*"))
+else:
+    show(plots.pitch_thresholds(pitch))
