@@ -68,7 +68,6 @@ def test_threads_do_not_change_output(tmp_path, monkeypatch):
     three = make_set("uniform-noise", base, seed=1, out=tmp_path / "w3", workers=3)
     cols = ["stimulus_id", "path", "condition", "category", "params", "sha256"]
     assert one.manifest[cols].equals(three.manifest[cols])
-    assert one.manifest.attrs.get("pixel_key") == three.manifest.attrs.get("pixel_key")
     a = json.loads((one.root / "set.json").read_text())["pixel_key"]
     assert a == json.loads((three.root / "set.json").read_text())["pixel_key"]
     # the ordered map keeps job order even when later jobs finish first

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Fixed output level of every mixed stimulus: RMS of the mixture in dB re full scale (-20 dBFS
 #: leaves > 14 dB headroom for noise crest factors before clipping).

@@ -261,11 +261,6 @@ def make_piper_voices(n: int, seed: int = 0, model: str = "joe", lengths: tuple[
     return list(out.values())
 
 
-def synthesize(text: str, voice: "Voice | PiperVoice", fs: int = 16000, trim: bool = True) -> np.ndarray:
-    """Synthesise ``text`` with either engine's voice."""
-    return voice.synthesize(text, fs, trim)
-
-
 def synthesize_corpus(words: list[str] | tuple[str, ...], voices: list["Voice | PiperVoice"], fs: int = 16000,
                       workers: int = 2, cache: bool = True) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Every word in every voice: ``(waves, word_index, voice_index)``, word-major order.
