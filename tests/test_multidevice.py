@@ -43,7 +43,7 @@ def test_two_processes_gather_all_answers(edge_subset):
     assert (two["response"] == one["response"]).all()
     p = [c for c in one.columns if c.startswith("p_")]
     np.testing.assert_allclose(two[p].to_numpy(float), one[p].to_numpy(float), atol=1e-5)
-    from psychobench.data.download import cache_dir
+    from psychobench.data.io import cache_dir
     assert not list(cache_dir().glob(".predict-*"))     # shard folders removed
 
 

@@ -29,7 +29,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 def fake_run(folder: Path, model: str, tables: dict[str, pd.DataFrame]) -> Path:
     """A run folder (trials.parquet, metrics.csv, summary.json last) of ``tables`` as one model."""
     from psychobench.data.trials import load_human_trials
-    from psychobench.results.pipeline import write_json
+    from psychobench.data.io import write_json
     from psychobench.results.scoring import metrics_table, score_model_tables
 
     folder.mkdir(parents=True)
@@ -191,7 +191,7 @@ def test_report_says_what_is_missing(tmp_path):
 def test_psychometric_points_from_a_condition_level_block(tmp_path, human):
     """A regenerated parametric set is compared at the condition level: its points come from
     the run's ``condition_level`` block (the scoring code's counts), humans included."""
-    from psychobench.results.pipeline import write_json
+    from psychobench.data.io import write_json
     from psychobench.results.scoring import condition_comparison
 
     h = human["contrast"]

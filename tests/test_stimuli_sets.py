@@ -12,7 +12,7 @@ from PIL import Image
 from psychobench.cli.stimuli import main as cli
 from psychobench.stimuli.generate import make_set
 from psychobench.stimuli.images import StimulusError
-from psychobench.stimuli.manifest import sha256_file
+from psychobench.data.io import sha256_file
 
 REPO = Path(__file__).resolve().parents[1]
 MIRROR = Path(__file__).resolve().parents[2] / "shared/data/mirror"

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from scipy import signal as sps
 
+from psychobench.data.io import atomic_path
+
 from .signal import rms
-from .synth import Voice, cache_dir, espeak, make_voices
+from .synth import Voice, audio_cache_dir, espeak, make_voices
 from .words import BABBLE_SENTENCES
 
 #: Saddler 2024 background code -> (our masker name, what it stands in for).
@@ -151,9 +152,8 @@ class MaskerBank:
         return w[starts[:, None] + np.arange(n_samples)]
 
     def save(self, path: Path) -> None:
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, fs=self.fs, **self.waves)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, fs=self.fs, **self.waves)
 
     @classmethod
     def load(cls, path: Path) -> "MaskerBank":
@@ -172,7 +172,7 @@ def build_masker_bank(fs: int = 16000, seconds: float = 30.0, seed: int = 0,
     """
     key = hashlib.sha256(json.dumps([fs, seconds, seed, n_babble,
                                      None if speech_for_spectrum is None else len(speech_for_spectrum)]).encode()).hexdigest()[:16]
-    path = cache_dir() / f"maskers_{key}.npz"
+    path = audio_cache_dir() / f"maskers_{key}.npz"
     if cache and path.is_file() and speech_for_spectrum is None:
         return MaskerBank.load(path)
     rng = np.random.default_rng(seed)

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from psychobench.data.io import atomic_path
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -188,7 +190,6 @@ def write_wav_atomic(path: str | os.PathLike, x: np.ndarray, fs: int, subtype: s
     """Write a mono sound file atomically (temp file + rename)."""
     import soundfile as sf
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    sf.write(str(tmp), np.asarray(x, dtype=np.float32), fs, subtype=subtype, format=path.suffix[1:].upper())
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        sf.write(str(tmp), np.asarray(x, dtype=np.float32), fs, subtype=subtype, format=path.suffix[1:].upper())
     return path

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import shutil
 import subprocess
 import threading
@@ -31,6 +30,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from psychobench.data.io import atomic_path, cache_dir
 
 from .signal import AudioError, resample
 
@@ -54,10 +55,9 @@ ESPEAK_VARIANTS: tuple[str, ...] = (
 ESPEAK_FS = 22050
 
 
-def cache_dir() -> Path:
-    """User cache for audio artefacts: ``$PSYCHOBENCH_CACHE/audio`` (default ~/.cache/psychobench)."""
-    root = Path(os.environ.get("PSYCHOBENCH_CACHE", Path.home() / ".cache" / "psychobench"))
-    d = root / "audio"
+def audio_cache_dir() -> Path:
+    """User cache for audio artefacts (corpora, maskers, trained networks): ``CACHE/audio``."""
+    d = cache_dir() / "audio"
     d.mkdir(parents=True, exist_ok=True)
     return d
 
@@ -270,7 +270,7 @@ def synthesize_corpus(words: list[str] | tuple[str, ...], voices: list["Voice | 
     """
     versions = [_espeak_version()] + ([_piper_version()] if any(isinstance(v, PiperVoice) for v in voices) else [])
     key = hashlib.sha256(json.dumps([list(words), [v.name for v in voices], fs, *versions]).encode()).hexdigest()[:16]
-    path = cache_dir() / f"speech_corpus_{key}.npz"
+    path = audio_cache_dir() / f"speech_corpus_{key}.npz"
     wi = np.repeat(np.arange(len(words)), len(voices))
     vi = np.tile(np.arange(len(voices)), len(words))
     if cache and path.is_file():
@@ -282,9 +282,8 @@ def synthesize_corpus(words: list[str] | tuple[str, ...], voices: list["Voice | 
         waves = list(ex.map(lambda j: j[1].synthesize(j[0], fs).astype(np.float32), jobs))
     if cache:
         offs = np.concatenate([[0], np.cumsum([len(w) for w in waves])])
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, flat=np.concatenate(waves), offsets=offs)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, flat=np.concatenate(waves), offsets=offs)
     return waves, wi, vi
 
 

@@ -22,10 +22,12 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
+from psychobench.data.io import atomic_path
+
 from .features import Cochleagram
 from .maskers import MaskerBank, build_masker_bank
 from .signal import mix_at_snr
-from .synth import (ESPEAK_ACCENTS, PiperVoice, Voice, available_variants, cache_dir, make_piper_voices,
+from .synth import (ESPEAK_ACCENTS, PiperVoice, Voice, audio_cache_dir, available_variants, make_piper_voices,
                     make_voices, pad_center, piper_available, synthesize_corpus)
 from .words import VOCABULARY
 
@@ -182,7 +184,7 @@ def load_corpus(cfg: WordTaskConfig, which: str = "train") -> tuple[np.ndarray, 
 
 
 def checkpoint_path(cfg: WordTaskConfig) -> Path:
-    return cache_dir() / f"wordnet_{cfg.key()}.ckpt"
+    return audio_cache_dir() / f"wordnet_{cfg.key()}.ckpt"
 
 
 def train_word_net(cfg: WordTaskConfig = WordTaskConfig(), *, force: bool = False, threads: int | None = None,
@@ -210,9 +212,8 @@ def _fit(cfg: WordTaskConfig, path: Path, verbose: bool) -> None:
     trainer = pl.Trainer(max_epochs=cfg.epochs, accelerator="cpu", logger=False, enable_checkpointing=False,
                          enable_progress_bar=verbose, enable_model_summary=verbose, deterministic=False)
     trainer.fit(module, dl)
-    tmp = path.with_name(f".{path.name}.tmp")
-    trainer.save_checkpoint(tmp)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        trainer.save_checkpoint(tmp)
 
 
 def load_word_net(cfg: WordTaskConfig = WordTaskConfig(), trained: bool = True, train_if_missing: bool = True,

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from psychobench.data.download import atomic_write_text
+from psychobench.data.io import atomic_write_text
 
 FIELDS = ("value", "ceiling", "normalized", "ci_low", "ci_high")
 DEFAULT_BENCHMARK = {

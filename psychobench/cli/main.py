@@ -11,7 +11,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from psychobench.data.download import atomic_write_text
+from psychobench.data.io import atomic_write_text
 
 log = logging.getLogger("psychobench")
 
@@ -31,7 +31,7 @@ def config_dir() -> str:
 
 def run(cfg: DictConfig) -> dict:
     """Run one job: resolve the config, call the runner, write the run folder."""
-    from psychobench.results.pipeline import write_json
+    from psychobench.data.io import write_json
     from psychobench.results.store import run_job
     from psychobench.results.scoring import format_scores
 

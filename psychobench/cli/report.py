@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from psychobench.data.download import atomic_write_text
+from psychobench.data.io import atomic_write_text
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "report" / "templates" / "report.py"
 _CELL = re.compile(r"^# %%(?P<md> \[markdown\])?(?P<rest>.*)$")

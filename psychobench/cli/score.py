@@ -9,7 +9,6 @@ human CSVs (``--humans``, laid out as ``<dataset>/*.csv`` or files named
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from psychobench.data.schema import TrialTableError
@@ -61,9 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"psychobench-score: error: {e}", file=sys.stderr)
         return 2
     if args.json:
-        from psychobench.results.pipeline import _clean
+        from psychobench.data.io import dumps_strict
 
-        print(json.dumps(_clean(result), indent=2))
+        print(dumps_strict(result))
     else:
         from psychobench.results.scoring import format_scores
 

@@ -25,20 +25,12 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from psychobench.data.io import CHUNK, atomic_write_text, cache_dir, publish, sha256_file
+
 log = logging.getLogger(__name__)
-
-_CHUNK = 1 << 20
-
 
 class DownloadError(RuntimeError):
     """A download failed or its content does not match the pinned checksum."""
-
-
-def cache_dir() -> Path:
-    """Root of the user cache; created on demand."""
-    root = Path(os.environ.get("PSYCHOBENCH_CACHE") or Path.home() / ".cache" / "psychobench")
-    root.mkdir(parents=True, exist_ok=True)
-    return root
 
 
 def mirror() -> str | None:
@@ -71,14 +63,6 @@ def default_dest(url: str) -> Path:
     return cache_dir() / "downloads" / rel
 
 
-def sha256_of(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(_CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _known_hashes_path() -> Path:
     return cache_dir() / "known_hashes.json"
 
@@ -103,38 +87,6 @@ def record_hash(url: str, digest: str) -> None:
         table = known_hashes()
         table[url] = digest
         atomic_write_text(_known_hashes_path(), json.dumps(table, indent=1, sort_keys=True) + "\n")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def publish(tmp: str | os.PathLike, dest: str | os.PathLike) -> Path:
-    """Give a finished temporary file normal permissions and rename it to ``dest`` (atomic)."""
-    os.chmod(tmp, 0o666 & ~_umask())
-    os.replace(tmp, dest)
-    return Path(dest)
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        publish(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode())
 
 
 def _open_source(src: str):
@@ -165,9 +117,9 @@ def fetch(url: str, sha256: str | None = None, *, dest: str | os.PathLike | None
     if dest.is_file():
         if expected is None:
             # A file from before hash recording: record now.
-            record_hash(url, sha256_of(dest))
+            record_hash(url, sha256_file(dest))
             return dest
-        if sha256_of(dest) == expected:
+        if sha256_file(dest) == expected:
             return dest
         log.warning("%s: checksum mismatch, downloading it again", dest)
         dest.unlink()
@@ -182,7 +134,7 @@ def fetch(url: str, sha256: str | None = None, *, dest: str | os.PathLike | None
             total=size, unit="B", unit_scale=True, desc=dest.name, disable=not progress,
             leave=False,
         ) as bar:
-            while block := fin.read(_CHUNK):
+            while block := fin.read(CHUNK):
                 fout.write(block)
                 h.update(block)
                 bar.update(len(block))

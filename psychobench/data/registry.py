@@ -21,6 +21,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from psychobench.data import archive, download
+from psychobench.data.io import atomic_write_text, cache_dir, sha256_file
 
 GH = "https://raw.githubusercontent.com"
 MVH_HUMANS = f"{GH}/bethgelab/model-vs-human/79ed7cd1d9ac3a114e71b6638f0a98bdd627316c/raw-data"
@@ -147,7 +148,7 @@ def get(name: str) -> DatasetSpec:
 
 
 def dataset_dir(name: str) -> Path:
-    return download.cache_dir() / "data" / name
+    return cache_dir() / "data" / name
 
 
 def _complete_marker(root: Path) -> Path:
@@ -185,7 +186,7 @@ def fetch_dataset(name: str, *, progress: bool = True, verify: bool = False,
             list(tqdm(pool.map(one, todo), total=len(todo), desc=f"fetch {name}",
                       disable=not progress or len(todo) < 2, leave=False))
     if only is None:
-        download.atomic_write_text(
+        atomic_write_text(
             marker, "".join(f"{e.relpath}\t{e.size}\n" for e in entries))
     return root
 
@@ -209,7 +210,7 @@ def _fetch_release(spec: DatasetSpec, root: Path, progress: bool) -> Path:
     if marker.is_file() and marker.read_text().strip() == digest:
         return root
     archive.extract(tarball, root)
-    download.atomic_write_text(marker, f"{digest}\n")
+    atomic_write_text(marker, f"{digest}\n")
     return root
 
 
@@ -221,11 +222,11 @@ def verify_dataset(name: str) -> list[str]:
         url = spec.base_url
         tar = download.default_dest(url)
         want = download.known_hashes().get(url)
-        return [] if tar.is_file() and download.sha256_of(tar) == want else [url]
+        return [] if tar.is_file() and sha256_file(tar) == want else [url]
     bad = []
     for e in files_of().get(name, ()):
         p = root / e.relpath
-        if not p.is_file() or download.sha256_of(p) != e.sha256:
+        if not p.is_file() or sha256_file(p) != e.sha256:
             bad.append(e.relpath)
     return bad
 

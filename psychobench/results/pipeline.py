@@ -14,22 +14,19 @@ summary is complete):
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import shutil
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig
 
 from psychobench.consistency.benchmark import shape_bias
-from psychobench.data.download import atomic_write_text, cache_dir, publish
+from psychobench.data.io import cache_dir, publish
 from psychobench.data.schema import CORE_COLUMNS
 from psychobench.data.trials import as_trial_table, load_human_trials, write_mvh_csv
 from psychobench.results import cache
@@ -114,29 +111,6 @@ def predict_answers(net, rule, stimset, trainer_cfg: DictConfig, *, subject: str
     if use_cache:
         cache.store(key, table)
     return table, passes
-
-
-def _json_default(o):
-    if isinstance(o, (np.floating,)):
-        return float(o)
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    raise TypeError(type(o))
-
-
-def _clean(o):
-    """NaN/inf -> None so that summary.json is strict JSON."""
-    if isinstance(o, dict):
-        return {k: _clean(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_clean(v) for v in o]
-    if isinstance(o, float) and not math.isfinite(o):
-        return None
-    return o
-
-
-def write_json(path: Path, obj: dict) -> Path:
-    return atomic_write_text(path, json.dumps(_clean(obj), indent=2, default=_json_default) + "\n")
 
 
 def run_vision(cfg: DictConfig, run_dir: Path) -> dict:

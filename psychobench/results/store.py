@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from psychobench.data.download import atomic_write_bytes, atomic_write_text, cache_dir, publish
+from psychobench.data.io import atomic_write_bytes, atomic_write_text, cache_dir, dumps_strict, publish, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +76,8 @@ def environment_fingerprint() -> str:
 
 @functools.lru_cache(maxsize=16)
 def _file_digest(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    """sha256 of a file, remembered per (path, size, modification time) within a process."""
+    return sha256_file(path)
 
 
 def _drop(tree: dict, keys: tuple[str, ...]) -> None:
@@ -135,21 +132,6 @@ def _run_files(run_dir: Path) -> list[Path]:
     return out
 
 
-def _strict(o):
-    """NaN/inf -> None, numpy scalars -> Python: the summary as strict JSON values."""
-    import math
-
-    if isinstance(o, dict):
-        return {k: _strict(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_strict(v) for v in o]
-    if hasattr(o, "item") and not isinstance(o, (str, bytes)):
-        o = o.item()
-    if isinstance(o, float) and not math.isfinite(o):
-        return None
-    return o
-
-
 def remember(key: str, run_dir: str | os.PathLike, summary: dict) -> Path:
     """Keep a finished run under ``key``: the files its runner wrote in ``run_dir`` and its
     ``summary``, published by one atomic directory rename (a killed job leaves no entry)."""
@@ -166,7 +148,7 @@ def remember(key: str, run_dir: str | os.PathLike, summary: dict) -> Path:
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(run_dir / rel, tmp / rel)
         tmp.mkdir(parents=True, exist_ok=True)
-        (tmp / SUMMARY).write_text(json.dumps(_strict(summary), indent=2) + "\n")
+        (tmp / SUMMARY).write_text(dumps_strict(summary) + "\n")
         try:
             os.rename(tmp, final)
         except OSError:                  # a concurrent job remembered the same run first

@@ -40,7 +40,9 @@ from psychobench.data.categories import CATEGORIES
 
 from .bases import DEFAULT_BASE, BaseSet, load_base
 from .images import StimulusError, decode_image, encode_png
-from .manifest import (StimulusSet, output_folder, read_manifest, sha256_bytes, staging,
+from psychobench.data.io import sha256_bytes
+
+from .manifest import (StimulusSet, output_folder, read_manifest, staging,
                        write_manifest)
 
 #: Bumped whenever generated pixels change for the same parameters.

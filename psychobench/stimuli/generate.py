@@ -32,7 +32,9 @@ from . import manipulations as M
 from .bases import DEFAULT_BASE, BaseSet, load_base
 from .images import StimulusError, encode_png
 from .levels import SetSpec, get_set, numeric_level, parse_level
-from .manifest import (StimulusSet, output_folder, read_manifest, sha256_bytes, staging,
+from psychobench.data.io import sha256_bytes
+
+from .manifest import (StimulusSet, output_folder, read_manifest, staging,
                        write_manifest)
 from .recipes import Recipe, load_recipe
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from psychobench.data.download import cache_dir, publish
+from psychobench.data.io import cache_dir, publish, sha256_bytes, sha256_file  # noqa: F401 (re-used by generators)
 
 MANIFEST_COLUMNS: tuple[str, ...] = ("stimulus_id", "path", "condition", "category", "params", "sha256")
 MANIFEST_NAME = "manifest.csv"
@@ -37,18 +37,6 @@ MANIFEST_NAME = "manifest.csv"
 
 class ManifestError(ValueError):
     """A manifest or the files it lists are inconsistent; the message names file and row."""
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,9 @@ import numpy as np
 import pandas as pd
 
 from .images import StimulusError, encode_png
-from .manifest import (StimulusSet, output_folder, read_manifest, sha256_bytes, staging,
+from psychobench.data.io import sha256_bytes
+
+from .manifest import (StimulusSet, output_folder, read_manifest, staging,
                        write_manifest)
 
 #: Bumped whenever rendered pixels change for the same parameters.
