@@ -26,7 +26,7 @@ def _rate(audio_s: float, fn) -> float:
 def _words(n: int, clip: int) -> np.ndarray:
     """Word-like test clips: espeak-ng words when available, else band-limited noise bursts."""
     try:
-        from psychobench.audio.synth import Voice, espeak, pad_center
+        from psychobench.stimuli.audio.synth import Voice, espeak, pad_center
         words = ("garden", "umbrella", "seven", "pepper", "window", "tiger", "rabbit", "yellow")
         return pad_center([espeak(words[i % len(words)], Voice("en-us", "m3", 50, 150)) for i in range(n)], clip)[0]
     except Exception:  # no espeak-ng: noise bursts keep the timing meaningful
@@ -36,8 +36,8 @@ def _words(n: int, clip: int) -> np.ndarray:
 
 def run(n_mix: int = 512, n_net: int = 8) -> dict:
     """``{"mixing_x_realtime": ..., "<network>_x_realtime": ...}``."""
-    from psychobench.audio.maskers import MaskerBank
-    from psychobench.audio.signal import mix_at_snr
+    from psychobench.stimuli.audio.maskers import MaskerBank
+    from psychobench.stimuli.audio.signal import mix_at_snr
     rng = np.random.default_rng(0)
     clip = int(1.2 * FS)
     bank = MaskerBank(FS, {"ssn": rng.standard_normal(30 * FS).astype(np.float32)})
@@ -47,7 +47,7 @@ def run(n_mix: int = 512, n_net: int = 8) -> dict:
     out = {"mixing_x_realtime": _rate(n_mix * 1.2, lambda: mix_at_snr(
         words, bank.draw("ssn", n_mix, clip, rng), snr, target_region=reg, fs=FS))}
     x = _words(n_net, clip)
-    from psychobench.audio.observers import (CrepeObserver, PocketSphinxObserver, SileroVADObserver,
+    from psychobench.models.audio.observers import (CrepeObserver, PocketSphinxObserver, SileroVADObserver,
                                              WhisperObserver, WordNetObserver)
     nets = {"wordnet_untrained": WordNetObserver(trained=False), "pocketsphinx": PocketSphinxObserver(),
             "silero_vad": SileroVADObserver(), "whisper_open": WhisperObserver(mode="open"),
@@ -59,7 +59,7 @@ def run(n_mix: int = 512, n_net: int = 8) -> dict:
         except Exception as exc:  # report, keep benchmarking the others
             out[f"{name}_error"] = f"{type(exc).__name__}: {exc}"
     # speech synthesis (seconds of speech produced per second), one word at a time
-    from psychobench.audio.synth import PiperVoice, Voice, espeak, piper, piper_available
+    from psychobench.stimuli.audio.synth import PiperVoice, Voice, espeak, piper, piper_available
     synth = {"espeak_synthesis": lambda w: espeak(w, Voice("en-us", "m3", 50, 150))}
     if piper_available():
         piper("garden", PiperVoice())                # load the voice outside the timing
@@ -71,7 +71,7 @@ def run(n_mix: int = 512, n_net: int = 8) -> dict:
             out[f"{name}_x_realtime"] = round(dur / (time.perf_counter() - t), 2)
         except Exception as exc:
             out[f"{name}_error"] = f"{type(exc).__name__}: {exc}"
-    from psychobench.audio.pitch import pure_tone
+    from psychobench.stimuli.audio.pitch import pure_tone
     crepe = CrepeObserver()
     tones = pure_tone(np.linspace(200.0, 240.0, 4 * n_net))   # 200-ms intervals
     crepe.f0(tones[:1])

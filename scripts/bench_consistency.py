@@ -30,7 +30,7 @@ def _median_seconds(fn, n=N_RUNS) -> float:
 
 
 def run() -> dict:
-    from psychobench.consistency.report import consistency_report, human_ceilings
+    from psychobench.consistency.scores import consistency_report, human_ceilings
     from psychobench.data import registry
     from psychobench.data.trials import load_all_humans, load_model_trials
 

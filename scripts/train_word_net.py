@@ -11,7 +11,7 @@ import dataclasses
 import json
 import time
 
-from psychobench.audio.wordnet import WordTaskConfig, evaluate_word_net, load_word_net, train_word_net
+from psychobench.models.audio.wordnet import WordTaskConfig, evaluate_word_net, load_word_net, train_word_net
 
 
 def main(argv: list[str] | None = None) -> dict:

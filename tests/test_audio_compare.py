@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from psychobench.audio import compare
-from psychobench.audio.signal import snr_db
+from psychobench.consistency import hearing as compare
+from psychobench.stimuli.audio.signal import snr_db
 
 SHARED = Path(__file__).resolve().parents[2] / "shared/data"
 MIRROR = SHARED / "mirror"
@@ -173,7 +173,7 @@ def test_ccc_leave_one_out_vectorised_equals_definition():
 
 @needs_mirror
 def test_saddler_loader(mirror_env):
-    from psychobench.audio.humans import load_saddler2024_words
+    from psychobench.data.listeners import load_saddler2024_words
     h = load_saddler2024_words()
     assert h["subject"].nunique() == 44 and len(h) == 44 * 30
     clean = h[~np.isfinite(h["snr_db"])].groupby("subject")["prop_correct"].nunique()
@@ -183,7 +183,8 @@ def test_saddler_loader(mirror_env):
 @needs_mirror
 @pytest.mark.skipif(not CCC_SPEECH.is_dir(), reason="no CCC speech folder")
 def test_ccc_rebuilt_at_recorded_snr_and_other_snr(mirror_env):
-    from psychobench.audio.humans import ccc_mix, load_ccc, load_ccc_masker, load_ccc_speech
+    from psychobench.data.listeners import load_ccc
+    from psychobench.stimuli.audio.ccc import ccc_mix, load_ccc_masker, load_ccc_speech
     t = load_ccc()
     assert len(t) == 3207
     sub = t.groupby("Masker").head(2).reset_index(drop=True)
@@ -212,7 +213,8 @@ def test_ccc_stimuli_fetched_over_loopback_http(tmp_path, monkeypatch):
 
     import soundfile as sf
 
-    from psychobench.audio.humans import fetch_ccc_stimuli, load_ccc_speech
+    from psychobench.data.listeners import fetch_ccc_stimuli
+    from psychobench.stimuli.audio.ccc import load_ccc_speech
     from psychobench.data import download
     from psychobench.data.registry import get
 

@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-from psychobench.audio.pitch import (BERNOX_REGION_REF_HZ, bernox_complex, erb_hz, fixed_region_gain_db,
+from psychobench.stimuli.audio.pitch import (BERNOX_REGION_REF_HZ, bernox_complex, erb_hz, fixed_region_gain_db,
                                      pure_tone, ten_noise)
 
 FS = 16000
@@ -58,7 +58,7 @@ def test_ten_noise_has_equal_power_per_erb_and_components_at_15_db():
 
 
 def test_crepe_shift_reads_pure_tone_differences():
-    from psychobench.audio.observers import CrepeObserver
+    from psychobench.models.audio.observers import CrepeObserver
     c = CrepeObserver()
     ref = pure_tone(np.full(3, 220.0))
     up = pure_tone(220.0 * np.array([1.005, 1.02, 1.08]))
@@ -71,8 +71,8 @@ def test_crepe_shift_reads_pure_tone_differences():
 
 @needs_espeak
 def test_silero_batched_equals_one_at_a_time():
-    from psychobench.audio.observers import SileroVADObserver
-    from psychobench.audio.synth import Voice, espeak
+    from psychobench.models.audio.observers import SileroVADObserver
+    from psychobench.stimuli.audio.synth import Voice, espeak
     w = espeak("garden", Voice())
     x = np.zeros((3, 19200))
     x[0, 4000:4000 + len(w)] = w
@@ -87,9 +87,9 @@ def test_silero_batched_equals_one_at_a_time():
 
 @needs_espeak
 def test_whisper_closed_set_search_equals_exhaustive_scoring():
-    from psychobench.audio.observers import WhisperObserver, _lse_words
-    from psychobench.audio.signal import mix_at_snr
-    from psychobench.audio.synth import Voice, espeak
+    from psychobench.models.audio.observers import WhisperObserver, _lse_words
+    from psychobench.stimuli.audio.signal import mix_at_snr
+    from psychobench.stimuli.audio.synth import Voice, espeak
     vocab = ("umbrella", "garden", "zebra", "blanket", "seven", "kitten", "rocket", "pepper")
     clean = np.zeros((3, 19200))
     for i, word in enumerate(("umbrella", "seven", "garden")):

@@ -15,8 +15,8 @@ MIRROR = Path(__file__).resolve().parents[2] / "shared/data/mirror"
 @pytest.mark.skipif(not MIRROR.is_dir() or shutil.which("espeak-ng") is None, reason="no mirror or espeak-ng")
 def test_words_in_noise_runner_writes_tables(tmp_path, monkeypatch):
     monkeypatch.setenv("PSYCHOBENCH_MIRROR", str(MIRROR))   # the session cache (conftest) keeps the corpus
-    from psychobench.audio.observers import WordNetObserver
-    from psychobench.audio.pipeline import run_words_in_noise
+    from psychobench.models.audio.observers import WordNetObserver
+    from psychobench.experiments.hearing import run_words_in_noise
     from psychobench.data.schema import CORE_COLUMNS
     s = run_words_in_noise(run_dir=tmp_path / "run", model=WordNetObserver(trained=False, name="twin"),
                            n_per_cell=4, n_clean=8, backgrounds=(1, 3), n_splits=10, n_boot=20)

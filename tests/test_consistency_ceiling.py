@@ -8,7 +8,7 @@ import pytest
 from scipy.special import expit
 
 from psychobench.consistency import ceiling as C
-from psychobench.consistency.report import (
+from psychobench.consistency.scores import (
     aggregate_reports,
     consistency_details,
     consistency_report,

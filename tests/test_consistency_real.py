@@ -11,7 +11,7 @@ import pytest
 from psychobench.cli import ceilings as cli
 from psychobench.consistency.agreement import error_consistency
 from psychobench.consistency.psychometric import human_curve_table
-from psychobench.consistency.report import consistency_report
+from psychobench.consistency.scores import consistency_report
 
 
 @pytest.fixture(scope="module")

@@ -37,7 +37,7 @@ def ceiling_table(humans: dict[str, pd.DataFrame], *, n_splits: int = 10, n_boot
                   seed: int = 0, split: str = "subjects", all_conditions: bool = False) -> pd.DataFrame:
     """One row per data set: subjects, stimuli, and per metric the ceiling (``METRIC``), the
     split-half reliability r_SB (``METRIC_rsb``) and, with ``n_boot``, CI columns."""
-    from psychobench.consistency.report import human_ceilings
+    from psychobench.consistency.scores import human_ceilings
     from psychobench.data.conditions import EXCLUDED_CONDITIONS
 
     rows = []

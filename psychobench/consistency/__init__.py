@@ -7,7 +7,7 @@ Pure numpy / pandas / scipy / statsmodels; no network code.  Entry points:
 """
 
 from psychobench.consistency.psychometric import compare_curves, fit_psychometric
-from psychobench.consistency.report import (
+from psychobench.consistency.scores import (
     aggregate_reports,
     consistency_details,
     consistency_report,

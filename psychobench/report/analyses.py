@@ -295,7 +295,7 @@ def _ceiling_band(data: Runs, dataset: str, run: str, n_boot: int) -> pd.DataFra
     h = human_trials(dataset)
     if n_boot <= 0 or h.empty:
         return pd.DataFrame(columns=cols)
-    from psychobench.consistency.report import human_ceilings
+    from psychobench.consistency.scores import human_ceilings
     from psychobench.results.scoring import used_conditions
 
     cfg = data.config(run)
@@ -348,7 +348,8 @@ def words_in_noise_points(data: Runs) -> pd.DataFrame:
     """Word accuracy per (background, SNR) of every words-in-noise run's model (95% Wilson
     intervals over its trials) and of the Saddler & McDermott (2024) listeners (mean over
     listeners, 95% normal interval over listeners).  Clean cells have ``snr_db`` = inf."""
-    from psychobench.audio.humans import SADDLER_BACKGROUNDS, load_saddler2024_words
+    from psychobench.data.listeners import load_saddler2024_words
+    from psychobench.stimuli.audio.maskers import SADDLER_BACKGROUNDS
 
     runs = audio_runs(data, "words_in_noise")
     if not runs:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from psychobench.consistency import benchmark
 from psychobench.consistency.psychometric import LEVEL_INFO, compare_curves, level_map
-from psychobench.consistency.report import aggregate_reports, consistency_report
+from psychobench.consistency.scores import aggregate_reports, consistency_report
 from psychobench.data.conditions import EXCLUDED_CONDITIONS
 
 

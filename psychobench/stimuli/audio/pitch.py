@@ -234,7 +234,7 @@ def bernstein_oxenham_conditions(spectra: tuple[str, ...] = ("low", "high"),
     1560 / F0) and high (3280 / F0) spectral region, sine or random phase, the F0s of the human
     table.  Columns ``condition, spectrum, phase, f0_hz, lowest_harmonic, region_ref_hz, kind
     ("bernox"), human_f0dl_percent, human_sd_percent``."""
-    from .humans import bernstein_oxenham_2005
+    from psychobench.data.listeners import bernstein_oxenham_2005
     h = bernstein_oxenham_2005()
     h = h[h["spectrum"].isin(spectra) & h["phase"].isin(phases)].reset_index(drop=True)
     if h.empty:

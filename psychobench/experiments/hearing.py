@@ -16,9 +16,9 @@ import pandas as pd
 
 from psychobench.data.schema import CORE_COLUMNS
 
-from .lightning import predict_answers
-from .maskers import SADDLER_BACKGROUNDS, build_masker_bank
-from .signal import mix_at_snr
+from psychobench.lightning.waveforms import predict_answers
+from psychobench.stimuli.audio.maskers import SADDLER_BACKGROUNDS, build_masker_bank
+from psychobench.stimuli.audio.signal import mix_at_snr
 
 CLEAN = float("inf")
 
@@ -74,8 +74,8 @@ def words_in_noise_stimuli(n_per_cell: int = 20, backgrounds: tuple[int, ...] = 
     condition, category, background, background_name, masker, snr_db, voice``.
     The SNR is set over the word's own samples; output level -20 dBFS; 10-ms ramps.
     """
-    from .wordnet import WordTaskConfig, load_corpus
-    cfg = WordTaskConfig()
+    from psychobench.stimuli.audio.words import WordCorpus, load_corpus
+    cfg = WordCorpus()
     waves, labels, regions, voices = load_corpus(cfg, "test")
     bank = build_masker_bank(cfg.fs, seed=1000 + cfg.seed)
     rng = np.random.default_rng(seed)
@@ -113,9 +113,9 @@ def run_words_in_noise(cfg=None, run_dir: str | os.PathLike = ".", *, model=None
                        srt_criterion: float = 0.5, saddler_csv: str | None = None) -> dict:
     """Words in noise vs Saddler & McDermott 2024 (Kell et al. 2018 design). ``model``: an observer
     (default: the trained word network)."""
-    from .compare import words_in_noise_comparison
-    from .humans import load_saddler2024_words
-    from .observers import WordNetObserver
+    from psychobench.consistency.hearing import words_in_noise_comparison
+    from psychobench.data.listeners import load_saddler2024_words
+    from psychobench.models.audio.observers import WordNetObserver
     t0 = time.time()
     run_dir = Path(run_dir)
     model = model or WordNetObserver()
@@ -161,9 +161,10 @@ def run_ccc(cfg=None, run_dir: str | os.PathLike = ".", *, model=None, speech_di
     (None: the chosen tokens' stimuli are downloaded, see :func:`~.humans.fetch_ccc_stimuli`).
     n_tokens: random subset (None: all 3207).
     """
-    from .compare import ccc_item_rates, ccc_leave_one_listener_out
-    from .humans import ccc_mix, fetch_ccc_stimuli, load_ccc, load_ccc_masker, load_ccc_speech
-    from .observers import WhisperObserver
+    from psychobench.consistency.hearing import ccc_item_rates, ccc_leave_one_listener_out
+    from psychobench.data.listeners import fetch_ccc_stimuli, load_ccc
+    from psychobench.models.audio.observers import WhisperObserver
+    from psychobench.stimuli.audio.ccc import ccc_mix, load_ccc_masker, load_ccc_speech
     t0 = time.time()
     run_dir = Path(run_dir)
     model = model or WhisperObserver(mode="open")
@@ -212,13 +213,13 @@ def run_pitch(cfg=None, run_dir: str | os.PathLike = ".", *, model=None,
               component_db_sl: float = 15.0, ten: bool = True, criterion: float = 0.707, n_boot: int = 200,
               batch_size: int = 256, seed: int = 0) -> dict:
     """F0 discrimination (two intervals) in the Bernstein & Oxenham (2005) conditions
-    (:data:`~psychobench.audio.pitch.BERNOX_DESIGN`): method of constant stimuli at ``deltas_pct``
+    (:data:`~psychobench.stimuli.audio.pitch.BERNOX_DESIGN`): method of constant stimuli at ``deltas_pct``
     (``n_per_level`` trials per condition and delta), per-condition logistic fits and thresholds
-    at ``criterion`` (:func:`~psychobench.audio.compare.f0dl_thresholds`), correlation of log
+    at ``criterion`` (:func:`~psychobench.consistency.hearing.f0dl_thresholds`), correlation of log
     thresholds with the listeners'.  ``model``: a pitch observer with ``respond_2i`` (CREPE)."""
-    from .compare import f0dl_thresholds, pitch_comparison
-    from .observers import CrepeObserver
-    from .pitch import BERNOX_DESIGN, bernstein_oxenham_conditions, render_intervals, two_interval_trials
+    from psychobench.consistency.hearing import f0dl_thresholds, pitch_comparison
+    from psychobench.models.audio.observers import CrepeObserver
+    from psychobench.stimuli.audio.pitch import BERNOX_DESIGN, bernstein_oxenham_conditions, render_intervals, two_interval_trials
     t0 = time.time()
     run_dir = Path(run_dir)
     model = model or CrepeObserver()
@@ -282,9 +283,9 @@ def vad_stimuli(n_per_cell: int = 40, snrs=(-15.0, -10.0, -5.0, 0.0, 5.0, 10.0),
     ``n_per_cell`` masker-only stimuli (same masker, fresh segments); every stimulus at -20 dBFS
     with 10-ms ramps.  Returns ``(waves (n, samples) float32, table)``; table columns
     ``stimulus_id, condition, category (speech/noise), snr_db, word, masker``."""
-    from .signal import OUTPUT_DBFS, ramp, set_level
-    from .wordnet import WordTaskConfig, load_corpus
-    cfg = WordTaskConfig()
+    from psychobench.stimuli.audio.signal import OUTPUT_DBFS, ramp, set_level
+    from psychobench.stimuli.audio.words import WordCorpus, load_corpus
+    cfg = WordCorpus()
     waves, labels, regions, _ = load_corpus(cfg, "test")
     bank = build_masker_bank(cfg.fs, seed=1000 + cfg.seed)
     rng = np.random.default_rng(seed)
@@ -310,9 +311,9 @@ def run_vad(cfg=None, run_dir: str | os.PathLike = ".", *, model=None, n_per_cel
             snrs=(-15.0, -10.0, -5.0, 0.0, 5.0, 10.0), masker: str = "ssn", batch_size: int = 64,
             seed: int = 0) -> dict:
     """"Is there speech?" on words in noise vs noise alone at each SNR, answered by a speech
-    detector (default silero-vad); detection d' per SNR (:func:`~psychobench.audio.compare.detection_dprime`)."""
-    from .compare import detection_dprime
-    from .observers import SileroVADObserver
+    detector (default silero-vad); detection d' per SNR (:func:`~psychobench.consistency.hearing.detection_dprime`)."""
+    from psychobench.consistency.hearing import detection_dprime
+    from psychobench.models.audio.observers import SileroVADObserver
     t0 = time.time()
     run_dir = Path(run_dir)
     model = model or SileroVADObserver()

@@ -80,7 +80,7 @@ def words_in_noise_comparison(model_trials: pd.DataFrame, humans: pd.DataFrame, 
     """Compare a model's words-in-noise trials with the Saddler 2024 listeners.
 
     model_trials: trial table with ``background`` (Saddler code), ``snr_db`` (inf = clean), ``correct``.
-    humans: :func:`~psychobench.audio.humans.load_saddler2024_words` (proportion correct per
+    humans: :func:`~psychobench.data.listeners.load_saddler2024_words` (proportion correct per
     listener and cell).  gamma_model: the model's guess rate (1 / vocabulary for a closed set);
     people answered open set (guess 0).
 

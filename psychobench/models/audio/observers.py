@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .signal import AudioError
-from .words import VOCABULARY
+from psychobench.stimuli.audio.signal import AudioError
+from psychobench.stimuli.audio.words import VOCABULARY
 
 FS = 16000
 
@@ -68,11 +68,11 @@ class WordNetObserver:
         self.module()
 
     def respond(self, waves, targets=None) -> dict[str, np.ndarray]:
-        from .synth import pad_center
-        from .wordnet import WordTaskConfig
+        from psychobench.stimuli.audio.synth import pad_center
+        from psychobench.stimuli.audio.words import WordCorpus
         m = self.module()
         ws = _as_list(waves)
-        n = int(WordTaskConfig.clip_s * FS)
+        n = int(WordCorpus.clip_s * FS)
         x = np.stack(ws) if all(len(w) == n for w in ws) else pad_center(ws, n)[0]
         post = m.posteriors(x, self.batch_size)
         vocab = np.asarray(self.vocabulary, dtype=object)

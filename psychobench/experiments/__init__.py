@@ -1,0 +1,1 @@
+"""Experiments: everything true of one experiment (stimuli, human data, conditions, answers, scoring) in one object."""
