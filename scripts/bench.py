@@ -40,13 +40,13 @@ def _median_time(fn, repeats: int) -> float:
 
 def bench_spine(repeats: int = 5, n_images: int = 256, batch_size: int = 32) -> dict:
     import torch
-    from omegaconf import OmegaConf
 
-    from psychobench.consistency import benchmark
+    from psychobench import api
     from psychobench.data import registry, trials
-    from psychobench.models.decision import ImageNet16
+    from psychobench.data.answers import IMAGENET16
+    from psychobench.experiments import mvh
+    from psychobench.lightning.predict import Predictor
     from psychobench.models.vision import create
-    from psychobench.results.pipeline import predict_answers
     from psychobench.stimuli.manifest import StimulusSet
     from psychobench.stimuli.sets import texture_shape
 
@@ -54,19 +54,28 @@ def bench_spine(repeats: int = 5, n_images: int = 256, batch_size: int = 32) -> 
     ref_root = registry.fetch_dataset("reference/resnet50", progress=False)
 
     def load():
-        humans = trials.load_all_humans()
-        _, model = trials.load_model_trials(ref_root)
+        humans = mvh.load_humans()
+        _, model = trials.load_model_trials(ref_root, kinds=mvh.kinds())
         return humans, model
 
     humans, model = load()
     out["load_seconds"] = _median_time(load, repeats)
-    out["metrics_suite_seconds"] = _median_time(lambda: benchmark.score(model, humans), repeats)
+
+    def suite():                  # model-vs-human's benchmark metrics of one model on the 17 sets
+        from psychobench.consistency import benchmark
+        for ds, t in model.items():
+            benchmark.dataset_metrics(t, humans[ds], ds, excluded=mvh.scheme(ds).excluded,
+                                      with_shape_bias=mvh.has_shape_bias(ds))
+
+    out["metrics_suite_seconds"] = _median_time(suite, repeats)
+    # the whole metric table without ceilings (benchmark metrics, human reference, accuracy per
+    # condition, aggregate): what psychobench-score --no-consistency computes
+    out["score_table_seconds"] = _median_time(lambda: api.score(model, humans, ceilings=False), repeats)
 
     full = texture_shape("cue-conflict")
     stim = StimulusSet("bench", full.root, full.manifest.iloc[:n_images].reset_index(drop=True))
-    net, rule = create("tf_efficientnet_lite0"), ImageNet16()
-    trainer = OmegaConf.create({"batch_size": batch_size, "num_workers": 1, "accelerator": "cpu",
-                                "devices": 1, "precision": "32-true", "progress_bar": False})
+    net = create("tf_efficientnet_lite0")
+    predictor = Predictor(accelerator="cpu", batch_size=batch_size, num_workers=1, progress_bar=False)
     h, w = net.preprocessing.size
     batches = [torch.randn(batch_size, 3, h, w).contiguous(memory_format=torch.channels_last)
                for _ in range(n_images // batch_size)]
@@ -77,7 +86,7 @@ def bench_spine(repeats: int = 5, n_images: int = 256, batch_size: int = 32) -> 
                 net.module(x)
 
     def e2e():
-        predict_answers(net, rule, stim, trainer, subject="bench", use_cache=False)
+        predictor.predict(net, stim, IMAGENET16)
 
     bare()  # warm-up
     e2e()

@@ -30,16 +30,17 @@ def _median_seconds(fn, n=N_RUNS) -> float:
 
 
 def run() -> dict:
-    from psychobench.consistency.scores import consistency_report, human_ceilings
+    from psychobench.consistency.scores import consistency_details, human_ceilings
     from psychobench.data import registry
-    from psychobench.data.trials import load_all_humans, load_model_trials
+    from psychobench.data.trials import load_model_trials
+    from psychobench.experiments import mvh
 
-    humans = load_all_humans()
-    model = load_model_trials(registry.fetch_dataset("reference/resnet50", progress=False))[1]
+    humans = mvh.load_humans()
+    model = load_model_trials(registry.fetch_dataset("reference/resnet50", progress=False), kinds=mvh.kinds())[1]
     cc_model, cc_humans = model["cue-conflict"], humans["cue-conflict"]
 
     def bootstrap():
-        consistency_report(cc_model, cc_humans, n_splits=10, n_boot=1000, seed=0)
+        consistency_details(cc_model, cc_humans, n_splits=10, n_boot=1000, seed=0)
 
     def suite():
         for h in humans.values():

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> dict:
         key = "trained" if trained else "untrained"
         out[key] = {str(k): v for k, v in evaluate_word_net(net, cfg).items()}
         for engine in ("espeak", "piper"):
-            if engine == "piper" and not cfg.n_test_piper_voices:
+            if engine == "piper" and not cfg.corpus.n_test_piper_voices:
                 continue
             acc = evaluate_word_net(net, cfg, engine=engine)
             out[f"{key}_{engine}_voices"] = {str(k): v for k, v in acc.items()}

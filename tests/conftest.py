@@ -39,9 +39,9 @@ def mirror() -> Path:
 @pytest.fixture(scope="session")
 def humans(mirror):
     """All 17 model-vs-human human trial tables."""
-    from psychobench.data.trials import load_all_humans
+    from psychobench.experiments import mvh
 
-    return load_all_humans()
+    return mvh.load_humans()
 
 
 @pytest.fixture(scope="session")
@@ -49,5 +49,6 @@ def resnet50(mirror):
     """model-vs-human's ResNet-50 trial tables on the 17 data sets."""
     from psychobench.data import registry
     from psychobench.data.trials import load_model_trials
+    from psychobench.experiments import mvh
 
-    return load_model_trials(registry.fetch_dataset("reference/resnet50", progress=False))[1]
+    return load_model_trials(registry.fetch_dataset("reference/resnet50", progress=False), kinds=mvh.kinds())[1]

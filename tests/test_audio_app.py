@@ -33,7 +33,7 @@ def run_app(tmp: Path, name: str, *overrides: str) -> dict:
                          cwd=tmp, capture_output=True, text=True, env=dict(os.environ))
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert f"run folder: {tmp / name}" in res.stdout
-    for f in ("config.yaml", "trials.parquet", "trials.csv", "metrics.csv", "summary.json"):
+    for f in ("config.yaml", "trials.parquet", "metrics.csv", "summary.json"):
         assert (tmp / name / f).is_file(), f
     return json.loads((tmp / name / "summary.json").read_text())
 
@@ -46,70 +46,113 @@ def common(s: dict, n_trials: int) -> None:
     assert s["n_trials"] == n_trials and s["forward_passes"] > 0 and s["seconds"] > 0
 
 
+def metrics(tmp: Path, name: str) -> pd.DataFrame:
+    from psychobench.consistency import table as T
+    return T.read(tmp / name / "metrics.csv")
+
+
 @pytest.mark.slow
 def test_words_in_noise_preset_reproducible(tmp_path, mirror):
-    args = ["experiment=words_in_noise", "runner.n_per_cell=6", "runner.n_clean=16", "runner.backgrounds=[1,3]",
-            "runner.n_splits=20", "runner.n_boot=50"]
+    args = ["experiment=words_in_noise", "stimuli.n_per_cell=6", "stimuli.n_clean=16", "stimuli.backgrounds=[1,3]",
+            "stimuli.n_splits=20", "stimuli.n_boot=50"]
     s = run_app(tmp_path, "run1", *args)
     common(s, 2 * 5 * 6 + 16)
-    assert s["model"] == "wordnet" and s["experiment"] == "words_in_noise"
-    assert finite(s["r2_cell_means"]) and 0 <= s["r2_cell_means"] <= 1
-    assert finite(s["ceiling"]) and 0 < s["ceiling"] <= 1 and s["n_cells"] == 10 and s["n_listeners"] == 44
-    assert "Maskers differ" in s["maskers_note"] and set(s["srt"]) == {"1", "3"}
-    for bg in ("1", "3"):     # people reach 50% inside -9..+3 dB in both backgrounds
-        h = s["srt"][bg]
-        assert finite(h["human_srt_db"]) and h["human_ci"][0] <= h["human_srt_db"] <= h["human_ci"][1]
+    d = s["datasets"]["words_in_noise"]
+    assert s["model"] == "wordnet"
+    r2 = d["consistency"]["r2_cell_means"]
+    assert finite(r2["value"]) and 0 <= r2["value"] <= 1
+    assert finite(r2["ceiling"]) and 0 < r2["ceiling"] <= 1
+    m = metrics(tmp_path, "run1")
+    assert int(m.loc[m["metric"] == "r2_cell_means", "n"].iloc[0]) == 10
+    assert "Maskers differ" in s["notes"]["words_in_noise"]["maskers"]
+    srt = d["humans"]["by_condition"]["srt_db"]
+    assert set(srt) == {"babble8", "ssn"}
+    for bg in ("babble8", "ssn"):     # people reach 50% inside -9..+3 dB in both backgrounds
+        h = srt[bg]
+        assert finite(h["value"]) and h["value_ci"][0] <= h["value"] <= h["value_ci"][1]
     cfg = (tmp_path / "run1" / "config.yaml").read_text()
-    assert "run_words_in_noise" in cfg and "n_per_cell: 6" in cfg
+    assert "WordsInNoise" in cfg and "n_per_cell: 6" in cfg
     s2 = run_app(tmp_path, "run2", *args)
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "run1" / "trials.parquet"),
                                   pd.read_parquet(tmp_path / "run2" / "trials.parquet"))
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "run1" / "metrics.csv"),
-                                  pd.read_csv(tmp_path / "run2" / "metrics.csv"))
-    assert s2["r2_cell_means"] == s["r2_cell_means"] and s2["srt"] == s["srt"]
+    pd.testing.assert_frame_equal(metrics(tmp_path, "run1"), metrics(tmp_path, "run2"))
+    assert s2["datasets"] == s["datasets"]
 
 
+@pytest.mark.slow
 def test_pitch_preset_small(tmp_path, mirror):
-    s = run_app(tmp_path, "pitch", "experiment=pitch", "runner.spectra=[low]", "runner.phases=[sine]",
-                "runner.n_per_level=8", "runner.deltas_pct=[0.25,1,4,16,64]", "runner.n_boot=50")
+    s = run_app(tmp_path, "pitch", "experiment=pitch", "stimuli.spectra=[low]", "stimuli.phases=[sine]",
+                "stimuli.n_per_level=8", "stimuli.deltas_pct=[0.25,1,4,16,64]", "stimuli.n_boot=50",
+                "trainer.batch_size=64")
     common(s, 6 * 5 * 8)
-    assert s["forward_passes"] == 2 * s["n_trials"]                   # two intervals a trial
-    assert finite(s["r_log_thresholds"]) and s["n_conditions"] >= 3
-    assert "15 dB" in s["design"]["levels"] and "1560" in s["design"]["spectral_region"]
-    m = pd.read_csv(tmp_path / "pitch" / "metrics.csv")
-    assert len(m) == 6 and set(m["status"]) <= {"ok", "below_range", "not_reached"}
-    ok = m[m["status"] == "ok"]
-    assert ((ok["threshold_percent"] >= 0.25) & (ok["threshold_percent"] <= 64)).all()
-    assert (ok["ci_low"] <= ok["threshold_percent"]).all() and (ok["threshold_percent"] <= ok["ci_high"]).all()
+    assert s["forward_passes"] == -(-s["n_trials"] // 64)             # one call a batch of two-interval trials
+    d = s["datasets"]["pitch_f0dl"]
+    assert finite(d["r_log_thresholds"]) and d["n_thresholds_reached"] >= 3
+    design = s["notes"]["pitch_f0dl"]["design"]
+    assert "15 dB" in design["levels"] and "1560" in design["spectral_region"]
+    m = metrics(tmp_path, "pitch")
+    th = m[(m["metric"] == "f0dl_percent") & (m["observer"] == "crepe")]
+    assert len(th) == 6 and set(th["status"]) <= {"ok", "below_range", "not_reached"}
+    ok = th[th["status"] == "ok"]
+    assert ((ok["value"] >= 0.25) & (ok["value"] <= 64)).all()
+    assert (ok["value_ci_low"] <= ok["value"]).all() and (ok["value"] <= ok["value_ci_high"]).all()
+    assert len(m[(m["metric"] == "f0dl_percent") & (m["observer"] == "humans")]) == 6
     t = pd.read_parquet(tmp_path / "pitch" / "trials.parquet")
     assert set(t["category"]) == {"first", "second"} and (t["correct"] == (t["response"] == t["category"])).all()
     # what CREPE hears: median estimated / true F0 per condition, in the metrics and the summary
-    r = s["f0_estimate_ratio_median"]
-    assert set(r) == set(m["condition"]) and all(finite(v) and v > 0 for v in r.values())
-    np.testing.assert_allclose(m.set_index("condition")["f0_estimate_ratio"].loc[list(r)], list(r.values()))
+    r = d["by_condition"]["f0_estimate_ratio"]
+    assert set(r) == set(th["condition"]) and all(finite(v) and v > 0 for v in r.values())
     est = pd.concat([t["f0_1_est"] / t["f0_1"], t["f0_2_est"] / t["f0_2"]])
-    c0 = m["condition"].iloc[0]
+    c0 = th["condition"].iloc[0]
     sel = pd.concat([t["condition"], t["condition"]]).to_numpy() == c0
     assert r[c0] == pytest.approx(float(np.median(est[sel])))
 
 
+@pytest.mark.slow
 def test_vad_preset_small(tmp_path, mirror):
-    s = run_app(tmp_path, "vad", "experiment=vad", "runner.n_per_cell=12", "runner.snrs=[-15.0,10.0]")
+    s = run_app(tmp_path, "vad", "experiment=vad", "stimuli.n_per_cell=12", "stimuli.snrs=[-15.0,10.0]")
     common(s, 2 * 2 * 12)
-    d = s["dprime_by_snr"]
-    assert set(d) == {"-15", "+10"} and all(finite(v) for v in d.values())
-    assert d["+10"] > d["-15"] and d["+10"] > 1.5                     # speech at +10 dB is detected
+    d = s["datasets"]["speech_detection"]["by_condition"]["dprime"]
+    assert set(d) == {"snr-15", "snr+10"} and all(finite(v) for v in d.values())
+    assert d["snr+10"] > d["snr-15"] and d["snr+10"] > 1.5                # speech at +10 dB is detected
     t = pd.read_parquet(tmp_path / "vad" / "trials.parquet")
     assert set(t["category"]) == {"speech", "noise"} and set(t["response"]) <= {"speech", "noise"}
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not CCC_SPEECH.is_dir(), reason="no CCC speech folder")
 def test_ccc_preset_small(tmp_path, mirror):
-    s = run_app(tmp_path, "ccc", "experiment=ccc", f"runner.speech_dir={CCC_SPEECH}", "runner.n_tokens=4")
+    s = run_app(tmp_path, "ccc", "experiment=ccc", f"stimuli.speech_dir={CCC_SPEECH}", "stimuli.n_tokens=4")
     common(s, 4)
-    assert s["ceiling_kind"] == "leave-one-listener-out" and s["snr_db"] == "recorded"
+    assert s["notes"]["english_ccc"]["ceiling"] == "leave-one-listener-out"
+    assert s["notes"]["english_ccc"]["snr_db"] == "recorded"
+    c = s["datasets"]["english_ccc"]["consistency"]
     for k in ("correct", "in_answers", "dominant", "logprob"):
-        assert finite(s["rates"][k]) and finite(s["ceiling"][k])
-    assert 0 <= s["rates"]["correct"] <= 1 and s["ceiling"]["logprob"] < 0
+        assert finite(c[k]["value"]) and finite(c[k]["ceiling"])
+    assert 0 <= c["correct"]["value"] <= 1 and c["logprob"]["ceiling"] < 0
     t = pd.read_parquet(tmp_path / "ccc" / "trials.parquet")
     assert len(t) == 4 and {"ccc_correct", "ccc_logprob", "snr_db", "masker"} <= set(t.columns)
+
+
+def test_retired_audio_model_override_says_what_to_write(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "psychobench.cli.main", "experiment=ccc", "audio_model=whisper_closed"],
+                         cwd=tmp_path, capture_output=True, text=True, env=dict(os.environ))
+    assert res.returncode == 2
+    assert "audio_model was merged into the model group: write model=NAME" in res.stderr
+    res = subprocess.run([sys.executable, "-m", "psychobench.cli.main", "experiment=pitch", "runner.n_boot=5"],
+                         cwd=tmp_path, capture_output=True, text=True, env=dict(os.environ))
+    assert res.returncode == 2 and "stimuli.OPTION=VALUE" in res.stderr
+    assert not list(tmp_path.rglob("summary.json"))
+
+
+@pytest.mark.slow
+def test_answer_cache_serves_hearing_runs(tmp_path, mirror):
+    """A second hearing run that differs only in a metric setting misses the run memo but takes
+    its answers from the answer cache: no forward pass."""
+    args = ["experiment=vad", "stimuli.n_per_cell=4", "stimuli.snrs=[-5.0,10.0]"]
+    first = run_app(tmp_path, "first", *args, "metrics.n_boot=20")
+    second = run_app(tmp_path, "second", *args, "metrics.n_boot=30")
+    assert first["forward_passes"] > 0 and second["forward_passes"] == 0
+    assert "reused" not in second                                   # not from the run memo
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "first" / "trials.parquet"),
+                                  pd.read_parquet(tmp_path / "second" / "trials.parquet"))

@@ -246,7 +246,7 @@ def test_ccc_stimuli_fetched_over_loopback_http(tmp_path, monkeypatch):
         with pytest.raises(download.DownloadError, match=f"T_{ids[0]}.wav"):
             fetch_ccc_stimuli(ids[:1], progress=False)
         assert not (folder / f"T_{ids[0]}.wav").exists()
-        with pytest.raises(download.DownloadError, match="runner.speech_dir"):
+        with pytest.raises(download.DownloadError, match="stimuli.speech_dir"):
             fetch_ccc_stimuli([1], progress=False)               # not on the mirror
     finally:
         srv.shutdown()

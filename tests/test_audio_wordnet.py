@@ -42,7 +42,7 @@ def test_trained_net_recognises_held_out_voices_and_degrades_with_snr(nets):
 
 def test_untrained_twin_at_chance(nets):
     cfg, _, _, _, acc, _ = nets
-    chance, n = 1 / len(cfg.words), (cfg.n_test_voices + cfg.n_test_piper_voices) * len(cfg.words)
+    chance, n = 1 / len(cfg.words), (cfg.corpus.n_test_voices + cfg.corpus.n_test_piper_voices) * len(cfg.words)
     bound = chance + 3 * np.sqrt(chance * (1 - chance) / n) + 0.02
     assert acc[np.inf] <= bound and acc[0.0] <= bound
 

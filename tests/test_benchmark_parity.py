@@ -55,17 +55,35 @@ def test_kappa_undefined_is_nan_and_excluded():
     assert out["error_consistency"] == pytest.approx(0.0)
 
 
-def test_resnet50_parity(humans, resnet50):
-    res = benchmark.score(resnet50, humans)["aggregate"]
+@pytest.fixture(scope="module")
+def parity_table(humans, resnet50):
+    """The metric table of model-vs-human's ResNet-50 outputs on the 17 data sets, through the
+    Python API (the built-in experiments' exclusions), without ceilings."""
+    import psychobench as pb
+
+    return pb.score(pd.concat(resnet50.values(), ignore_index=True),
+                    pd.concat(humans.values(), ignore_index=True), ceilings=False)
+
+
+def _aggregate(table, observer):
+    a = table[(table["dataset"] == "aggregate") & (table["observer"] == observer)]
+    return a.set_index("metric")["value"]
+
+
+def test_resnet50_parity(parity_table):
+    res = _aggregate(parity_table, "resnet50")
     assert round(res["ood_accuracy"], 3) == 0.559
     assert round(res["accuracy_difference"], 3) == 0.087
     assert round(res["observed_consistency"], 3) == 0.665
     assert round(res["error_consistency"], 3) == 0.208
     assert round(res["shape_bias"], 3) == 0.214
+    per_set = parity_table[(parity_table["metric"] == "ood_accuracy") & (parity_table["observer"] == "resnet50")
+                           & (parity_table["dataset"] != "aggregate")]
+    assert len(per_set) == 17
 
 
-def test_human_reference_row(humans):
-    ref = benchmark.score_humans(humans)["aggregate"]
+def test_human_reference_row(parity_table):
+    ref = _aggregate(parity_table, "humans")
     assert round(ref["accuracy_difference"], 3) == 0.007
     assert round(ref["observed_consistency"], 3) == 0.809
     assert round(ref["error_consistency"], 3) == 0.431

@@ -44,7 +44,12 @@ def test_default_tolerances():
     assert check.tolerance("m/aggregate/humans:ood_accuracy/value") == check.TOL_EXACT
     assert check.tolerance("m/edge/ood_accuracy/value") == check.TOL_ACCURACY
     assert check.tolerance("m/edge/i1/normalized") == check.TOL_SCORE
-    assert check.tolerance("m/edge/i1/ci_low") == check.TOL_CI
+    assert check.tolerance("m/edge/i1/normalized_ci_low") == check.TOL_CI
+    assert check.tolerance("m/edge/i1/value_ci_high") == check.TOL_CI
+    assert check.tolerance("m/edge/i1/ceiling_ci_low") == check.TOL_EXACT      # the humans' alone
+    assert check.tolerance("m/uniform-noise/subject-01:threshold/value") == check.TOL_EXACT
+    assert check.tolerance("m/edge@0/accuracy/value") == check.TOL_ACCURACY
+    assert check.tolerance("m/edge/i1/n") == 0.0
     assert check.tolerance("m/all/n_trials/value") == 0.0
 
 
@@ -69,6 +74,7 @@ def _cli(args, cwd):
 
 
 @pytest.mark.timeout(900)
+@pytest.mark.slow
 def test_rerun_passes_and_perturbed_baseline_fails(tmp_path, mirror):
     """Rerun one baseline model for real: it matches the committed baseline; the same runs
     against a baseline with one perturbed metric exit 1 and name that metric."""

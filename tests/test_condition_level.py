@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
 
 
 def test_uniform_noise_condition_level_run(tmp_path, mirror):
@@ -20,20 +20,24 @@ def test_uniform_noise_condition_level_run(tmp_path, mirror):
         cwd=tmp_path, capture_output=True, text=True, env=dict(os.environ))
     assert res.returncode == 0, res.stderr[-3000:]
     s = json.loads((run / "summary.json").read_text())
-    assert s["datasets"] == {}                       # no item-level comparison: images differ
-    cl = s["condition_level"]["uniform-noise"]
-    assert "condition-level" in cl["note"]
-    assert cl["harder"] == "higher" and cl["unit"] == "grey level"
+    d = s["datasets"]["uniform-noise"]
+    assert "consistency" not in d                    # no item-level comparison: images differ
+    assert "condition-level" in s["notes"]["uniform-noise"]["comparison"]
     # 16 base images (one per category) x 8 noise widths
     assert s["n_trials"] == 128
-    assert set(cl["accuracy"]["model"]) == set(cl["accuracy"]["humans"]) == {
-        "0.0", "0.03", "0.05", "0.1", "0.2", "0.35", "0.6", "0.9"}
-    acc = cl["accuracy"]["model"]
+    conds = {"0.0", "0.03", "0.05", "0.1", "0.2", "0.35", "0.6", "0.9"}
+    acc, h = d["by_condition"]["accuracy"], d["humans"]["by_condition"]["accuracy"]
+    assert set(acc) == set(h) == conds
     assert acc["0.0"] > acc["0.9"]                   # noise makes the network worse
-    h = cl["accuracy"]["humans"]
     assert h["0.0"] > 0.7 and h["0.9"] < 0.2         # the real human curve (grey, contrast 0.3)
-    assert cl["human_status"] == "ok" and cl["human_threshold"] == pytest.approx(0.265, abs=0.05)
-    assert len(cl["subject_thresholds"]) == 4
-    assert cl["model_status"] in {"ok", "not_reached"}
-    if cl["model_status"] == "ok":
-        assert cl["delta"] == pytest.approx(cl["model_threshold"] - cl["human_threshold"])
+    ht = d["humans"]["threshold"]
+    assert ht["status"] == "ok" and ht["value"] == pytest.approx(0.265, abs=0.05)
+    assert ht["value_ci"][0] <= ht["value"] <= ht["value_ci"][1]
+    from psychobench.consistency import table as T
+    m = T.read(run / "metrics.csv")
+    subj = m[(m["metric"] == "threshold") & m["observer"].str.startswith("subject-")]
+    assert len(subj) == 4                            # one threshold per human
+    mt = d["threshold"]
+    assert mt["status"] in {"ok", "not_reached"}
+    if mt["status"] == "ok":
+        assert d["threshold_delta"]["value"] == pytest.approx(mt["value"] - ht["value"])

@@ -8,13 +8,17 @@ import pytest
 from scipy.special import expit
 
 from psychobench.consistency import ceiling as C
-from psychobench.consistency.scores import (
-    aggregate_reports,
-    consistency_details,
-    consistency_report,
-    human_ceilings,
-)
+from psychobench.consistency import scoring
+from psychobench.consistency import table as T
+from psychobench.consistency.scores import consistency_details, human_ceilings
 from psychobench.data.schema import TrialTableError
+
+
+def consistency_report(model, humans, **kw):
+    """consistency_details as {metric: {value, ceiling, normalized, ci}} (ci bounds normalized)."""
+    d = consistency_details(model, humans, **kw)
+    return {r.metric: {"value": float(r.value), "ceiling": float(r.ceiling), "normalized": float(r.normalized),
+                       "ci": [float(r.normalized_ci_low), float(r.normalized_ci_high)]} for r in d.itertuples()}
 
 CATS = ["a", "b", "c", "d", "e", "f", "g", "h"]
 
@@ -216,11 +220,15 @@ def test_undefined_is_nan_not_a_score():
 
 
 def test_aggregate():
-    reps = {"a": {"i1": {"value": .2, "ceiling": .8, "normalized": .25, "ci": [.15, .35]}},
-            "b": {"i1": {"value": .4, "ceiling": .9, "normalized": .45, "ci": [.35, .55]},
-                  "i2": {"value": .1, "ceiling": .5, "normalized": .2, "ci": [0., .4]}}}
-    agg = aggregate_reports(reps)
-    assert agg["i1"]["normalized"] == pytest.approx(0.35)
-    assert agg["i1"]["n_datasets"] == 2 and agg["i2"]["n_datasets"] == 1
+    rows = [T.row("a", "i1", "m", .2, ceiling=.8, normalized=.25, normalized_ci=(.15, .35), n=10),
+            T.row("b", "i1", "m", .4, ceiling=.9, normalized=.45, normalized_ci=(.35, .55), n=20),
+            T.row("b", "i2", "m", .1, ceiling=.5, normalized=.2, normalized_ci=(0., .4), n=20)]
+    agg = scoring.aggregate(T.metric_table(rows)).set_index("metric")
+    assert set(agg["dataset"]) == {"aggregate"}
+    assert agg.loc["i1", "normalized"] == pytest.approx(0.35)
+    assert agg.loc["i1", "value"] == pytest.approx(0.3) and agg.loc["i1", "ceiling"] == pytest.approx(0.85)
+    assert agg.loc["i1", "n"] == 30 and agg.loc["i2", "n"] == 20          # trials of the data sets
     half = 0.1 * np.sqrt(2) / 2                               # each SE = 0.2 / (2 z)
-    assert agg["i1"]["ci"] == pytest.approx([0.35 - half, 0.35 + half])
+    assert [agg.loc["i1", "normalized_ci_low"], agg.loc["i1", "normalized_ci_high"]] == pytest.approx(
+        [0.35 - half, 0.35 + half])
+    assert np.isnan(agg.loc["i1", "value_ci_low"])             # no data set gave an interval of the value

@@ -9,7 +9,7 @@ import pytest
 from psychobench.consistency import metrics as M
 from psychobench.consistency.agreement import error_consistency, kappa_bounds
 from psychobench.consistency.ceiling import estimate_from_halves
-from psychobench.consistency.scores import consistency_report
+from test_consistency_ceiling import consistency_report
 
 TOL = 1e-3
 

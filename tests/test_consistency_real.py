@@ -10,8 +10,8 @@ import pytest
 
 from psychobench.cli import ceilings as cli
 from psychobench.consistency.agreement import error_consistency
-from psychobench.consistency.psychometric import human_curve_table
-from psychobench.consistency.scores import consistency_report
+from psychobench.experiments.mvh import human_curve_table
+from test_consistency_ceiling import consistency_report
 
 
 @pytest.fixture(scope="module")
@@ -91,11 +91,11 @@ def test_cli_writes_json(tmp_path, mirror):
 
 def test_resnet50_error_consistency_matches_model_vs_human(humans, resnet50):
     # model-vs-human's published ResNet-50 error consistency: .208 (benchmark conditions)
-    from psychobench.data.conditions import EXCLUDED_CONDITIONS
+    from psychobench.experiments import mvh
 
     vals = []
     for ds, h in humans.items():
-        kept = [c for c in h["condition"].unique() if c not in EXCLUDED_CONDITIONS.get(ds, ())]
+        kept = mvh.scheme(ds).used(h["condition"].unique())
         rep = consistency_report(resnet50[ds], h, n_boot=0, conditions=kept)
         vals.append(rep["error_consistency"]["value"])
     assert np.mean(vals) == pytest.approx(0.208, abs=5e-4)

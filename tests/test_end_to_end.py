@@ -13,7 +13,7 @@ import torch
 
 from psychobench.data.categories import CATEGORIES
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
 
 
 def run_cli(args, cwd, env=None):
@@ -46,6 +46,7 @@ def test_run_folder_and_summary(default_run):
                                    "error_consistency", "shape_bias"}
     assert 0 < s["aggregate"]["shape_bias"] < 1
     assert "ood_accuracy" in first.stdout and "humans" in first.stdout   # printed table
+    assert "normalized [95% CI]" in first.stdout
     trials = pd.read_parquet(run / "trials.parquet")
     assert len(trials) == 1600
     assert not trials.duplicated(["experiment", "stimulus_id"]).any()   # ids unique per set
@@ -63,15 +64,16 @@ def test_accuracy_above_chance(default_run):
 
 
 def test_lightning_probabilities_equal_bare_forward_pass(default_run):
+    from psychobench.data.answers import IMAGENET16
     from psychobench.lightning.data import load_image
-    from psychobench.models.decision import ImageNet16
+    from psychobench.models.readouts import ImageNetReadout
     from psychobench.models.vision import create
     from psychobench.stimuli.sets import texture_shape
 
     work, _, _ = default_run
     t = pd.read_parquet(work / "run1" / "trials.parquet")
     stim = texture_shape("edge")
-    net, rule = create("tf_efficientnet_lite0"), ImageNet16()
+    net, rule = create("tf_efficientnet_lite0"), ImageNetReadout().bind(IMAGENET16, 1000)
     pick = stim.manifest.iloc[::8]                       # 20 of the 160 edge images
     x = torch.stack([load_image(stim.root / p, net.preprocessing) for p in pick["path"]])
     with torch.no_grad():
@@ -79,7 +81,7 @@ def test_lightning_probabilities_equal_bare_forward_pass(default_run):
     rows = t[t["experiment"] == "edge"].set_index("stimulus_id").loc[pick["stimulus_id"]]
     lit = rows[[f"p_{c}" for c in CATEGORIES]].to_numpy()
     np.testing.assert_allclose(lit, bare, atol=2e-6, rtol=1e-4)
-    assert (rows["response"].to_numpy() == rule.decide(torch.from_numpy(bare))).all()
+    assert (rows["response"].to_numpy() == np.asarray(CATEGORIES)[bare.argmax(1)]).all()
 
 
 def test_score_cli_reproduces_summary(default_run):
@@ -100,15 +102,35 @@ def test_consistency_blocks(default_run):
     for block in [s["datasets"][ds]["consistency"] for ds in s["datasets"]] + [s["aggregate"]["consistency"]]:
         assert {"o1_acc", "o2_offdiag", "i1", "i1n", "error_consistency"} <= set(block)
         for metric, v in block.items():
-            assert set(v) >= {"value", "ceiling", "normalized", "ci"}, metric
-            if v["normalized"] is not None and v["ci"][0] is not None:
-                assert v["ci"][0] <= v["ci"][1]
+            assert set(v) >= {"value", "value_ci", "ceiling", "ceiling_ci", "normalized", "normalized_ci"}, metric
+            for what in ("value", "ceiling", "normalized"):
+                lo, hi = v[f"{what}_ci"]
+                if lo is not None and hi is not None:
+                    assert lo <= hi, (metric, what)
     ec = s["aggregate"]["consistency"]["error_consistency"]
     assert ec["value"] == pytest.approx(s["aggregate"]["error_consistency"], rel=1e-9)
     for ds in s["datasets"]:
         e = s["datasets"][ds]["consistency"]["error_consistency"]
         assert 0 < e["ceiling"] < 1
         assert e["normalized"] == pytest.approx(e["value"] / e["ceiling"], rel=1e-9)
+
+
+def test_metric_table_is_the_one_score_table(default_run):
+    """metrics.csv is a valid metric table, unique on its key, and summary.json is its view."""
+    from psychobench.consistency import table as T
+
+    work, _, _ = default_run
+    m = T.read(work / "run1" / "metrics.csv")
+    assert not m.duplicated(["dataset", "condition", "metric", "observer"]).any()
+    assert (m["status"] == "ok").sum() > 0 and not ((m["status"] == "ok") & m["value"].isna()).any()
+    s = json.loads((work / "run1" / "summary.json").read_text())
+    view = T.summary_view(m, s["model"])
+    assert view["datasets"] == s["datasets"] and view["aggregate"] == s["aggregate"]
+    assert s["datasets"]["edge"]["by_condition"]["accuracy"]["0"] == pytest.approx(s["datasets"]["edge"]["accuracy"])
+    ec = m[(m["dataset"] == "edge") & (m["metric"] == "error_consistency")]
+    assert sorted(ec["observer"]) == ["humans", s["model"]]    # one row each: the model's with its ceiling
+    assert np.isfinite(ec.loc[ec["observer"] == s["model"], "ceiling"]).all()
+    assert m.pivot_table(index=["dataset", "condition"], columns=["metric", "observer"], values="value").shape[0] > 0
 
 
 def test_repeated_run_does_no_forward_pass(default_run):

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from omegaconf import OmegaConf
 
 MIRROR = Path(__file__).resolve().parents[2] / "shared/data/mirror"
 
@@ -25,21 +24,20 @@ def edge_subset(monkeypatch, tmp_path):
     return StimulusSet(name="edge", root=s.root, manifest=man)
 
 
-def _trainer(devices):
-    return OmegaConf.create({"accelerator": "cpu", "devices": devices, "strategy": "auto",
-                             "precision": "32-true", "batch_size": 4, "num_workers": 0,
-                             "progress_bar": False})
+def _predictor(devices):
+    from psychobench.lightning.predict import Predictor
+    return Predictor(accelerator="cpu", devices=devices, batch_size=4, num_workers=0, progress_bar=False)
 
 
+@pytest.mark.slow
 def test_two_processes_gather_all_answers(edge_subset):
-    from psychobench.models.decision import ImageNet16
+    from psychobench.data.answers import IMAGENET16
     from psychobench.models.vision import create
-    from psychobench.results.pipeline import predict_answers
-    net, rule = create("tf_efficientnet_lite0"), ImageNet16()
-    one, n1 = predict_answers(net, rule, edge_subset, _trainer(1), subject="m", use_cache=False)
-    two, n2 = predict_answers(net, rule, edge_subset, _trainer(2), subject="m", use_cache=False)
+    net = create("tf_efficientnet_lite0")
+    one, n1 = _predictor(1).predict(net, edge_subset, IMAGENET16)
+    two, n2 = _predictor(2).predict(net, edge_subset, IMAGENET16)
     assert n1 == 3 and n2 == 4                          # 10 images: 3 batches; 2 x (5 -> 2 batches)
-    assert two["stimulus_id"].tolist() == edge_subset.manifest["stimulus_id"].tolist()
+    assert len(two) == len(edge_subset.manifest) == 10   # in manifest order (answer_table)
     assert (two["response"] == one["response"]).all()
     p = [c for c in one.columns if c.startswith("p_")]
     np.testing.assert_allclose(two[p].to_numpy(float), one[p].to_numpy(float), atol=1e-5)
@@ -48,14 +46,15 @@ def test_two_processes_gather_all_answers(edge_subset):
 
 
 def test_missing_shard_and_unanswered_stimulus(tmp_path, edge_subset):
-    from psychobench.lightning.module import read_shards, trial_table
+    from psychobench.data.answers import IMAGENET16
+    from psychobench.lightning.module import read_shards
+    from psychobench.lightning.predict import answer_table
     np.savez(tmp_path / "shard-0.npz", index=np.arange(3), scores=np.zeros((3, 16)),
              response=np.array(["cat"] * 3), forward_passes=np.int64(1))
     with pytest.raises(RuntimeError, match="shard-1.npz: process 1 of 2"):
         read_shards(tmp_path, 2)
     outputs, passes = read_shards(tmp_path, 1)
     assert passes == 1
-    from psychobench.data.categories import CATEGORIES
     dup = outputs + outputs                              # padded shards repeat stimuli: fine
     with pytest.raises(RuntimeError, match="answered 3 of 10 stimuli.*manifest row 3"):
-        trial_table(edge_subset, dup, subject="m", categories=CATEGORIES)
+        answer_table(edge_subset, dup, IMAGENET16)

@@ -9,7 +9,6 @@ import pytest
 from psychobench.consistency.psychometric import (
     bootstrap_threshold,
     compare_curves,
-    condition_level,
     fit_batch,
     fit_psychometric,
     psychometric_value,
@@ -95,14 +94,18 @@ def test_e7_threshold_score():
     ("rotation", "270", 90.0), ("rotation", "180", 180.0), ("phase-scrambling", "150", 150.0),
 ])
 def test_condition_levels(dataset, condition, level):
-    assert condition_level(dataset, condition) == level
+    from psychobench.experiments import mvh
+
+    assert mvh.scheme(dataset).levels([condition])[condition] == level
 
 
 def test_condition_level_errors():
-    with pytest.raises(ValueError, match="cue-conflict"):
-        condition_level("cue-conflict", "0")
+    from psychobench.experiments import mvh
+
+    with pytest.raises(ValueError, match="no numeric levels"):
+        mvh.scheme("cue-conflict").levels(["0"])
     with pytest.raises(ValueError, match="colour"):
-        condition_level("colour", "grey")
+        mvh.scheme("colour").levels(["grey"])
 
 
 def _observer_trials(subject, levels, p_of, n, rng, experiment="synthetic"):

@@ -27,22 +27,23 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def fake_run(folder: Path, model: str, tables: dict[str, pd.DataFrame]) -> Path:
-    """A run folder (trials.parquet, metrics.csv, summary.json last) of ``tables`` as one model."""
-    from psychobench.data.trials import load_human_trials
-    from psychobench.data.io import write_json
-    from psychobench.results.scoring import metrics_table, score_model_tables
+    """A run folder (trials.parquet, metrics.csv, summary.json last) of ``tables`` as one model,
+    scored by the project's own scorer against the registered human data."""
+    import psychobench as pb
+    from psychobench.consistency import table as T
+    from psychobench.experiments import mvh
+    from psychobench.results.run_folder import RunFolder
 
     folder.mkdir(parents=True)
     tables = {ds: t.assign(subject=model) for ds, t in tables.items()}
-    humans = {ds: load_human_trials(ds) for ds in tables}
-    cfg = {"consistency": True, "n_splits": 4, "n_boot": 20, "split": "subjects"}
-    summary = {"model": model, **score_model_tables(tables, humans, cfg, seed=0)}
-    summary.update(n_trials=sum(map(len, tables.values())), forward_passes=0,
-                   accuracy={ds: float(t["correct"].mean()) for ds, t in tables.items()})
-    pd.concat(tables.values(), ignore_index=True).to_parquet(folder / "trials.parquet")
-    (folder / "config.yaml").write_text("seed: 0\nmetrics:\n  n_splits: 4\n  split: subjects\n")
-    metrics_table(summary).to_csv(folder / "metrics.csv", index=False)
-    write_json(folder / "summary.json", summary)
+    humans = pd.concat(mvh.load_humans(list(tables)).values(), ignore_index=True)
+    metrics = pb.score(pd.concat(tables.values(), ignore_index=True), humans, n_splits=4, n_boot=20)
+    run = RunFolder(folder)
+    run.write_config("seed: 0\nmetrics:\n  n_splits: 4\n  split: subjects\n")
+    run.write_trials(tables, model)
+    run.write_metrics(metrics)
+    run.write_summary({"model": model, **T.summary_view(metrics, model), "n_trials": sum(map(len, tables.values())),
+                       "forward_passes": 0})
     return folder
 
 
@@ -117,14 +118,15 @@ def test_leaderboard_and_ceilings(results):
     data = analyses.load(results)
     board = analyses.leaderboard(data)
     m = data.metrics
-    m = m[m["ceiling"].notna() & (m["dataset"] != "aggregate") & np.isfinite(m["normalized"])]
+    m = m[m["ceiling"].notna() & (m["dataset"] != "aggregate") & np.isfinite(m["normalized"])
+          & (m["observer"] == m["model"])]
     expect = m.groupby("model")["normalized"].mean().sort_values(ascending=False)
     assert board["model"].tolist() == expect.index.tolist()
     np.testing.assert_allclose(board["mean_normalized"], expect.to_numpy())
-    ceil = analyses.ceiling_table(data, n_boot=20)
+    ceil = analyses.ceiling_table(data)
     assert set(ceil["dataset"]) == {"cue-conflict", "contrast"}
-    ok = ceil.dropna(subset=["band_low", "band_high"])
-    assert len(ok) > 0 and (ok["band_low"] <= ok["band_high"]).all()
+    ok = ceil.dropna(subset=["ceiling_ci_low", "ceiling_ci_high"])
+    assert len(ok) > 0 and (ok["ceiling_ci_low"] <= ok["ceiling_ci_high"]).all()
 
 
 def _render(html: Path, tmp: Path) -> str:
@@ -145,11 +147,12 @@ def _render(html: Path, tmp: Path) -> str:
     return res.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed")
 def test_report_cli_renders_in_chromium(results, tmp_path):
     out = tmp_path / "out"
     res = subprocess.run([sys.executable, "-m", "psychobench.cli.report", "--dir", str(results),
-                          "--out", str(out), "--ceiling-boot", "20"], capture_output=True,
+                          "--out", str(out)], capture_output=True,
                          text=True, timeout=500)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-4000:]
     nb = json.loads((out / "report.ipynb").read_text())
@@ -171,16 +174,15 @@ def test_report_cli_renders_in_chromium(results, tmp_path):
 
 def test_report_says_what_is_missing(tmp_path):
     """Runs without consistency blocks, trials or parametric sets still give a report."""
-    run = tmp_path / "results" / "runs" / "r1"
-    run.mkdir(parents=True)
-    pd.DataFrame({"dataset": ["edge"], "metric": ["ood_accuracy"], "observer": ["net"],
-                  "value": [0.4], "ceiling": [None], "normalized": [None], "ci_low": [None],
-                  "ci_high": [None]}).to_csv(run / "metrics.csv", index=False)
-    (run / "summary.json").write_text(json.dumps({"model": "net", "datasets": {"edge": {}},
-                                                 "n_trials": 160, "forward_passes": 5}))
+    from psychobench.consistency import table as T
+    from psychobench.results.run_folder import RunFolder
+
+    run = RunFolder(tmp_path / "results" / "runs" / "r1")
+    run.write_metrics(T.metric_table([T.row("edge", "ood_accuracy", "net", 0.4, n=160)]))
+    run.write_summary({"model": "net", "datasets": {"edge": {}}, "n_trials": 160, "forward_passes": 5})
     from psychobench.cli.report import build
 
-    ipynb, html = build(tmp_path / "results", tmp_path / "out", ceiling_boot=0)
+    ipynb, html = build(tmp_path / "results", tmp_path / "out")
     assert html.read_text().count("not available for these runs") == 5
     nb = json.loads(ipynb.read_text())
     outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
@@ -188,20 +190,23 @@ def test_report_says_what_is_missing(tmp_path):
     assert not [o for o in outputs if "image/png" in o.get("data", {})]
 
 
-def test_psychometric_points_from_a_condition_level_block(tmp_path, human):
+def test_psychometric_points_from_a_condition_level_comparison(tmp_path, human):
     """A regenerated parametric set is compared at the condition level: its points come from
-    the run's ``condition_level`` block (the scoring code's counts), humans included."""
-    from psychobench.data.io import write_json
-    from psychobench.results.scoring import condition_comparison
+    the run's per-condition accuracy rows (the scorer's), humans included."""
+    from psychobench.consistency import scoring
+    from psychobench.consistency import table as T
+    from psychobench.experiments import mvh
+    from psychobench.results.run_folder import RunFolder
 
     h = human["contrast"]
     model = h[h["subject"] == "subject-03"].assign(subject="regen-net")
-    block = condition_comparison(model, h, "contrast", n_boot=20, seed=0)
-    run = tmp_path / "results" / "runs" / "regen"
-    run.mkdir(parents=True)
-    write_json(run / "summary.json", {"model": "regen-net", "datasets": {},
-                                      "accuracy": {"contrast": float(model["correct"].mean())},
-                                      "condition_level": {"contrast": block}})
+    sch = mvh.scheme("contrast")
+    table = scoring.condition_level(model, h, dataset="contrast", levels=sch.levels(h["condition"].unique()),
+                                    transform=sch.transform, guess=1 / 16, n_boot=20, seed=0)
+    run = RunFolder(tmp_path / "results" / "runs" / "regen")
+    run.write_config("seed: 0\n")
+    run.write_metrics(table)
+    run.write_summary({"model": "regen-net", **T.summary_view(table, "regen-net")})
     pts = analyses.psychometric_points(analyses.load(tmp_path / "results"))
     assert set(pts["observer"]) == {"regen-net", "humans"}
     got = pts[pts["observer"] == "regen-net"].set_index("level")["accuracy"]
@@ -229,18 +234,21 @@ def hearing(tmp_path_factory, mirror):
         pytest.skip("espeak-ng not installed")
     root = tmp_path_factory.mktemp("hearing") / "results"
     root.mkdir()
-    win = _app(root / "win", "experiment=words_in_noise", "audio_model=wordnet_untrained",
-               "runner.n_per_cell=8", "runner.n_clean=16", "runner.backgrounds=[1,3]",
-               "runner.n_splits=20", "runner.n_boot=50")
-    pitch = _app(root / "pitch", "experiment=pitch", "runner.spectra=[low]", "runner.n_per_level=4",
-                 "runner.deltas_pct=[0.5,4,32]", "runner.n_boot=20")
+    win = _app(root / "win", "experiment=words_in_noise", "model=wordnet_untrained",
+               "stimuli.n_per_cell=8", "stimuli.n_clean=16", "stimuli.backgrounds=[1,3]",
+               "stimuli.n_splits=20", "stimuli.n_boot=50")
+    pitch = _app(root / "pitch", "experiment=pitch", "stimuli.spectra=[low]", "stimuli.n_per_level=4",
+                 "stimuli.deltas_pct=[0.5,4,32]", "stimuli.n_boot=20")
     return root, win, pitch
 
 
+@pytest.mark.slow
 def test_hearing_analyses_are_the_runs_numbers(hearing):
+    from psychobench.consistency import table as T
+
     root, win, pitch = hearing
     data = analyses.load(root)
-    assert analyses.audio_runs(data, "words_in_noise") == ["win"]
+    assert analyses.runs_with_metric(data, "srt_db") == [("win", "words_in_noise")]
     assert sorted(data.runs["sets"]) == ["pitch_f0dl", "words_in_noise"]   # the experiment: runs kept apart
     pts = analyses.words_in_noise_points(data)
     t = pd.read_parquet(root / "win" / "trials.parquet")
@@ -251,12 +259,15 @@ def test_hearing_analyses_are_the_runs_numbers(hearing):
     assert set(model.index.get_level_values(0)) == {1, 3}
     for bg in (1, 3):
         assert model.loc[(bg, np.inf), "accuracy"] == pytest.approx(clean)   # shared clean cell
-    m = pd.read_csv(root / "win" / "metrics.csv")
-    hc = m[(m["metric"] == "cell_accuracy") & (m["observer"] == "human")].set_index(["background", "snr_db"])
-    hum = pts[pts["kind"] == "humans"].set_index(["background", "snr_db"])
-    np.testing.assert_allclose(hum.loc[hc.index, "accuracy"], hc["value"])
+    m = T.read(root / "win" / "metrics.csv")
+    hc = m[(m["metric"] == "accuracy") & (m["observer"] == "humans")].set_index("condition")["value"]
+    hum = pts[pts["kind"] == "humans"]
+    name = {0: "scene", 1: "babble8", 2: "music", 3: "ssn", 4: "modulated"}
+    hum_cells = {f"{name[b]}_snr{s:+g}": a for b, s, a in zip(hum["background"], hum["snr_db"], hum["accuracy"])
+                 if np.isfinite(s)}
+    np.testing.assert_allclose([hum_cells[c] for c in hc.index], hc.to_numpy())
     assert (hum["ci_low"] <= hum["accuracy"]).all() and (hum["accuracy"] <= hum["ci_high"]).all()
-    assert set(hum.index.get_level_values(0)) == {0, 1, 2, 3, 4} and (hum["n"] == 44).all()
+    assert set(hum["background"]) == {0, 1, 2, 3, 4} and (hum["n"] == 44).all()
     curves = analyses.words_in_noise_curves(data)
     assert set(map(tuple, curves[["kind", "background"]].drop_duplicates().to_numpy())) == {
         ("model", 1), ("model", 3), ("humans", 1), ("humans", 3)}
@@ -264,26 +275,29 @@ def test_hearing_analyses_are_the_runs_numbers(hearing):
     assert curves["p"].between(0, 1).all()
     head = analyses.audio_headlines(data).set_index(["experiment", "metric"])
     r2 = head.loc[("words_in_noise", "r2_cell_means")]
-    if win["r2_cell_means"] is None:                          # a chance-level network: r undefined
+    w = win["datasets"]["words_in_noise"]["consistency"]["r2_cell_means"]
+    if w["value"] is None:                          # a chance-level network: r undefined
         assert np.isnan(r2["value"])
     else:
-        assert r2["value"] == pytest.approx(win["r2_cell_means"])
-    assert r2["ceiling"] == pytest.approx(win["ceiling"])
-    assert head.loc[("words_in_noise", "clean_accuracy"), "human"] == pytest.approx(win["human_clean_accuracy"])
+        assert r2["value"] == pytest.approx(w["value"])
+    assert r2["ceiling"] == pytest.approx(w["ceiling"])
+    r = pitch["datasets"]["pitch_f0dl"]["r_log_thresholds"]
+    r = r["value"] if isinstance(r, dict) else r
     assert head.loc[("pitch_f0dl", "r_log_thresholds"), "value"] == pytest.approx(
-        pitch["r_log_thresholds"] if pitch["r_log_thresholds"] is not None else np.nan, nan_ok=True)
+        r if r is not None else np.nan, nan_ok=True)
     th = analyses.pitch_thresholds(data)
     assert len(th) == 12 and set(th["spectrum"]) == {"low"} and set(th["phase"]) == {"sine", "random"}
-    pm = pd.read_csv(root / "pitch" / "metrics.csv").set_index("condition")
-    np.testing.assert_allclose(th.set_index("condition")["threshold_percent"].loc[pm.index],
-                               pm["threshold_percent"])
+    pm = T.read(root / "pitch" / "metrics.csv")
+    pm = pm[(pm["metric"] == "f0dl_percent") & (pm["observer"] == "crepe")].set_index("condition")
+    np.testing.assert_allclose(th.set_index("condition")["threshold_percent"].loc[pm.index], pm["value"])
 
 
+@pytest.mark.slow
 def test_report_shows_hearing_runs(hearing, tmp_path):
     root, _, _ = hearing
     from psychobench.cli.report import build
 
-    ipynb, html = build(root, tmp_path / "out", ceiling_boot=0)
+    ipynb, html = build(root, tmp_path / "out")
     nb = json.loads(ipynb.read_text())
     outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]

@@ -9,9 +9,8 @@ import pytest
 from omegaconf import OmegaConf
 
 from psychobench.cli import results as results_cli
+from psychobench.consistency import table as T
 from psychobench.results import store
-
-COLS = ["dataset", "metric", "observer", "value", "ceiling", "normalized", "ci_low", "ci_high"]
 
 
 def make_run(folder, model, rows, *, seed=0, overrides=(), mtime=None, summary_extra=None):
@@ -20,11 +19,10 @@ def make_run(folder, model, rows, *, seed=0, overrides=(), mtime=None, summary_e
     (folder / ".hydra").mkdir(exist_ok=True)
     (folder / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
     (folder / "config.yaml").write_text(f"model:\n  name: {model}\nseed: {seed}\n")
-    pd.DataFrame(rows, columns=COLS).to_csv(folder / "metrics.csv", index=False)
-    sets = sorted({r[0] for r in rows if r[0] != "aggregate"})
+    T.write(T.metric_table(rows), folder / "metrics.csv")
+    sets = sorted({r["dataset"] for r in rows if r["dataset"] != "aggregate"})
     summary = {"model": model, "datasets": {s: {} for s in sets}, "n_trials": 160 * len(sets),
-               "forward_passes": 5, "seconds": 1.0, "accuracy": {s: 0.5 for s in sets},
-               **(summary_extra or {})}
+               "forward_passes": 5, "seconds": 1.0, **(summary_extra or {})}
     (folder / "summary.json").write_text(json.dumps(summary))
     if mtime is not None:
         os.utime(folder / "summary.json", ns=(mtime, mtime))
@@ -32,11 +30,12 @@ def make_run(folder, model, rows, *, seed=0, overrides=(), mtime=None, summary_e
 
 
 def rows(model, o1, i1, ds="edge"):
-    return [(ds, "ood_accuracy", model, 0.4, None, None, None, None),
-            (ds, "o1_acc", model, o1, 0.9, o1 / 0.9, o1 / 0.9 - 0.1, o1 / 0.9 + 0.1),
-            (ds, "i1", model, i1, 0.8, i1 / 0.8, i1 / 0.8 - 0.2, i1 / 0.8 + 0.2),
-            ("aggregate", "o1_acc", model, o1, 0.9, o1 / 0.9, None, None),
-            ("aggregate", "error_consistency", "humans", 0.3, None, None, None, None)]
+    return [T.row(ds, "ood_accuracy", model, 0.4),
+            T.row(ds, "o1_acc", model, o1, ceiling=0.9, normalized=o1 / 0.9,
+                  normalized_ci=(o1 / 0.9 - 0.1, o1 / 0.9 + 0.1)),
+            T.row(ds, "i1", model, i1, ceiling=0.8, normalized=i1 / 0.8, normalized_ci=(i1 / 0.8 - 0.2, i1 / 0.8 + 0.2)),
+            T.row("aggregate", "o1_acc", model, o1, ceiling=0.9, normalized=o1 / 0.9),
+            T.row("aggregate", "error_consistency", "humans", 0.3)]
 
 
 @pytest.fixture
@@ -50,8 +49,7 @@ def results(tmp_path):
     make_run(root / "runs" / "late_a", "net-a", rows("net-a", 0.7, 0.3), seed=3, mtime=t0 + 2)
     killed = root / "multirun" / "s1" / "2_c"                 # killed job: no summary.json
     killed.mkdir(parents=True)
-    pd.DataFrame([("edge", "o1_acc", "net-c", 9.0, 1, 9, 9, 9)], columns=COLS).to_csv(
-        killed / "metrics.csv", index=False)
+    T.write(T.metric_table([T.row("edge", "o1_acc", "net-c", 9.0, ceiling=1, normalized=9)]), killed / "metrics.csv")
     return root
 
 
@@ -107,9 +105,9 @@ def test_compare_latest_run_per_model(results):
     table = store.collect(results)
     wide = store.compare(table, value="value")
     assert list(wide.columns) == ["net-b", "net-a", "humans", "delta"]
-    assert wide.loc[("edge", "o1_acc"), "net-a"] == pytest.approx(0.7)     # the later run
-    assert wide.loc[("edge", "o1_acc"), "delta"] == pytest.approx(0.7 - 0.6)
-    assert wide.loc[("aggregate", "error_consistency"), "humans"] == pytest.approx(0.3)
+    assert wide.loc[("edge", "", "o1_acc"), "net-a"] == pytest.approx(0.7)     # the later run
+    assert wide.loc[("edge", "", "o1_acc"), "delta"] == pytest.approx(0.7 - 0.6)
+    assert wide.loc[("aggregate", "", "error_consistency"), "humans"] == pytest.approx(0.3)
     by_run = store.compare(table, by="run", value="normalized")
     assert list(by_run.columns[:3]) == ["multirun/s1/0_a", "multirun/s1/1_b", "runs/late_a"]
 
@@ -138,8 +136,7 @@ def _cfg(**over):
     cfg = OmegaConf.create({"model": {"name": "m", "arch": "m", "weights_file": None, "seed": 0},
                             "stimuli": {"name": "edge"}, "seed": 0, "results_dir": "results",
                             "cache_answers": True,
-                            "trainer": {"batch_size": 32, "progress_bar": True, "num_workers": 1},
-                            "runner": {"_target_": "x"}})
+                            "trainer": {"batch_size": 32, "progress_bar": True, "num_workers": 1}})
     for k, v in over.items():
         OmegaConf.update(cfg, k, v)
     return cfg

@@ -42,7 +42,7 @@ def test_subset_with_own_humans_folder_and_model_choice(resnet_dir, tmp_path, ca
     out = json.loads(capsys.readouterr().out)
     assert out["model"] == "alexnet" and set(out["datasets"]) == {"edge", "silhouette"}
     ec = out["datasets"]["edge"]["consistency"]["error_consistency"]
-    assert ec["ci"][0] <= ec["normalized"] <= ec["ci"][1]
+    assert ec["normalized_ci"][0] <= ec["normalized"] <= ec["normalized_ci"][1]
 
 
 def test_mismatched_ids_fail_clearly(resnet_dir, tmp_path, capsys):

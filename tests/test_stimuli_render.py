@@ -1,4 +1,4 @@
-"""Viewpoint stimuli (pybullet rendering) and the ImageNet-subset decision rule."""
+"""Viewpoint stimuli (pybullet rendering) and the ImageNet readout of a subset of classes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from psychobench.models.decision import OBJECT_CLASSES, ImageNetSubset, get_rule
+from psychobench.data.answers import IMAGENET_OBJECTS, AnswerSpace
+from psychobench.data.categories import OBJECT_INDICES
+from psychobench.models.base import ObserverError
+from psychobench.models.readouts import ImageNetReadout
 from psychobench.stimuli import render as R
 
 pytest.importorskip("pybullet")
@@ -73,24 +76,25 @@ def test_bad_object_is_named(tmp_path):
         R.make_viewpoints(tmp_path / "x", objects=["unicorn"])
 
 
-def test_object_classes_agree_with_the_rule():
-    assert {o.label: o.imagenet for o in R.OBJECTS.values()} == OBJECT_CLASSES
+def test_object_classes_agree_with_the_answer_space():
+    assert {o.label: o.imagenet for o in R.OBJECTS.values()} == OBJECT_INDICES
+    assert IMAGENET_OBJECTS.labels == tuple(OBJECT_INDICES) and IMAGENET_OBJECTS.aggregation == "max"
 
 
 def test_subset_rule_known_answers():
-    rule = ImageNetSubset({"a": (1, 2), "b": (3,)})
+    space = AnswerSpace(("a", "b"), {"a": (1, 2), "b": (3,)}, "max")
+    rule = ImageNetReadout().bind(space, 1000)
     logits = torch.zeros(3, 1000)
     logits[0, 2] = 5            # a via its second index
     logits[1, 3] = 5
     logits[2, 0] = 9            # outside the set: ignored; a's and b's logits tie at 0 -> first
     logits[2, 3] = 0.5
     s = rule.scores(logits)
-    assert list(rule.decide(s)) == ["a", "b", "b"]
+    assert list(np.asarray(rule.labels)[s.argmax(1).numpy()]) == ["a", "b", "b"]
     p = torch.softmax(logits.double(), 1)
     torch.testing.assert_close(s[0], torch.stack([p[0, 2], p[0, 3]]))
-    with pytest.raises(ValueError):
-        ImageNetSubset({"a": (1,), "b": (1,)})
-    assert get_rule("imagenet-objects").categories == tuple(OBJECT_CLASSES)
+    with pytest.raises(ObserverError, match="1000"):
+        ImageNetReadout().bind(space, 10)
 
 
 @pytest.mark.slow
@@ -99,7 +103,8 @@ def test_lite0_recognises_canonical_views_and_accuracy_varies():
     accuracy depends on the viewpoint (unusual views are harder)."""
     from psychobench.models.vision import create
 
-    net, rule = create("tf_efficientnet_lite0"), get_rule("imagenet-objects")
+    net = create("tf_efficientnet_lite0")
+    rule = ImageNetReadout().bind(IMAGENET_OBJECTS, 1000)
     easy = [R.Viewpoint(0, 15, 0), R.Viewpoint(45, 15, 0)]
     hard = [R.Viewpoint(0, 75, 180), R.Viewpoint(90, -30, 90)]
     imgs = R.render_images(list(R.OBJECTS.values()), easy + hard)
@@ -108,7 +113,7 @@ def test_lite0_recognises_canonical_views_and_accuracy_varies():
     mean = torch.tensor(net.preprocessing.mean).view(1, 3, 1, 1)
     std = torch.tensor(net.preprocessing.std).view(1, 3, 1, 1)
     with torch.no_grad():
-        answers = rule.decide(rule.scores(net.module((x.float() / 255 - mean) / std)))
+        answers = np.asarray(rule.labels)[rule.scores(net.module((x.float() / 255 - mean) / std)).argmax(1).numpy()]
     correct = (answers.reshape(len(labels), 4) == np.array(labels)[:, None])
     acc_easy, acc_hard = correct[:, :2].mean(), correct[:, 2:].mean()
     assert acc_easy >= 0.75, answers

@@ -189,10 +189,12 @@ def test_hydra_stimuli_entries(tmp_path):
     names = sorted(p.stem for p in (REPO / "conf/stimuli").glob("*.yaml"))
     for n in ("uniform_noise", "low_pass", "contrast", "high_pass", "eidolonI", "false_colour"):
         assert n in names
-    with initialize_config_dir(str(REPO / "conf/stimuli"), version_base=None):
-        cfg = compose("uniform_noise", overrides=[f"source.base={base}", "+seed=0",
-                                                  "source.conditions=[0.10,0.35]"])
-    cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
-    assert cfg.name == "uniform-noise" and cfg.humans == "uniform-noise" and cfg.comparison == "condition"
-    s = instantiate(cfg.source)
+    with initialize_config_dir(str(REPO / "conf"), version_base=None):
+        cfg = compose("config", overrides=["stimuli=uniform_noise", f"stimuli.source.base={base}",
+                                           "stimuli.source.conditions=[0.10,0.35]"])
+    cfg = OmegaConf.create(OmegaConf.to_container(cfg.stimuli, resolve=True))
+    assert cfg.name == "uniform-noise" and cfg.source.name == "uniform-noise" and cfg.comparison == "condition"
+    exp = instantiate(cfg, _convert_="all")
+    assert exp.humans_from == "uniform-noise"
+    s = exp.stimuli()
     assert len(s.manifest) == 4 and set(s.manifest["condition"]) == {"0.1", "0.35"}

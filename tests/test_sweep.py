@@ -20,7 +20,7 @@ import pytest
 
 from psychobench.results import store
 
-pytestmark = pytest.mark.timeout(1200)
+pytestmark = [pytest.mark.timeout(1200), pytest.mark.slow]
 MODELS = {"tf_efficientnet_lite0": "tf_efficientnet_lite0",
           "untrained": "tf_efficientnet_lite0-untrained"}
 BATCH = 16
@@ -53,7 +53,7 @@ def jobs(folder: Path) -> dict:
     out = {}
     for f in store.run_folders(folder):
         s = json.loads((f / "summary.json").read_text())
-        out[(s["model"], ",".join(s["accuracy"]))] = (f, s)
+        out[(s["model"], ",".join(s["datasets"]))] = (f, s)
     return out
 
 
@@ -86,8 +86,8 @@ def test_every_combination_runs(first):
         assert {"o1_acc", "i1", "error_consistency"} <= set(summary["datasets"][s]["consistency"])
     # the pretrained network beats its untrained twin on both sets
     for s in ("edge", "silhouette"):
-        assert j[("tf_efficientnet_lite0", s)][1]["accuracy"][s] > \
-            j[("tf_efficientnet_lite0-untrained", s)][1]["accuracy"][s] + 0.1
+        assert j[("tf_efficientnet_lite0", s)][1]["datasets"][s]["accuracy"] > \
+            j[("tf_efficientnet_lite0-untrained", s)][1]["datasets"][s]["accuracy"] + 0.1
 
 
 def test_repeated_sweep_does_no_forward_pass(work, first):

@@ -1,5 +1,7 @@
 """Loading model-vs-human CSVs into trial tables: parsing rules, validation, round trip."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -59,7 +61,7 @@ def test_lowercase_session_and_missing_condition(tmp_path):
 def test_bad_values_name_file_line_and_column(tmp_path, row, column, match):
     p = write(tmp_path, ROWS + [row])
     with pytest.raises(TrialTableError) as e:
-        trials.read_mvh_csv(p)
+        trials.read_mvh_csv(p, kind="float")      # uniform-noise's condition column holds numbers
     msg = str(e.value)
     assert str(p) in msg and "line 5" in msg and f"'{column}'" in msg and match in msg
 
@@ -112,13 +114,31 @@ def test_canonical_conditions_match_model_vs_human(humans):
         ["inf", "3.0", "1.5", "1.0", "0.7", "0.55", "0.45", "0.4"])
     assert "0.1" in set(humans["uniform-noise"]["condition"])
     assert set(humans["false-colour"]["condition"]) == {"True", "False"}
-    for ds, excluded in conditions.EXCLUDED_CONDITIONS.items():
+    from psychobench.experiments import mvh
+
+    for ds in mvh.DATASETS:
+        excluded = mvh.scheme(ds).excluded
         assert excluded <= set(humans[ds]["condition"]), ds
-    # raw strings are accepted wherever a condition is typed
-    assert conditions.canonical_condition("0.10", "uniform-noise") == "0.1"
-    assert conditions.canonical_condition("3", "high-pass") == "3.0"
-    assert conditions.canonical_condition("true", "false-colour") == "True"
-    assert conditions.canonical_condition("c05", "contrast") == "c05"
+        # the pinned parse type is the one pandas infers from the whole human column
+        raw = humans[ds]["condition_raw"].unique()
+        assert conditions.infer_kind(raw) == mvh.scheme(ds).kind, ds
+    # raw strings are accepted wherever a condition is typed, in the experiment's parse type
+    assert mvh.scheme("uniform-noise").canonical("0.10") == "0.1"
+    assert mvh.scheme("high-pass").canonical("3") == "3.0"
+    assert mvh.scheme("false-colour").canonical("true") == "True"
+    assert mvh.scheme("contrast").canonical("c05") == "c05"
+    # a subset of conditions parses as the whole column does
+    one = trials.read_mvh_csvs([_write_subset(humans["high-pass"], "3")], "high-pass", kinds=mvh.kinds())
+    assert set(one["condition"]) == {"3.0"}
+
+
+def _write_subset(table, raw_condition):
+    import tempfile
+
+    t = table[table["condition_raw"] == raw_condition]
+    path = Path(tempfile.mkdtemp()) / "high-pass" / "high-pass_subject-01_session_1.csv"
+    trials.write_mvh_csv(t[t["subject"] == "subject-01"], path)
+    return path
 
 
 def test_real_human_data_shape(humans):

@@ -38,14 +38,15 @@ def ceiling_table(humans: dict[str, pd.DataFrame], *, n_splits: int = 10, n_boot
     """One row per data set: subjects, stimuli, and per metric the ceiling (``METRIC``), the
     split-half reliability r_SB (``METRIC_rsb``) and, with ``n_boot``, CI columns."""
     from psychobench.consistency.scores import human_ceilings
-    from psychobench.data.conditions import EXCLUDED_CONDITIONS
+    from psychobench.experiments import mvh
 
     rows = []
     for ds, h in humans.items():
         conds = None
-        if not all_conditions and ds in EXCLUDED_CONDITIONS:
+        excluded = mvh.scheme(ds).excluded
+        if not all_conditions and excluded:
             present = h["condition"].astype(str).unique()
-            kept = [c for c in present if c not in EXCLUDED_CONDITIONS[ds]]
+            kept = [c for c in present if c not in excluded]
             conds = kept if len(kept) < len(present) else None
         t = human_ceilings(h, n_splits=n_splits, n_boot=n_boot, seed=seed, split=split,
                            conditions=conds).set_index("metric")
@@ -80,12 +81,12 @@ def to_markdown(tab: pd.DataFrame) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from psychobench.data import registry, trials
     from psychobench.data.schema import TrialTableError
+    from psychobench.experiments import mvh
 
-    names = args.datasets or list(registry.MVH_DATASETS)
     try:
-        humans = trials.load_all_humans(names)
+        names = [mvh.canonical_name(n) for n in (args.datasets or mvh.DATASETS)]
+        humans = mvh.load_humans(names)
     except (TrialTableError, KeyError, OSError) as e:
         print(f"psychobench-ceilings: {e}", file=sys.stderr)
         return 1

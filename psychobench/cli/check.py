@@ -7,10 +7,11 @@
     psychobench-check --baseline B.json --from results/multirun/X       # compare existing runs
 
 The baseline JSON names the benchmark (an ``experiment`` preset, the ``models`` and extra
-Hydra ``overrides``) and holds every metric of every model: ``metrics[KEY] = {"value": v,
-"tol": t}`` with ``KEY = model/dataset/metric/field`` (``field`` one of value, ceiling,
-normalized, ci_low, ci_high; a ``humans:`` prefix on the metric marks the human-to-human
-reference) plus ``model/all/n_trials/value``.  The rerun ignores every cache
+Hydra ``overrides``) and holds every number of every model's metric table: ``metrics[KEY] =
+{"value": v, "tol": t}`` with ``KEY = model/dataset/metric/field`` (``dataset@condition`` on
+per-condition rows; ``field`` one of the table's numeric columns: value, value_ci_low, ...,
+normalized_ci_high, n; an ``OBSERVER:`` prefix on the metric marks rows of another observer
+than the model, ``humans:`` the human-to-human reference) plus ``model/all/n_trials/value``.  The rerun ignores every cache
 (``cache_answers=false``): answers come from real forward passes.  A metric regresses when
 ``|now - baseline| > tol``, when it is missing, or when exactly one of the two is undefined
 (NaN/null).  Exit status 1 on any regression, 2 on a failed run.
@@ -29,9 +30,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from psychobench.consistency.table import NUMERIC as FIELDS
 from psychobench.data.io import atomic_write_text
 
-FIELDS = ("value", "ceiling", "normalized", "ci_low", "ci_high")
 DEFAULT_BENCHMARK = {
     "experiment": "edge_silhouette",
     "models": ["tf_efficientnet_lite0", "tf_efficientnet_lite1", "tf_efficientnet_lite2"],
@@ -49,11 +50,15 @@ ACCURACY_METRICS = {"accuracy", "ood_accuracy", "accuracy_difference", "observed
 
 
 def tolerance(key: str) -> float:
-    """Default tolerance of a metric key (see the constants above)."""
+    """Default tolerance of a metric key (see the constants above): numbers of other observers
+    than the model (the humans, single subjects), ceilings and their intervals, and trial
+    counts are exact."""
     _, _, metric, field = key.split("/")
-    if metric.startswith("humans:") or field == "ceiling" or metric == "n_trials":
-        return 0.0 if metric == "n_trials" else TOL_EXACT
-    if field in ("ci_low", "ci_high"):
+    if metric == "n_trials" or field == "n":
+        return 0.0
+    if ":" in metric or field.startswith("ceiling"):
+        return TOL_EXACT
+    if "_ci_" in field:
         return TOL_CI
     if metric in ACCURACY_METRICS:
         return TOL_ACCURACY
@@ -73,6 +78,7 @@ def _num(v):
 def metrics_of_runs(root: str | os.PathLike) -> dict[str, float | None]:
     """Every metric of the trusted run folders under ``root`` as ``{KEY: value}`` (None for an
     undefined value).  Raises if two runs share a model."""
+    from psychobench.results.run_folder import RunFolder
     from psychobench.results.store import run_folders
 
     out: dict[str, float | None] = {}
@@ -84,14 +90,15 @@ def metrics_of_runs(root: str | os.PathLike) -> dict[str, float | None]:
             raise ValueError(f"two runs of {model} under {root}: {seen[model]} and {folder}")
         seen[model] = folder
         out[f"{model}/all/n_trials/value"] = _num(summary.get("n_trials"))
-        table = pd.read_csv(folder / "metrics.csv")
-        for row in table.itertuples(index=False):
-            metric = row.metric if row.observer != "humans" else f"humans:{row.metric}"
+        table = RunFolder(folder).metrics()
+        for row in table.to_dict("records"):
+            metric = row["metric"] if row["observer"] == model else f"{row['observer']}:{row['metric']}"
+            ds = row["dataset"] + (f"@{row['condition']}" if row["condition"] else "")
             for field in FIELDS:
-                v = getattr(row, field, None)
+                v = row[field]
                 if field != "value" and _num(v) is None:
                     continue                    # a metric without a ceiling has no such field
-                out[f"{model}/{row.dataset}/{metric}/{field}"] = _num(v)
+                out[f"{model}/{ds}/{metric}/{field}"] = _num(v)
     return out
 
 

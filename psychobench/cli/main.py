@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from psychobench.data.io import atomic_write_text
-
 log = logging.getLogger("psychobench")
+
+#: Config groups that no longer exist, and what replaces them.
+RETIRED = {"audio_model": "audio_model was merged into the model group: write model=NAME "
+                          "(wordnet, wordnet_untrained, whisper_open, whisper_closed, pocketsphinx, "
+                          "silero_vad, crepe) and set its options as model.OPTION=VALUE",
+           "runner": "runner.* settings moved to the experiment: write stimuli.OPTION=VALUE (for "
+                     "experiment=words_in_noise, ccc, pitch or vad) or experiments.NAME.OPTION=VALUE"}
 
 
 def config_dir() -> str:
@@ -29,24 +35,38 @@ def config_dir() -> str:
     return str(here)
 
 
+def retired_override(overrides) -> str | None:
+    """The message for the first override that uses a retired config group, or None."""
+    for o in overrides:
+        key = str(o).lstrip("+~").split("=", 1)[0].split("/", 1)[0].split(".", 1)[0]
+        if key in RETIRED:
+            return f"{o}: {RETIRED[key]}"
+    return None
+
+
 def run(cfg: DictConfig) -> dict:
-    """Run one job: resolve the config, call the runner, write the run folder."""
-    from psychobench.data.io import write_json
+    """Run one job: resolve the config, run it (or recall it from the run memo), write the run
+    folder, summary.json last."""
+    from psychobench.consistency import table as T
+    from psychobench.consistency.scoring import format_table
+    from psychobench.results.run_folder import RunFolder
     from psychobench.results.store import run_job
-    from psychobench.results.scoring import format_scores
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    folder = RunFolder(run_dir)
+    folder.write_config(OmegaConf.to_yaml(cfg, resolve=True))
     summary = run_job(cfg, run_dir)          # recalled from the run memo, or run
-    write_json(run_dir / "summary.json", summary)  # last: its presence marks a complete run
+    folder.write_summary(summary)            # last: its presence marks a complete run
     print(f"\nrun folder: {run_dir}")
-    if "aggregate" in summary:
-        print(format_scores(summary))
+    print(format_table(T.read(run_dir / "metrics.csv"), summary["model"], summary.get("headline")))
     return summary
 
 
 def main() -> None:
+    msg = retired_override(sys.argv[1:])
+    if msg:
+        print(f"psychobench: error: {msg}", file=sys.stderr)
+        raise SystemExit(2)
     hydra.main(config_path=config_dir(), config_name="config", version_base="1.3")(run)()
 
 

@@ -70,7 +70,7 @@ def notebook_from_script(text: str, source: str = "<template>"):
     return nb
 
 
-def build(results_dir: Path, out: Path, *, runs=None, models=None, ceiling_boot: int = 200,
+def build(results_dir: Path, out: Path, *, runs=None, models=None,
           title: str = "psychobench report", template: Path = TEMPLATE, show_code: bool = False,
           timeout: int = 600) -> tuple[Path, Path]:
     """Build, execute and export the report; returns (notebook path, HTML path)."""
@@ -81,7 +81,7 @@ def build(results_dir: Path, out: Path, *, runs=None, models=None, ceiling_boot:
     nb = notebook_from_script(template.read_text(), str(template))
     out.mkdir(parents=True, exist_ok=True)
     params = {"results_dir": str(Path(results_dir).resolve()), "runs": runs, "models": models,
-              "ceiling_boot": int(ceiling_boot), "title": title}
+              "title": title}
     with tempfile.TemporaryDirectory(prefix="psychobench-report-") as tmp:
         src, dst = Path(tmp) / "template.ipynb", Path(tmp) / "report.ipynb"
         nbformat.write(nb, src)
@@ -104,8 +104,6 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="output folder (default DIR/report)")
     ap.add_argument("--run", action="append", help="run id shell pattern (repeatable)")
     ap.add_argument("--model", action="append", help="model name shell pattern (repeatable)")
-    ap.add_argument("--ceiling-boot", type=int, default=200,
-                    help="bootstrap draws for the noise-ceiling band (0: none)")
     ap.add_argument("--title", default="psychobench report")
     ap.add_argument("--template", type=Path, default=TEMPLATE)
     ap.add_argument("--show-code", action="store_true", help="keep code cells in the HTML")
@@ -118,7 +116,7 @@ def main(argv=None) -> int:
         ap.error(f"no finished run (summary.json) under {args.dir}")
     out = args.out or args.dir / "report"
     ipynb, html = build(args.dir, out, runs=args.run, models=args.model,
-                        ceiling_boot=args.ceiling_boot, title=args.title, template=args.template,
+                        title=args.title, template=args.template,
                         show_code=args.show_code)
     print(f"notebook: {ipynb}\nhtml: {html}")
     return 0

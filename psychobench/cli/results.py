@@ -60,7 +60,8 @@ def main(argv=None) -> int:
     p_cmp.add_argument("--by", choices=["model", "run"], default="model",
                        help="columns: each model's latest run, or each run")
     p_cmp.add_argument("--value", default="value",
-                       choices=["value", "ceiling", "normalized", "ci_low", "ci_high"])
+                       choices=["value", "value_ci_low", "value_ci_high", "ceiling", "ceiling_ci_low",
+                                "ceiling_ci_high", "normalized", "normalized_ci_low", "normalized_ci_high", "n"])
     sub.add_parser("aggregate", help="(re)write DIR/results.parquet and print its path")
     args = ap.parse_args(argv)
 
@@ -69,7 +70,7 @@ def main(argv=None) -> int:
     if args.cmd == "list":
         df = store.runs(args.dir)
         if args.model:
-            df = df[store._match(df["model"], args.model).to_numpy()]
+            df = df[store.match_patterns(df["model"], args.model).to_numpy()]
         _print(df.drop(columns=["summary_mtime_ns"]), args.format)
         return 0
     table = store.collect(args.dir)
@@ -86,8 +87,8 @@ def main(argv=None) -> int:
             ap.error(f"--where {args.where!r}: {e}")
         raise
     if args.cmd == "table":
-        cols = ["run", "model", "dataset", "metric", "observer", "value", "ceiling",
-                "normalized", "ci_low", "ci_high"]
+        cols = ["run", "model", "dataset", "condition", "metric", "observer", "value", "value_ci_low",
+                "value_ci_high", "ceiling", "normalized", "normalized_ci_low", "normalized_ci_high", "status"]
         _print(sel[cols + [c for c in sel.columns if c not in store.RUN_COLUMNS + cols]]
                if args.format == "text" else sel, args.format)
         return 0

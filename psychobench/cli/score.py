@@ -1,9 +1,10 @@
-"""``psychobench-score RESPONSES_DIR [--humans DIR] [--model NAME] [--json]``
+"""``psychobench-score RESPONSES_DIR [--humans DIR] [--model NAME] [--format text|csv|json]``
 
-Scores one model's trial CSVs in model-vs-human's format (any number of the 17 data sets)
-against human data: the registered model-vs-human human trials by default, or a folder of
-human CSVs (``--humans``, laid out as ``<dataset>/*.csv`` or files named
-``<dataset>_subject-NN_session_1.csv``).
+Scores one model's trial files against human trials: model-vs-human CSVs (any number of data
+sets; ``<dataset>_<model>_session-1.csv``, in data-set subfolders or not) against the registered
+model-vs-human human trials, or against a folder of human files of any data-set name
+(``--humans``: model-vs-human CSVs ``<dataset>_subject-NN_session_1.csv`` or trial tables).
+Prints the metric table's headline (text), the whole table (csv) or the summary view (json).
 """
 
 from __future__ import annotations
@@ -17,56 +18,66 @@ from psychobench.data.schema import TrialTableError
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="psychobench-score", description=__doc__.split("\n\n")[1])
     p.add_argument("responses", help="folder with the model's CSVs (searched recursively)")
-    p.add_argument("--humans", help="folder of human CSVs (default: registered human data)")
+    p.add_argument("--humans", help="folder of human files (default: registered model-vs-human data)")
     p.add_argument("--model", help="which model, where the folder holds several")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--format", choices=("text", "csv", "json"), default="text")
+    p.add_argument("--json", action="store_const", const="json", dest="format", help="same as --format json")
     p.add_argument("--no-consistency", action="store_true",
                    help="skip noise ceilings and bootstrap intervals (faster)")
     p.add_argument("--n-splits", type=int, default=10, help="split halves for the ceilings")
-    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap draws for the 95%% CIs")
+    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap draws for the 95%% intervals")
     p.add_argument("--seed", type=int, default=0)
     return p
 
 
 def score_folder(responses: str, humans_dir: str | None = None, model: str | None = None,
                  consistency: bool = True, n_splits: int = 10, n_boot: int = 1000,
-                 seed: int = 0) -> dict:
-    from psychobench.data import trials
-    from psychobench.results.scoring import score_model_tables
+                 seed: int = 0):
+    """``(model name, metric table)`` of the model's files in ``responses``."""
+    import pandas as pd
 
-    name, tables = trials.load_model_trials(responses, model)
-    if humans_dir:
-        found = trials.discover_model_csvs(humans_dir)
-        if "humans" not in found:
-            raise TrialTableError(f"{humans_dir}: no human CSVs (<dataset>_subject-NN_session_1.csv)")
-        paths = {ds: ps for ds, ps in found["humans"].items() if ds in tables}
-        humans = {ds: trials.read_mvh_csvs(ps, ds) for ds, ps in paths.items()}
-        missing = sorted(set(tables) - set(humans))
-        if missing:
-            raise TrialTableError(f"{humans_dir}: no human data for {missing}")
+    from psychobench import api
+    from psychobench.data import trials
+    from psychobench.experiments import mvh
+
+    humans = api.read_trials(humans_dir) if humans_dir else None
+    known = sorted(pd.unique(humans["experiment"].astype(str))) if humans is not None else ()
+    name, tables = trials.load_model_trials(responses, model, known=known, kinds=mvh.kinds(), categories=None)
+    if humans is None:
+        unknown = [ds for ds in tables if ds not in mvh.DATASETS]
+        if unknown:
+            raise TrialTableError(f"{responses}: no registered human data for {unknown}; give --humans DIR")
+        humans = mvh.load_humans(list(tables))
     else:
-        humans = trials.load_all_humans(list(tables))
-    opts = {"consistency": consistency, "n_splits": n_splits, "n_boot": n_boot}
-    scores = score_model_tables(tables, humans, opts, seed=seed)
-    return {"model": name, **scores}
+        missing = sorted(set(tables) - set(known))
+        if missing and len(tables) == 1 and len(known) == 1:
+            # one experiment scored against one folder of human files: the folder is that
+            # experiment's human data, as DIR/humans is for a folder experiment, whatever its files' names
+            humans = humans.assign(experiment=next(iter(tables)))
+        elif missing:
+            raise TrialTableError(f"{humans_dir}: no human data for {missing} (found {list(known)})")
+    return name, api.score(tables, humans, ceilings=consistency, n_boot=n_boot, seed=seed, n_splits=n_splits)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        result = score_folder(args.responses, args.humans, args.model, not args.no_consistency,
-                              args.n_splits, args.n_boot, args.seed)
-    except (TrialTableError, KeyError, FileNotFoundError) as e:
+        name, table = score_folder(args.responses, args.humans, args.model, not args.no_consistency,
+                                   args.n_splits, args.n_boot, args.seed)
+    except (TrialTableError, KeyError, FileNotFoundError, ValueError) as e:
         print(f"psychobench-score: error: {e}", file=sys.stderr)
         return 2
-    if args.json:
+    from psychobench.consistency import table as T
+    from psychobench.consistency.scoring import format_table
+
+    if args.format == "json":
         from psychobench.data.io import dumps_strict
 
-        print(dumps_strict(result))
+        print(dumps_strict({"model": name, **T.summary_view(table, name)}))
+    elif args.format == "csv":
+        sys.stdout.write(table.to_csv(index=False))
     else:
-        from psychobench.results.scoring import format_scores
-
-        print(format_scores(result))
+        print(format_table(table, name))
     return 0
 
 

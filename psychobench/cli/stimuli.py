@@ -48,10 +48,10 @@ def _apply(args) -> int:
     for i, (f, im) in enumerate(zip(files, imgs)):
         if spec.colour and im.ndim != 3:
             raise StimulusError(f"{f}: greyscale image, but {spec.name} needs colour (RGB) images")
-        if spec.name == "phase-scrambling" and (im.shape[0] % 2 or im.shape[1] % 2):
-            raise StimulusError(f"{f}: wrong size {im.shape[1]}x{im.shape[0]}; phase noise needs even sides")
-        if spec.name.startswith("eidolon") and im.shape[0] != im.shape[1]:
-            raise StimulusError(f"{f}: wrong size {im.shape[1]}x{im.shape[0]}; eidolons need square images")
+        if spec.even_sides and (im.shape[0] % 2 or im.shape[1] % 2):
+            raise StimulusError(f"{f}: wrong size {im.shape[1]}x{im.shape[0]}; {spec.name} needs even sides")
+        if spec.square and im.shape[0] != im.shape[1]:
+            raise StimulusError(f"{f}: wrong size {im.shape[1]}x{im.shape[0]}; {spec.name} needs square images")
         groups[im.shape[:2]].append(i)
     gamma = np.load(args.gamma_table) if args.gamma_table else None
     spectrum = np.load(args.spectrum) if args.spectrum else None
@@ -59,10 +59,9 @@ def _apply(args) -> int:
     for shape, idx in groups.items():
         x = np.stack([np.repeat(imgs[i][..., None], 3, 2) if imgs[i].ndim == 2 else imgs[i]
                       for i in idx]) / 255.0
-        if not spec.colour and not spec.name.startswith("eidolon"):
+        if spec.grey_input:
             x = M.grey(x)
-        amp = spectrum if spectrum is not None else (
-            M.mean_amplitude_spectrum(x) if spec.name == "power-equalisation" else None)
+        amp = spectrum if spectrum is not None else (M.mean_amplitude_spectrum(x) if spec.mean_spectrum else None)
         batches = iter_levels(spec, [(raw, canon, params)], x, [files[i].stem for i in idx], args.seed,
                               mean_amplitude=amp, gamma=gamma, quantise=args.quantise,
                               workers=args.workers)

@@ -3,8 +3,8 @@
 Definitions (model-vs-human ``modelvshuman/plotting/analyses.py``, Geirhos et al. 2021):
 
 * trials pair by ``stimulus_id`` within a data set (every human saw the same list once);
-* the benchmark means use only the conditions not in
-  :data:`psychobench.data.conditions.EXCLUDED_CONDITIONS`;
+* the benchmark means use only the conditions an experiment does not exclude (model-vs-human's
+  ``EXCLUDE_CONDITIONS``: the unmanipulated condition and those where humans are below 20%);
 * per (human s, condition c): accuracy difference ``(acc_m - acc_s)^2``, observed consistency
   and error consistency (kappa, NaN where undefined: excluded from means; model-vs-human returns
   1 there); mean over conditions, then over humans, then over data sets (unweighted);
@@ -27,7 +27,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from psychobench.consistency.agreement import kappa_from_rates
-from psychobench.data.conditions import EXCLUDED_CONDITIONS
 from psychobench.data.schema import TrialTableError
 from psychobench.data.trials import texture_of
 
@@ -86,8 +85,10 @@ def _matrix(table: pd.DataFrame, x_code: np.ndarray, n_stimuli: int) -> tuple[np
     return subjects, mat
 
 
-def pair(model: pd.DataFrame, humans: pd.DataFrame, dataset: str) -> Paired:
-    """Put a model's and the humans' trials of ``dataset`` on one stimulus axis.
+def pair(model: pd.DataFrame, humans: pd.DataFrame, dataset: str,
+         excluded: frozenset[str] = frozenset()) -> Paired:
+    """Put a model's and the humans' trials of ``dataset`` on one stimulus axis; ``excluded``:
+    the conditions left out of the benchmark means.
 
     The condition of each stimulus is the humans'; a model trial whose own condition is given and
     disagrees is an error, as is a stimulus the model never answered or one the humans never saw.
@@ -108,7 +109,6 @@ def pair(model: pd.DataFrame, humans: pd.DataFrame, dataset: str) -> Paired:
     first[h_code[::-1]] = np.arange(len(h_code))[::-1]          # first trial of each stimulus
     (c_all,), conditions = _encode(humans["condition"])
     cond = c_all[first]
-    excluded = EXCLUDED_CONDITIONS.get(dataset, frozenset())
     used = np.array([c not in excluded for c in conditions], dtype=bool)
 
     subjects, human = _matrix(humans, h_code, n)
@@ -199,53 +199,25 @@ def shape_bias(table: pd.DataFrame) -> float:
     return shape_hits / (shape_hits + texture_hits)
 
 
-def dataset_metrics(model: pd.DataFrame, humans: pd.DataFrame, dataset: str) -> dict[str, float]:
-    """The benchmark metrics of one model on one data set."""
-    p = pair(model, humans, dataset)
+def dataset_metrics(model: pd.DataFrame, humans: pd.DataFrame, dataset: str, *,
+                    excluded: frozenset[str] = frozenset(), with_shape_bias: bool = False) -> dict[str, float]:
+    """The benchmark metrics of one model on one data set (shape bias where the experiment has
+    a texture cue per image)."""
+    p = pair(model, humans, dataset, excluded)
     out = {"ood_accuracy": ood_accuracy(p, p.model)}
     out.update(pairwise_metrics(p.model, p.human, p.cond, p.used))
-    if dataset == "cue-conflict":
+    if with_shape_bias:
         out["shape_bias"] = shape_bias(model)
     return out
 
 
-def human_reference(humans: pd.DataFrame, dataset: str) -> dict[str, float]:
+def human_reference(humans: pd.DataFrame, dataset: str, *, excluded: frozenset[str] = frozenset(),
+                    with_shape_bias: bool = False) -> dict[str, float]:
     """The "humans" row: every ordered pair of different humans, aggregated the same way;
     OOD accuracy and shape bias pooled over all human trials."""
-    p = pair(humans, humans, dataset)                 # model is humans: one pass
+    p = pair(humans, humans, dataset, excluded)       # model is humans: one pass
     out = {"ood_accuracy": ood_accuracy(p, p.human)}
     out.update(pairwise_metrics(p.human, p.human, p.cond, p.used, exclude_self=True))
-    if dataset == "cue-conflict":
+    if with_shape_bias:
         out["shape_bias"] = shape_bias(humans)
     return out
-
-
-def aggregate(per_dataset: dict[str, dict[str, float]]) -> dict[str, float | None]:
-    """Unweighted mean over data sets; shape bias is the cue-conflict value (None without it)."""
-    out: dict[str, float | None] = {}
-    for m in METRICS:
-        if m == "shape_bias":
-            v = per_dataset.get("cue-conflict", {}).get("shape_bias")
-            out[m] = None if v is None or np.isnan(v) else float(v)
-            continue
-        vals = [d[m] for d in per_dataset.values() if m in d and not np.isnan(d[m])]
-        out[m] = float(np.mean(vals)) if vals else None
-    return out
-
-
-def score(models: dict[str, pd.DataFrame], humans: dict[str, pd.DataFrame]) -> dict:
-    """Score one model's trial tables (``{dataset: table}``) against the humans'.
-
-    Returns ``{"datasets": {dataset: {metric: value}}, "aggregate": {metric: value}}``.
-    """
-    missing = sorted(set(models) - set(humans))
-    if missing:
-        raise KeyError(f"no human data for data set(s) {missing}")
-    per = {ds: dataset_metrics(models[ds], humans[ds], ds) for ds in models}
-    return {"datasets": per, "aggregate": aggregate(per)}
-
-
-def score_humans(humans: dict[str, pd.DataFrame]) -> dict:
-    """The human reference row over the given data sets (same shape as :func:`score`)."""
-    per = {ds: human_reference(t, ds) for ds, t in humans.items()}
-    return {"datasets": per, "aggregate": aggregate(per)}

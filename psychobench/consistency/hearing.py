@@ -342,3 +342,126 @@ def detection_dprime(trials: pd.DataFrame, by: str = "snr_db") -> pd.DataFrame:
     return pd.DataFrame({by: g.index.to_numpy(), "n_speech": nh.astype(int), "n_noise": nf.astype(int),
                          "hit_rate": kh / np.maximum(nh, 1), "fa_rate": kf / np.maximum(nf, 1),
                          "dprime": dprime(hr, fa)})
+
+
+# --------------------------------------------------------------------------------------------
+# metric tables
+
+
+def _cell_name(background_name: str, snr_db: float) -> str:
+    return "clean" if not np.isfinite(snr_db) else f"{background_name}_snr{snr_db:+g}"
+
+
+def words_in_noise_table(model_trials: pd.DataFrame, humans: pd.DataFrame, *, dataset: str,
+                         background_names: dict[int, str], gamma_model: float, srt_criterion: float = 0.5,
+                         n_splits: int = 100, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """:func:`words_in_noise_comparison` as metric rows: ``r2_cell_means`` (value, the listeners'
+    split-half ceiling, value / ceiling), ``r_cell_means``, ``clean_accuracy``; per background
+    (``condition`` = its masker name) ``srt_db`` of model and listeners with intervals,
+    ``srt_delta_db``, ``srt_z`` and the fitted curves (``fit_alpha``, ``fit_beta``, ``fit_lapse``,
+    ``fit_guess``); per cell (``condition`` = ``<masker>_snr<dB>``) ``accuracy``."""
+    from psychobench.consistency import table as T
+
+    observer = str(model_trials["subject"].iloc[0])
+    summary, metrics = words_in_noise_comparison(model_trials, humans, gamma_model=gamma_model,
+                                                 srt_criterion=srt_criterion, n_splits=n_splits,
+                                                 n_boot=n_boot, seed=seed)
+    n_m = len(model_trials)
+    n_cells = summary["n_cells"]
+    r2, ceil = summary["r2_cell_means"], summary["ceiling"]
+    rows = [T.row(dataset, "r2_cell_means", observer, r2, ceiling=ceil,
+                  normalized=summary["r2_over_ceiling"], n=n_cells,
+                  status=None if r2 is not None else "undefined"),
+            T.row(dataset, "r_cell_means", observer, summary["r_cell_means"], n=n_cells),
+            T.row(dataset, "clean_accuracy", observer, summary["model_clean_accuracy"],
+                  n=int((~np.isfinite(model_trials["snr_db"].to_numpy(float))).sum())),
+            T.row(dataset, "clean_accuracy", T.HUMANS, summary["human_clean_accuracy"], n=summary["n_listeners"])]
+    for bg, s in summary["srt"].items():
+        cond = background_names[int(bg)]
+        rows += [
+            T.row(dataset, "srt_db", observer, s["model_srt_db"], condition=cond, value_ci=s["model_ci"], n=n_m,
+                  status=None if s["model_srt_db"] is not None else "not_reached"),
+            T.row(dataset, "srt_db", T.HUMANS, s["human_srt_db"], condition=cond, value_ci=s["human_ci"],
+                  n=summary["n_listeners"], status=None if s["human_srt_db"] is not None else "not_reached"),
+            T.row(dataset, "srt_delta_db", observer, s["delta_db"], condition=cond, value_ci=s["delta_ci"], n=n_m,
+                  status=None if s["delta_db"] is not None else "not_reached"),
+            T.row(dataset, "srt_z", observer, s["model_z_vs_listeners"], condition=cond, n=s["n_listeners_with_srt"],
+                  status=None if s["model_z_vs_listeners"] is not None else "not_reached"),
+        ]
+    for r in metrics.itertuples(index=False):
+        who = observer if r.observer == "model" else T.HUMANS
+        name = background_names[int(r.background)]
+        if r.metric == "cell_accuracy":
+            rows.append(T.row(dataset, "accuracy", who, r.value, condition=_cell_name(name, r.snr_db)))
+        else:
+            for k in ("alpha", "beta", "lapse", "guess"):
+                rows.append(T.row(dataset, f"fit_{k}", who, getattr(r, f"fit_{k}"), condition=name))
+    return T.metric_table(rows, f"{dataset}/{observer}")
+
+
+def ccc_table(model_trials: pd.DataFrame, answers: list[list[str]], *, dataset: str, alpha: float = 0.5) -> pd.DataFrame:
+    """English CCC per-token rates of the model (:func:`ccc_item_rates`; trials carry ``category``
+    = target and ``ccc_confusion``) beside the leave-one-listener-out ceiling: rows ``correct``,
+    ``in_answers``, ``dominant`` (value, ceiling, value / ceiling) and ``logprob`` (value,
+    ceiling)."""
+    from psychobench.consistency import table as T
+
+    observer = str(model_trials["subject"].iloc[0])
+    targets = model_trials["category"].to_numpy(object)
+    rates = ccc_item_rates(answers, targets, model_trials["ccc_confusion"].to_numpy(object),
+                           model_trials["response"].to_numpy(object), alpha)
+    ceiling = ccc_leave_one_listener_out(answers, targets, alpha)
+    rows = []
+    for k in ("correct", "in_answers", "dominant", "logprob"):
+        v = float(rates[k].mean())
+        norm = v / ceiling[k] if k != "logprob" and ceiling[k] > 0 else None
+        rows.append(T.row(dataset, k, observer, v, ceiling=ceiling[k], normalized=norm, n=len(rates)))
+    return T.metric_table(rows, f"{dataset}/{observer}")
+
+
+def pitch_table(model_trials: pd.DataFrame, conditions: pd.DataFrame, *, dataset: str, criterion: float = 0.707,
+                n_boot: int = 200, seed: int = 0) -> pd.DataFrame:
+    """F0 difference limens per condition (:func:`f0dl_thresholds`) of the model and the
+    listeners' (``conditions``: ``condition, human_f0dl_percent``), the median estimated / true
+    F0 where the observer reports estimates, and ``r_log_thresholds`` (r of log thresholds over
+    the conditions where the model has one), ``n_thresholds_reached``."""
+    from psychobench.consistency import table as T
+
+    observer = str(model_trials["subject"].iloc[0])
+    th = f0dl_thresholds(model_trials, criterion, n_boot=n_boot, seed=seed)
+    m = conditions.merge(th, on="condition", how="left")
+    n_per = model_trials.groupby("condition").size()
+    rows = []
+    for r in m.itertuples(index=False):
+        ok = r.status == "ok"
+        rows.append(T.row(dataset, "f0dl_percent", observer, r.threshold_percent if ok else None, condition=r.condition,
+                          value_ci=(r.ci_low, r.ci_high), n=n_per.get(r.condition), status=None if ok else r.status))
+        rows.append(T.row(dataset, "f0dl_percent", T.HUMANS, r.human_f0dl_percent, condition=r.condition))
+    if {"f0_1_est", "f0_2_est"} <= set(model_trials.columns):
+        est = pd.concat([model_trials["f0_1_est"] / model_trials["f0_1"], model_trials["f0_2_est"] / model_trials["f0_2"]])
+        cond = pd.concat([model_trials["condition"], model_trials["condition"]])
+        ratio = est.groupby(cond.to_numpy()).median()
+        for c, v in ratio.items():
+            rows.append(T.row(dataset, "f0_estimate_ratio", observer, v, condition=c, n=2 * n_per.get(c, 0)))
+    comp = pitch_comparison(m)
+    rows.append(T.row(dataset, "r_log_thresholds", observer, comp["r_log_thresholds"], n=comp["n_conditions"],
+                      status=None if comp["r_log_thresholds"] is not None else "undefined"))
+    rows.append(T.row(dataset, "n_thresholds_reached", observer, comp["n_conditions"], n=len(m)))
+    return T.metric_table(rows, f"{dataset}/{observer}")
+
+
+def detection_table(model_trials: pd.DataFrame, *, dataset: str) -> pd.DataFrame:
+    """Speech detection per SNR (:func:`detection_dprime`): ``dprime``, ``hit_rate`` and
+    ``fa_rate`` rows with ``condition`` = ``snr<dB>``."""
+    from psychobench.consistency import table as T
+
+    observer = str(model_trials["subject"].iloc[0])
+    d = detection_dprime(model_trials)
+    rows = []
+    for r in d.itertuples(index=False):
+        c = f"snr{r.snr_db:+g}"
+        n = int(r.n_speech + r.n_noise)
+        rows += [T.row(dataset, "dprime", observer, r.dprime, condition=c, n=n),
+                 T.row(dataset, "hit_rate", observer, r.hit_rate, condition=c, n=int(r.n_speech)),
+                 T.row(dataset, "fa_rate", observer, r.fa_rate, condition=c, n=int(r.n_noise))]
+    return T.metric_table(rows, f"{dataset}/{observer}")

@@ -280,59 +280,7 @@ def bootstrap_threshold(fit: PsychometricFit, criterion: float = 0.75, *, n_boot
             "p_not_reached": float(1 - fin.size / max(n_boot, 1)), "draws": t}
 
 
-# --------------------------------------------------------------------------- model-vs-human levels
-#: Per parametric model-vs-human data set: (parameter, unit, transform used for fitting, which way
-#: is harder).  "harder: higher" means accuracy falls as the level rises.
-LEVEL_INFO: dict[str, tuple[str, str, str | None, str]] = {
-    "colour": ("colour (1 = colour, 0 = greyscale)", "binary", None, "lower"),
-    "contrast": ("contrast c", "fraction", "log10", "lower"),
-    "high-pass": ("high-pass filter sd (inf = unfiltered)", "px", "log10", "lower"),
-    "low-pass": ("low-pass filter sd", "px", None, "higher"),
-    "phase-scrambling": ("phase noise width", "deg", None, "higher"),
-    "power-equalisation": ("power equalised (1) or original (0)", "binary", None, "higher"),
-    "false-colour": ("false colour (1) or original (0)", "binary", None, "higher"),
-    "rotation": ("angular distance from upright, min(a, 360 - a)", "deg", None, "higher"),
-    "eidolonI": ("eidolon reach (coherence 1.0)", "px", "log2", "higher"),
-    "eidolonII": ("eidolon reach (coherence 0.3)", "px", "log2", "higher"),
-    "eidolonIII": ("eidolon reach (coherence 0.0)", "px", "log2", "higher"),
-    "uniform-noise": ("uniform noise width w", "grey level", None, "higher"),
-}
-
-_BINARY = {"colour": {"cr": 1.0, "bw": 0.0},
-           "power-equalisation": {"0": 0.0, "pow": 1.0},
-           "false-colour": {"true": 0.0, "false": 1.0}}
-
-
-def condition_level(dataset: str, condition: str) -> float:
-    """Numeric level of a canonical model-vs-human condition string (see :data:`LEVEL_INFO`):
-    contrast ``"c05"`` -> 0.05; uniform noise ``"0.35"`` -> 0.35; eidolon ``"8-10-10"`` -> 8
-    (reach); high-pass ``"inf"`` -> inf; rotation ``"270"`` -> 90 (distance from upright)."""
-    c = str(condition).strip()
-    if dataset in _BINARY:
-        table = _BINARY[dataset]
-        if c.lower() not in table:
-            raise ValueError(f"{dataset}: unknown condition {condition!r} (expected {sorted(table)})")
-        return table[c.lower()]
-    if dataset not in LEVEL_INFO:
-        raise ValueError(f"no numeric levels for data set {dataset!r}; known: {sorted(LEVEL_INFO)}")
-    try:
-        if dataset == "contrast":
-            return float(c.lstrip("c")) / 100.0
-        if dataset.startswith("eidolon"):
-            return float(c.split("-")[0])
-        if dataset == "rotation":
-            a = float(c) % 360.0
-            return min(a, 360.0 - a)
-        return float(c)                      # high-pass ('inf' -> inf), low-pass, phase, noise
-    except ValueError:
-        raise ValueError(f"{dataset}: cannot read a level from condition {condition!r}") from None
-
-
-def level_map(dataset: str, conditions) -> dict[str, float]:
-    """``{condition: level}`` for the conditions of a data set."""
-    return {str(c): condition_level(dataset, c) for c in pd.unique(pd.Series(list(conditions), dtype=object))}
-
-
+# --------------------------------------------------------------------------- model vs humans
 def transform_levels(levels, transform: str | None):
     """Apply a fitting transform (None, "log10", "log2"); non-positive levels become NaN
     (excluded from the fit)."""
@@ -344,7 +292,6 @@ def transform_levels(levels, transform: str | None):
     return np.where(np.isfinite(y), y, np.nan)
 
 
-# --------------------------------------------------------------------------- model vs humans
 def level_counts(trials: pd.DataFrame, level_of: Mapping[str, float],
                  by_subject: bool = False) -> pd.DataFrame:
     """Tidy counts per level (and subject): columns [subject,] level, n_correct, n_trials, accuracy.
@@ -370,7 +317,7 @@ def compare_curves(model_trials: pd.DataFrame, human_trials: pd.DataFrame,
                    lapse_bounds=(0.0, 0.06), n_boot: int = 1000, seed: int = 0) -> dict:
     """Model threshold against human thresholds on the same conditions.
 
-    level_of: condition -> numeric level (e.g. :func:`level_map`); ``transform`` ("log10",
+    level_of: condition -> numeric level (an experiment's condition scheme); ``transform`` ("log10",
     "log2") is applied before fitting and thresholds are reported on the transformed scale.
     guess: default 1 / number of categories in the human table.  criterion: default halfway
     between guess and 1 (0.75 for 2AFC).  Returns a dict: ``model_threshold``, ``model_ci``,
@@ -444,27 +391,3 @@ def threshold_score(model_threshold: float, human_thresholds) -> float:
     if (t <= 0).any():
         raise ValueError("threshold_score needs positive human thresholds")
     return float(np.mean(np.maximum(0.0, 1.0 - np.abs(t - model_threshold) / t)))
-
-
-def human_curve_table(humans: Mapping[str, pd.DataFrame], *, kind: str = "logistic",
-                      criterion: float | None = None) -> pd.DataFrame:
-    """Pooled-human psychometric fits of the parametric model-vs-human data sets in ``humans``
-    (those in :data:`LEVEL_INFO`), one row per data set: parameter, transform, harder direction,
-    number of levels, alpha, beta, lapse, threshold (on the transformed scale) and its status.
-    Guess = 1/16; criterion default halfway between guess and 1."""
-    rows = []
-    for ds, h in humans.items():
-        if ds not in LEVEL_INFO:
-            continue
-        param, unit, transform, harder = LEVEL_INFO[ds]
-        cnt = level_counts(h, level_map(ds, h["condition"].unique()))
-        guess = 1.0 / 16
-        crit = guess + (1 - guess) / 2 if criterion is None else criterion
-        x = transform_levels(cnt["level"].to_numpy(), transform)
-        f = fit_psychometric(x, cnt["n_correct"].to_numpy(float), cnt["n_trials"].to_numpy(float),
-                             kind=kind, guess=guess)
-        rows.append({"dataset": ds, "parameter": param, "unit": unit, "transform": transform,
-                     "harder": harder, "n_levels": int(np.isfinite(x).sum()), "alpha": f.alpha,
-                     "beta": f.beta, "lapse": f.lapse, "criterion": crit,
-                     "threshold": f.threshold(crit), "status": f.threshold_status(crit)})
-    return pd.DataFrame(rows)

@@ -1,7 +1,7 @@
-"""Entry points: a model's consistency with the humans, with noise ceilings and bootstrap CIs.
+"""A model's consistency with the humans, with noise ceilings and bootstrap intervals.
 
-``consistency_report(model, humans)`` returns, for every metric,
-``{"value", "ceiling", "normalized", "ci": [low, high]}`` (plain floats):
+:func:`consistency_details` returns one row per metric: ``value``, ``ceiling``, ``normalized``
+and a 95% interval of each (``value_ci_low`` ... ``normalized_ci_high``):
 
 =================== ===================================================================
 o1_acc              per-category accuracy, correlated over categories
@@ -14,7 +14,7 @@ i2, i2n             2AFC data only: image-by-distractor d' (and normalised)
 error_consistency   mean kappa(model, subject) over conditions, then subjects
 =================== ===================================================================
 
-``ci`` is the 2.5 / 97.5 percentile of ``normalized`` over bootstrap draws that resample
+Each interval is the 2.5 / 97.5 percentile of its quantity over bootstrap draws that resample
 stimuli (within condition) and subjects, crossed, with the splits redone in every draw
 (non-finite draws ignored).  NaN appears only where a quantity is undefined: a constant vector
 (e.g. a model that is right on every stimulus gives no i1 correlation), a non-positive human
@@ -24,7 +24,7 @@ condition where kappa is defined (c_exp = 1).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -60,7 +60,17 @@ def consistency_details(model: pd.DataFrame, humans: pd.DataFrame, *, n_splits: 
                         conditions: Sequence[str] | None = None) -> pd.DataFrame:
     """Tidy table, one row per metric: value, ceiling, normalized, their CIs, the human
     split-half reliability r_SB (correlation metrics), the bootstrap SE of normalized and the
-    number of finite draws.  Arguments as :func:`consistency_report`."""
+    number of finite draws.
+
+    model, humans: trial tables (``psychobench.data.schema``) of one experiment; the model table
+        holds one observer and may carry ``p_true``; rows pair by (stimulus_id, condition), and
+        a human stimulus without a model trial raises :class:`TrialTableError` naming it.
+    n_splits: K seeded split halves; n_boot: bootstrap draws (0: no interval, NaN).
+    split: ``"subjects"`` (halves of observers) or ``"trials"`` (each stimulus's observations).
+    estimator: 1 (full data / sqrt(SB reliability), default), 2 (Brain-Score), 3 (objectome).
+    model_reliability: r_mm, 1 for a deterministic model; ``"human"`` for a noisy observer.
+    conditions: restrict both tables to these conditions (default: all).
+    """
     m, h = paired_arrays(_subset(model, conditions, "model"), _subset(humans, conditions, "humans"))
     res = C.run(h, m, n_splits=n_splits, n_boot=n_boot, seed=seed, split=split,
                 estimator=estimator, model_reliability=model_reliability)
@@ -80,30 +90,6 @@ def consistency_details(model: pd.DataFrame, humans: pd.DataFrame, *, n_splits: 
     return pd.DataFrame(rows)
 
 
-def consistency_report(model: pd.DataFrame, humans: pd.DataFrame, *, n_splits: int = 10,
-                       n_boot: int = 1000, seed: int = 0, split: str = "subjects",
-                       estimator: int = 1, model_reliability: float | str = 1.0,
-                       conditions: Sequence[str] | None = None) -> dict[str, dict]:
-    """Every consistency metric of ``model`` against ``humans`` with ceiling and 95% CI.
-
-    model, humans: trial tables (``psychobench.data.schema``) of one experiment; the model table
-        holds one observer and may carry ``p_true``; rows pair by (stimulus_id, condition), and
-        a human stimulus without a model trial raises :class:`TrialTableError` naming it.
-    n_splits: K seeded split halves; n_boot: bootstrap draws (0: no CI, ``ci`` = [nan, nan]).
-    split: ``"subjects"`` (halves of observers) or ``"trials"`` (each stimulus's observations).
-    estimator: 1 (full data / sqrt(SB reliability), default), 2 (Brain-Score), 3 (objectome).
-    model_reliability: r_mm, 1 for a deterministic model; ``"human"`` for a noisy observer.
-    conditions: restrict both tables to these conditions (default: all).
-    """
-    det = consistency_details(model, humans, n_splits=n_splits, n_boot=n_boot, seed=seed,
-                              split=split, estimator=estimator,
-                              model_reliability=model_reliability, conditions=conditions)
-    return {r.metric: {"value": float(r.value), "ceiling": float(r.ceiling),
-                       "normalized": float(r.normalized),
-                       "ci": [float(r.normalized_ci_low), float(r.normalized_ci_high)]}
-            for r in det.itertuples()}
-
-
 def human_ceilings(humans: pd.DataFrame, *, n_splits: int = 10, n_boot: int = 0, seed: int = 0,
                    split: str = "subjects", conditions: Sequence[str] | None = None) -> pd.DataFrame:
     """The humans' own noise ceilings, one row per metric: ``reliability`` (split-half,
@@ -119,37 +105,4 @@ def human_ceilings(humans: pd.DataFrame, *, n_splits: int = 10, n_boot: int = 0,
                      "ceiling_ci_low": lo, "ceiling_ci_high": hi})
     out = pd.DataFrame(rows)
     out.attrs.update(n_subjects=h.shape[0], n_stimuli=h.shape[1])
-    return out
-
-
-def aggregate_reports(reports: Mapping[str, Mapping[str, Mapping]]) -> dict[str, dict]:
-    """Aggregate per-data-set reports ``{dataset: consistency_report(...)}`` into one.
-
-    value, ceiling and normalized are unweighted means over the data sets where they are finite
-    (a data set lacking a metric, e.g. i2 on N-way data, does not count).  The CI treats the data
-    sets' bootstrap draws as independent: each data set's CI half-width gives a standard error
-    ``(high - low) / (2 * 1.96)``, the aggregate SE is ``sqrt(sum SE^2) / n_datasets`` and the
-    interval is ``mean(normalized) +/- 1.96 SE`` (normal approximation).
-    """
-    names: list[str] = []
-    for rep in reports.values():
-        names += [n for n in rep if n not in names]
-    z = 1.959963984540054
-    out = {}
-    for name in names:
-        rows = [rep[name] for rep in reports.values() if name in rep]
-        agg = {}
-        for key in ("value", "ceiling", "normalized"):
-            v = np.array([r[key] for r in rows], dtype=float)
-            agg[key] = float(v[np.isfinite(v)].mean()) if np.isfinite(v).any() else float("nan")
-        ok = [r for r in rows if np.isfinite(r["normalized"]) and np.all(np.isfinite(r["ci"]))]
-        if ok:
-            se = np.array([(r["ci"][1] - r["ci"][0]) / (2 * z) for r in ok])
-            mean = float(np.mean([r["normalized"] for r in ok]))
-            s = float(np.sqrt((se ** 2).sum()) / len(ok))
-            agg["ci"] = [mean - z * s, mean + z * s]
-        else:
-            agg["ci"] = [float("nan"), float("nan")]
-        agg["n_datasets"] = len(rows)
-        out[name] = agg
     return out

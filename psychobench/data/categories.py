@@ -1,4 +1,5 @@
-"""The 16 entry-level categories of Geirhos et al. (2019, 2021) and their ImageNet-1k indices.
+"""The 16 entry-level categories of Geirhos et al. (2019, 2021), the rendered objects, and their
+ImageNet-1k indices.
 
 The index lists are facts from model-vs-human's ``helper/human_categories.py``
 (bethgelab/model-vs-human, MIT licence): each category is the union of the ImageNet classes that
@@ -40,3 +41,13 @@ CATEGORIES: tuple[str, ...] = tuple(sorted(CATEGORY_INDICES))
 
 #: The answer a human gives when no answer was recorded; it always counts as wrong.
 NO_ANSWER = "na"
+
+#: ImageNet-1k indices of the objects psychobench renders (:mod:`psychobench.stimuli.render`);
+#: facts of the ImageNet class list: 504 coffee mug, 968 cup, 805 soccer ball, 444
+#: bicycle-built-for-two, 671 mountain bike, 850 teddy, 532 dining table, 907 wine bottle, 440
+#: beer bottle, 898 water bottle, 543 dumbbell, 920 traffic light, 427 barrel.
+OBJECT_INDICES: dict[str, tuple[int, ...]] = {
+    "coffee-mug": (504, 968), "soccer-ball": (805,), "bicycle": (444, 671), "teddy": (850,),
+    "dining-table": (532,), "wine-bottle": (907, 440, 898), "dumbbell": (543,),
+    "traffic-light": (920,), "barrel": (427,),
+}

@@ -95,6 +95,25 @@ def load_ccc(path: str | os.PathLike | None = None) -> pd.DataFrame:
     return df
 
 
+def ccc_listener_trials(table: pd.DataFrame) -> pd.DataFrame:
+    """The listeners' answers of CCC tokens (:func:`load_ccc` rows) as a trial table: one trial
+    per (token, listener).  The corpus gives each token's answers without listener ids, so
+    ``subject`` is the answer's position (``listener-01`` ...), not a person."""
+    from psychobench.data.trials import as_trial_table, validate_trials
+
+    sizes = table["answers"].map(len).to_numpy()
+    tok = np.repeat(np.arange(len(table)), sizes)
+    pos = np.concatenate([np.arange(n) for n in sizes]) if len(sizes) else np.zeros(0, int)
+    resp = np.concatenate([np.asarray(a, dtype=object) for a in table["answers"]]) if len(sizes) else np.zeros(0, object)
+    target = table["Target"].to_numpy(object)[tok]
+    t = pd.DataFrame({
+        "experiment": "english_ccc", "subject": [f"listener-{k + 1:02d}" for k in pos], "session": 1,
+        "trial": np.arange(1, len(tok) + 1), "stimulus_id": ("ccc-" + table["ID"].astype(str)).to_numpy()[tok],
+        "condition": (table["Masker"] + "_snr" + table["SNR"].round(2).astype(str)).to_numpy()[tok],
+        "category": target, "response": resp, "correct": resp == target, "rt": np.nan})
+    return validate_trials(as_trial_table(t), "english_ccc listeners")
+
+
 def fetch_ccc_stimuli(ids: np.ndarray | list[int], progress: bool = True) -> Path:
     """Download the corpus stimuli ``confusionWavs/T_<ID>.wav`` of ``ids`` (upstream stereo
     files, left = speech) through the mirror-aware downloader into the data set's cache folder
@@ -120,7 +139,7 @@ def fetch_ccc_stimuli(ids: np.ndarray | list[int], progress: bool = True) -> Pat
     except (download.DownloadError, OSError) as e:
         raise download.DownloadError(
             f"{e}\nCCC stimuli could not be fetched; pass a local copy of confusionWavs/ (or "
-            "T_<ID>_speech.flac files) as runner.speech_dir") from e
+            "T_<ID>_speech.flac files) as stimuli.speech_dir") from e
     return folder
 
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,7 @@ import pyarrow.csv as pacsv
 from psychobench.data import registry
 from psychobench.data.categories import CATEGORIES, NO_ANSWER
 from psychobench.data.io import atomic_write_text
-from psychobench.data.conditions import CONDITION_KIND, format_condition, infer_kind
+from psychobench.data.conditions import format_condition, infer_kind
 from psychobench.data.schema import CORE_COLUMNS, CORE_DTYPES, MVH_COLUMNS, TrialTableError
 
 _MISSING = {"", "nan", "NaN", "NA", "None", "null"}
@@ -167,13 +168,16 @@ def _parse_int(col: pd.Series, name: str, loc: _Locator) -> np.ndarray:
 
 
 def read_mvh_csvs(paths: Iterable[str | os.PathLike], dataset: str | Sequence[str] | None = None,
-                  categories: Sequence[str] | None = CATEGORIES) -> pd.DataFrame:
+                  categories: Sequence[str] | None = CATEGORIES,
+                  kinds: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Read model-vs-human CSVs into one validated trial table.
 
     ``dataset``: experiment name for every row, or one name per file (default: each file's
     parent folder name).
     ``categories``: allowed values of ``category`` and ``object_response`` (plus ``"na"``);
     ``None`` disables that check (other tasks' vocabularies).
+    ``kinds``: experiment name -> parse type of its condition column (``int``, ``float``,
+    ``bool``, ``str``; default: inferred from the conditions present, as pandas would).
     """
     paths = [Path(p) for p in paths]
     if not paths:
@@ -222,7 +226,7 @@ def read_mvh_csvs(paths: Iterable[str | os.PathLike], dataset: str | Sequence[st
     exp_code = np.repeat(name_idx, counts)
     experiment = pa.DictionaryArray.from_arrays(
         pa.array(exp_code, pa.int32()), pa.array(uniq_names.tolist(), pa.string())).cast(pa.string())
-    condition, cond_raw = _canonical_condition_column(raw["condition"], exp_code, uniq_names, loc)
+    condition, cond_raw = _canonical_condition_column(raw["condition"], exp_code, uniq_names, loc, kinds or {})
     table = pd.DataFrame({
         "experiment": pd.Series(experiment, dtype="str"),
         "subject": raw["subj"],
@@ -243,7 +247,7 @@ def read_mvh_csvs(paths: Iterable[str | os.PathLike], dataset: str | Sequence[st
 
 
 def _canonical_condition_column(raw: pd.Series, exp_code: np.ndarray, experiments: np.ndarray,
-                                loc: _Locator) -> tuple[pd.Series, pd.Series]:
+                                loc: _Locator, kinds: Mapping[str, str]) -> tuple[pd.Series, pd.Series]:
     """Canonical and raw condition columns (missing -> NaN), computed once per distinct
     (experiment, raw value) pair; a bad value raises naming its first line."""
     enc = _arrow(raw).dictionary_encode()
@@ -256,7 +260,7 @@ def _canonical_condition_column(raw: pd.Series, exp_code: np.ndarray, experiment
         sel = np.flatnonzero(pairs // k == e)
         present = [(j, values[pairs[j] % k]) for j in sel if values[pairs[j] % k] not in _MISSING]
         name = str(experiments[e])
-        kind = CONDITION_KIND.get(name) or infer_kind([v for _, v in present])
+        kind = kinds.get(name) or infer_kind([v for _, v in present])
         for j, v in present:
             try:
                 canon[j] = format_condition(v, kind)
@@ -282,9 +286,10 @@ def _check_duplicates(table: pd.DataFrame, loc: _Locator | None, source: str = "
 
 
 def read_mvh_csv(path: str | os.PathLike, dataset: str | None = None,
-                 categories: Sequence[str] | None = CATEGORIES) -> pd.DataFrame:
+                 categories: Sequence[str] | None = CATEGORIES, kind: str | None = None) -> pd.DataFrame:
     """Read one model-vs-human CSV (see :func:`read_mvh_csvs`)."""
-    return read_mvh_csvs([path], dataset, categories)
+    name = dataset or Path(path).parent.name
+    return read_mvh_csvs([path], name, categories, {name: kind} if kind else None)
 
 
 def validate_trials(df: pd.DataFrame, source: str = "<trial table>",
@@ -357,49 +362,71 @@ def _csvs(folder: Path) -> list[Path]:
     return files
 
 
-def load_human_trials(dataset: str) -> pd.DataFrame:
+def load_human_trials(dataset: str, kind: str | None = None) -> pd.DataFrame:
     """The human trial table of one of the 17 model-vs-human data sets (fetched if needed)."""
     if dataset not in registry.MVH_DATASETS:
         raise KeyError(f"unknown model-vs-human data set {dataset!r}; known: {registry.MVH_DATASETS}")
     root = registry.fetch_dataset(f"humans/{dataset}", progress=False)
-    return read_mvh_csvs(_csvs(root), dataset)
+    return read_mvh_csvs(_csvs(root), dataset, kinds={dataset: kind} if kind else None)
 
 
-def load_all_humans(datasets: Sequence[str] = registry.MVH_DATASETS) -> dict[str, pd.DataFrame]:
+def load_all_humans(datasets: Sequence[str] = registry.MVH_DATASETS,
+                    kinds: Mapping[str, str] | None = None) -> dict[str, pd.DataFrame]:
     """Human trial tables of several data sets, parsed in one pass: ``{dataset: table}``."""
     paths, names = [], []
     for ds in datasets:
         files = _csvs(registry.fetch_dataset(f"humans/{ds}", progress=False))
         paths += files
         names += [ds] * len(files)
-    table = read_mvh_csvs(paths, names)
+    table = read_mvh_csvs(paths, names, kinds=kinds)
     return {ds: g.reset_index(drop=True) for ds, g in table.groupby("experiment", sort=False)}
 
 
-def discover_model_csvs(folder: str | os.PathLike, model: str | None = None) -> dict[str, dict[str, list[Path]]]:
-    """Find model-vs-human result CSVs under ``folder``: ``{model: {dataset: [files]}}``.
+# ---------------------------------------------------------------- folders of result files
 
-    Files are named ``{dataset}_{model}_session-{k}.csv`` (model-vs-human writes ``_`` in model
-    names as ``-``); the data set is the longest known data-set name the file name starts with,
-    else the parent folder's name.
+_HUMAN_FILE = re.compile(r"^(?P<dataset>.+?)_(?P<subject>subject-[^_]+)_session_?-?\d+$")
+_MODEL_FILE = re.compile(r"^(?P<rest>.+)_session-?_?\d+$")
+
+
+def dataset_of_file(path: Path, root: Path, known: Sequence[str] = ()) -> tuple[str, str]:
+    """``(data set, observer)`` of a model-vs-human result file.
+
+    Human files are named ``<dataset>_subject-NN_session_1.csv``, model files
+    ``<dataset>_<model>_session-1.csv`` (model-vs-human writes ``_`` in model names as ``-``).
+    The data set is the longest of ``known`` and the 17 model-vs-human names that the file name
+    starts with; else, for a human file, the part before ``_subject-``; else the name of the
+    folder holding the file (when below ``root``); else the part before the first ``_``.  The
+    observer of a human file is ``humans``.
     """
+    stem = path.stem
+    names = sorted(set(known) | set(registry.MVH_DATASETS), key=len, reverse=True)
+    ds = next((d for d in names if stem.startswith(d + "_")), None)
+    if ds is None:
+        m = _HUMAN_FILE.match(stem)
+        if m:
+            ds = m["dataset"]
+        elif path.parent != root:
+            ds = path.parent.name
+        else:
+            ds = stem.split("_", 1)[0]
+    rest = stem[len(ds) + 1:] if stem.startswith(ds + "_") else stem
+    mm = _MODEL_FILE.match(rest)
+    name = mm["rest"] if mm else rest
+    return ds, "humans" if name.startswith("subject-") else name
+
+
+def discover_model_csvs(folder: str | os.PathLike, model: str | None = None,
+                        known: Sequence[str] = ()) -> dict[str, dict[str, list[Path]]]:
+    """Find model-vs-human result CSVs under ``folder``: ``{observer: {dataset: [files]}}``
+    (see :func:`dataset_of_file`; ``observer`` is ``humans`` for human files)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: not a folder")
-    known = sorted(registry.MVH_DATASETS, key=len, reverse=True)
     found: dict[str, dict[str, list[Path]]] = {}
     for f in sorted(folder.rglob("*.csv")):
-        stem = f.stem
-        ds = next((d for d in known if stem.startswith(d + "_")), None)
-        if ds is None:
-            if f.parent.name in registry.MVH_DATASETS:
-                ds = f.parent.name
-            else:
-                continue
-        rest = stem[len(ds) + 1:] if stem.startswith(ds + "_") else stem
-        name = rest.rsplit("_session", 1)[0] if "_session" in rest else rest
-        if name.startswith("subject-"):
-            name = "humans"
+        if any(part.startswith(".") for part in f.relative_to(folder).parts):
+            continue
+        ds, name = dataset_of_file(f, folder, known)
         found.setdefault(name, {}).setdefault(ds, []).append(f)
     if model is not None:
         key = model if model in found else model.replace("_", "-")  # as file names write it
@@ -409,9 +436,11 @@ def discover_model_csvs(folder: str | os.PathLike, model: str | None = None) -> 
     return found
 
 
-def load_model_trials(folder: str | os.PathLike, model: str | None = None) -> tuple[str, dict[str, pd.DataFrame]]:
+def load_model_trials(folder: str | os.PathLike, model: str | None = None, known: Sequence[str] = (),
+                      kinds: Mapping[str, str] | None = None,
+                      categories: Sequence[str] | None = CATEGORIES) -> tuple[str, dict[str, pd.DataFrame]]:
     """Load one model's result CSVs from a folder: ``(model name, {dataset: trial table})``."""
-    found = discover_model_csvs(folder, model)
+    found = discover_model_csvs(folder, model, known)
     if model is None:
         found.pop("humans", None)
     if not found:
@@ -421,8 +450,142 @@ def load_model_trials(folder: str | os.PathLike, model: str | None = None) -> tu
             f"{folder}: results of several models {sorted(found)}; pick one with --model")
     name, by_ds = next(iter(found.items()))
     paths = [p for ds in by_ds for p in by_ds[ds]]
-    table = read_mvh_csvs(paths, [ds for ds in by_ds for _ in by_ds[ds]])
+    table = read_mvh_csvs(paths, [ds for ds in by_ds for _ in by_ds[ds]], categories, kinds)
     subjects = table["subject"].unique()
     if len(subjects) == 1:  # the file name writes "_" as "-"; the subj column keeps the name
         name = str(subjects[0])
     return name, {ds: g.reset_index(drop=True) for ds, g in table.groupby("experiment", sort=False)}
+
+
+# ---------------------------------------------------------------- trial tables of any source
+
+def build_trial_table(experiment: str, subject: str, manifest: pd.DataFrame,
+                      answers: pd.DataFrame) -> pd.DataFrame:
+    """An observer's trial table: one trial per row of the stimulus ``manifest``
+    (``stimulus_id, condition, category`` and optional columns) with its ``answers`` (same
+    order; ``response`` and, where the observer scores labels, ``p_<label>`` columns, plus
+    anything else it reports).  ``p_true`` is the score of the true category where there is one.
+    """
+    man = manifest.reset_index(drop=True)
+    if len(answers) != len(man):
+        raise TrialTableError(f"{experiment}/{subject}: {len(answers)} answers for {len(man)} stimuli")
+    ans = answers.reset_index(drop=True)
+    response = ans["response"].astype(str).to_numpy()
+    category = man["category"].astype(str).to_numpy()
+    table = pd.DataFrame({
+        "experiment": experiment,
+        "subject": subject,
+        "session": np.ones(len(man), dtype=np.int64),
+        "trial": np.arange(1, len(man) + 1, dtype=np.int64),
+        "stimulus_id": man["stimulus_id"].astype(str).to_numpy(),
+        "condition": man["condition"].astype(str).to_numpy(),
+        "category": category,
+        "response": response,
+        "correct": response == category,
+        "rt": np.nan,
+    })
+    table["imagename"] = (man["imagename"] if "imagename" in man.columns else man["stimulus_id"]).astype(str).to_numpy()
+    scores = [c for c in ans.columns if c.startswith("p_") and c != "p_true"]
+    if scores:
+        cols = pd.Index([c[2:] for c in scores]).get_indexer(category)
+        S = ans[scores].to_numpy(float)
+        table["p_true"] = np.where(cols >= 0, S[np.arange(len(S)), np.maximum(cols, 0)], np.nan)
+    elif "p_true" in ans.columns:
+        table["p_true"] = ans["p_true"].to_numpy(float)
+    extra = {c: ans[c].to_numpy() for c in ans.columns if c not in ("response", "p_true")}
+    extra.update({c: man[c].to_numpy() for c in man.columns
+                  if c not in CORE_COLUMNS and c not in table.columns and c not in extra
+                  and c not in ("path", "params", "sha256")})
+    table = pd.concat([table, pd.DataFrame(extra, index=table.index)], axis=1) if extra else table
+    return validate_trials(as_trial_table(table), f"{experiment}/{subject}")
+
+
+def read_trial_table(path: str | os.PathLike) -> pd.DataFrame:
+    """A trial table saved as ``.parquet`` or as a CSV with the trial-table columns
+    (:data:`~psychobench.data.schema.CORE_COLUMNS`), validated."""
+    path = Path(path)
+    try:
+        if path.suffix == ".parquet":
+            df = pd.read_parquet(path)
+        else:
+            df = pd.read_csv(path, dtype={c: str for c in ("experiment", "subject", "stimulus_id",
+                                                          "condition", "category", "response")},
+                             keep_default_na=False, na_values={"rt": list(_MISSING)})
+    except (OSError, ValueError, pd.errors.ParserError) as e:
+        raise TrialTableError(f"{path}: cannot read a trial table ({e})") from None
+    missing = [c for c in CORE_COLUMNS if c not in df.columns]
+    if missing:
+        raise TrialTableError(f"{path}: missing column(s) {missing}; a trial table has {list(CORE_COLUMNS)}")
+    for c in ("session", "trial"):
+        num = pd.to_numeric(df[c], errors="coerce")
+        bad = num.isna().to_numpy() | (num.to_numpy() % 1 != 0)
+        if bad.any():
+            i = _first_bad(bad)
+            raise TrialTableError(f"{path}: line {i + 2}, column {c!r}: expected an integer, got {df[c].iloc[i]!r}")
+        df[c] = num.astype(np.int64)
+    if df["correct"].dtype != bool:
+        text = df["correct"].astype(str).str.strip().str.lower()
+        bad = ~text.isin(["true", "false", "1", "0"])
+        if bad.any():
+            i = _first_bad(bad.to_numpy())
+            raise TrialTableError(f"{path}: line {i + 2}, column 'correct': expected true/false, "
+                                  f"got {df['correct'].iloc[i]!r}")
+        df["correct"] = text.isin(["true", "1"]).to_numpy()
+    df["rt"] = pd.to_numeric(df["rt"], errors="coerce")
+    cond = df["condition"]
+    df["condition"] = cond.where(~cond.astype(str).isin(_MISSING), np.nan)      # a missing condition stays missing
+    return validate_trials(as_trial_table(df), str(path))
+
+
+def read_trials(path: str | os.PathLike, *, categories: Sequence[str] | None = None,
+                kinds: Mapping[str, str] | None = None, known: Sequence[str] = ()) -> pd.DataFrame:
+    """A trial table from a model-vs-human CSV, a folder of them (searched recursively; data
+    set names from the file names, :func:`dataset_of_file`), or a trial table (``.parquet``, or a
+    CSV with the trial-table columns).  ``categories``: allowed categories and answers (default:
+    no check); ``kinds``: parse types of the condition columns by data set."""
+    path = Path(path)
+    if path.is_dir():
+        files = [f for f in sorted(path.rglob("*")) if f.suffix in (".csv", ".parquet") and f.is_file()
+                 and not any(part.startswith(".") for part in f.relative_to(path).parts)]
+        if not files:
+            raise TrialTableError(f"{path}: no trial files (.csv, .parquet)")
+        mvh = [f for f in files if f.suffix == ".csv" and is_mvh_csv(f)]
+        other = [f for f in files if f not in mvh]
+        parts = [read_trial_table(f) for f in other]
+        if mvh:
+            names = [dataset_of_file(f, path, known)[0] for f in mvh]
+            parts.append(read_mvh_csvs(mvh, names, categories, kinds))
+        table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        return validate_trials(table, str(path), categories)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    if path.suffix == ".csv" and is_mvh_csv(path):
+        return read_mvh_csvs([path], dataset_of_file(path, path.parent, known)[0], categories, kinds)
+    return validate_trials(read_trial_table(path), str(path), categories)
+
+
+def is_mvh_csv(path: Path) -> bool:
+    """Whether a CSV file has model-vs-human's header (``subj``, ``object_response``, ``imagename``)."""
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as f:
+            head = f.readline()
+    except OSError as e:
+        raise TrialTableError(f"{path}: cannot read ({e})") from None
+    cols = {c.strip() for c in head.strip().split(",")}
+    return {"subj", "object_response", "imagename"} <= cols
+
+
+def locate_row(paths: Sequence[str | os.PathLike], row: int) -> str:
+    """``"FILE: line N"`` of row ``row`` of the table :func:`read_mvh_csvs` made from ``paths``
+    (in that order; blank lines skipped as the reader skips them).  Reads the files again: for
+    error messages only."""
+    left = int(row)
+    for p in paths:
+        lines = Path(p).read_text(encoding="utf-8-sig", errors="replace").replace("\r\n", "\n").split("\n")
+        for n, line in enumerate(lines[1:], start=2):
+            if not line.strip():
+                continue
+            if left == 0:
+                return f"{p}: line {n}"
+            left -= 1
+    return f"{paths[0] if paths else '<no file>'}: row {row}"

@@ -1,9 +1,16 @@
-"""Lightning data: a stimulus set's manifest as a :class:`LightningDataModule` for prediction.
+"""One Lightning data module for every stimulus set: image files and waveforms alike.
 
-Each image is decoded, converted to RGB, resized to the network's input size WITHOUT cropping
-(the network sees the whole stimulus, as people did) and normalised with the network's own
-mean and std.  :func:`load_image` is the one place this happens, so a bare forward pass in a test
-or benchmark sees exactly what the Lightning run sees.
+Images are decoded, converted to RGB and resized to the observer's input size WITHOUT cropping
+(the network sees the whole stimulus, as people did); they travel as uint8 and are normalised
+batched inside the observer (4x less data between processes).  :func:`read_pixels` is the one
+place images are decoded, so a bare forward pass in a test or benchmark sees exactly what a run
+sees.  Waveforms come from a :class:`~psychobench.stimuli.waveforms.WaveformSet`, resampled to
+the observer's rate where needed and, for observers that take clips of fixed length, centred in
+a clip of that length.
+
+Every batch is a dict: ``index`` (positions in the manifest), ``pixels`` (uint8 ``(B, 3, H,
+W)``) or ``waves`` (float32 ``(B, [intervals,] samples)``, or a list where lengths differ), and
+``targets`` (the true categories, for observers that score the target).
 """
 
 from __future__ import annotations
@@ -16,9 +23,11 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset
 
-from psychobench.models.vision import Preprocessing
+from psychobench.models.base import AudioInput, Preprocessing
+from psychobench.models.vision import normalize
 from psychobench.stimuli.images import StimulusError
 from psychobench.stimuli.manifest import StimulusSet
+from psychobench.stimuli.waveforms import WaveformSet
 
 _PIL_INTERP = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR,
                "nearest": Image.Resampling.NEAREST, "lanczos": Image.Resampling.LANCZOS}
@@ -38,31 +47,67 @@ def read_pixels(path: str | Path, pre: Preprocessing) -> torch.Tensor:
     return torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1)
 
 
-def normalize(pixels: torch.Tensor, pre: Preprocessing) -> torch.Tensor:
-    """uint8 pixels (..., 3, H, W) -> float32 ``(x / 255 - mean) / std`` (batched, on any device)."""
-    mean = torch.tensor(pre.mean, dtype=torch.float32, device=pixels.device)[:, None, None]
-    std = torch.tensor(pre.std, dtype=torch.float32, device=pixels.device)[:, None, None]
-    return (pixels.float().div_(255.0) - mean).div_(std)
-
-
 def load_image(path: str | Path, pre: Preprocessing) -> torch.Tensor:
     """One image as the network sees it: normalised float32 (3, H, W)."""
     return normalize(read_pixels(path, pre), pre)
 
 
 class ManifestImages(Dataset):
-    """Images of a stimulus set, in manifest order: items are ``(index, uint8 pixels)``;
-    normalisation happens batched in the module (4x less data between processes)."""
+    """Images of a stimulus set, in manifest order: items are ``(index, uint8 pixels, target)``."""
 
     def __init__(self, stimuli: StimulusSet, pre: Preprocessing):
         self.paths = [str(p) for p in stimuli.paths()]
+        self.targets = stimuli.manifest["category"].astype(str).tolist()
         self.pre = pre
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, i: int):
-        return i, read_pixels(self.paths[i], self.pre)
+        return i, read_pixels(self.paths[i], self.pre), self.targets[i]
+
+
+def fit_clip(x: np.ndarray, n: int) -> np.ndarray:
+    """Centre ``x`` (..., samples) in ``n`` samples: zero-pad both sides or cut both ends."""
+    m = x.shape[-1]
+    if m == n:
+        return x
+    if m < n:
+        a = (n - m) // 2
+        pad = [(0, 0)] * (x.ndim - 1) + [(a, n - m - a)]
+        return np.pad(x, pad)
+    a = (m - n) // 2
+    return x[..., a:a + n]
+
+
+class Waveforms(Dataset):
+    """Waveforms of a set as the observer hears them: items ``(index, float32 array, target)``."""
+
+    def __init__(self, stimuli: WaveformSet, pre: AudioInput):
+        self.stimuli, self.pre = stimuli, pre
+        self.targets = stimuli.manifest["category"].astype(str).tolist()
+        self.n = int(round(pre.clip_s * pre.fs)) if pre.clip_s else None
+
+    def __len__(self) -> int:
+        return len(self.stimuli)
+
+    def __getitem__(self, i: int):
+        x = self.stimuli.wave(i)
+        if int(self.stimuli.fs) != int(self.pre.fs):
+            from psychobench.stimuli.audio.signal import resample
+            x = resample(x, int(self.stimuli.fs), int(self.pre.fs)).astype(np.float32)
+        if self.n is not None:
+            x = fit_clip(x, self.n)
+        return i, torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), self.targets[i]
+
+
+def collate(items) -> dict:
+    idx, data, targets = zip(*items)
+    out = {"index": torch.as_tensor(idx, dtype=torch.long), "targets": list(targets)}
+    key = "pixels" if data[0].dtype == torch.uint8 else "waves"
+    same = all(d.shape == data[0].shape for d in data)
+    out[key] = torch.stack(data) if same else list(data)
+    return out
 
 
 def _worker_init(_: int) -> None:
@@ -71,20 +116,33 @@ def _worker_init(_: int) -> None:
 
 
 class StimulusDataModule(pl.LightningDataModule):
-    """Prediction-only data module over one stimulus set."""
+    """Prediction-only data module over one stimulus set (image files or waveforms)."""
 
-    def __init__(self, stimuli: StimulusSet, preprocessing: Preprocessing, batch_size: int = 32,
-                 num_workers: int = 1):
+    def __init__(self, stimuli: StimulusSet | WaveformSet, preprocessing: Preprocessing | AudioInput,
+                 batch_size: int = 32, num_workers: int = 1, pin_memory: bool | None = None):
         super().__init__()
+        if int(batch_size) < 1:
+            raise ValueError(f"trainer.batch_size must be >= 1, got {batch_size}")
         self.stimuli = stimuli
         self.preprocessing = preprocessing
-        self.batch_size = batch_size
-        self.num_workers = num_workers
+        self.batch_size = int(batch_size)
+        self.num_workers = int(num_workers)
+        self.pin_memory = torch.cuda.is_available() if pin_memory is None else pin_memory
+
+    def dataset(self) -> Dataset:
+        if isinstance(self.stimuli, WaveformSet):
+            if not isinstance(self.preprocessing, AudioInput):
+                raise ValueError(f"{self.stimuli.name}: sounds need a hearing observer")
+            return Waveforms(self.stimuli, self.preprocessing)
+        if not isinstance(self.preprocessing, Preprocessing):
+            raise ValueError(f"{self.stimuli.name}: images need a seeing observer")
+        return ManifestImages(self.stimuli, self.preprocessing)
 
     def predict_dataloader(self) -> DataLoader:
-        return DataLoader(
-            ManifestImages(self.stimuli, self.preprocessing), batch_size=self.batch_size,
-            shuffle=False, num_workers=self.num_workers,
-            persistent_workers=False, prefetch_factor=4 if self.num_workers > 0 else None,
-            worker_init_fn=_worker_init if self.num_workers > 0 else None,
-            pin_memory=torch.cuda.is_available())
+        ds = self.dataset()
+        workers = self.num_workers if isinstance(ds, ManifestImages) else 0   # waveforms are in memory
+        return DataLoader(ds, batch_size=self.batch_size, shuffle=False, num_workers=workers,
+                          collate_fn=collate, persistent_workers=False,
+                          prefetch_factor=4 if workers > 0 else None,
+                          worker_init_fn=_worker_init if workers > 0 else None,
+                          pin_memory=self.pin_memory)

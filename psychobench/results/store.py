@@ -34,7 +34,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from psychobench.consistency import table as T
 from psychobench.data.io import atomic_write_bytes, atomic_write_text, cache_dir, dumps_strict, publish, sha256_file
+from psychobench.results.run_folder import RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +48,7 @@ VOLATILE = (("results_dir",), ("cache_answers",), ("trainer", "progress_bar"),
             ("trainer", "num_workers"))
 RUN_COLUMNS = ["run", "model", "sets", "seed", "overrides", "finished", "n_trials",
                "forward_passes", "seconds", "reused", "summary_mtime_ns"]
-METRIC_COLUMNS = ["dataset", "metric", "observer", "value", "ceiling", "normalized", "ci_low",
-                  "ci_high"]
+METRIC_COLUMNS = list(T.COLUMNS)
 
 
 # ---------------------------------------------------------------- the run memo
@@ -90,12 +91,12 @@ def _drop(tree: dict, keys: tuple[str, ...]) -> None:
         node.pop(keys[-1], None)
 
 
-def job_key(cfg, stimuli: dict[str, str] | None = None) -> str:
+def job_key(cfg, experiments: dict[str, dict] | None = None) -> str:
     """The memo key of a job: sha256 of its resolved configuration without :data:`VOLATILE`
-    entries, the content of ``model.weights_file`` (if any), the content keys of its stimulus
-    sets (``stimuli``: name -> :meth:`StimulusSet.content_key`, so that a changed user folder or
-    recipe is never answered from the memo), :func:`code_fingerprint` and
-    :func:`environment_fingerprint`."""
+    entries, the content of ``model.weights_file`` (if any), the identities of its experiments
+    (``experiments``: name -> :meth:`Experiment.identity`, which holds the stimuli's content key,
+    so that a changed user folder or recipe is never answered from the memo),
+    :func:`code_fingerprint` and :func:`environment_fingerprint`."""
     from omegaconf import OmegaConf
 
     tree = OmegaConf.to_container(cfg, resolve=True) if not isinstance(cfg, dict) else dict(cfg)
@@ -108,7 +109,7 @@ def job_key(cfg, stimuli: dict[str, str] | None = None) -> str:
         p = Path(wf).expanduser().resolve()
         st = p.stat()
         weights = _file_digest(str(p), st.st_size, st.st_mtime_ns)
-    blob = json.dumps({"v": MEMO_VERSION, "config": tree, "weights": weights, "stimuli": stimuli,
+    blob = json.dumps({"v": MEMO_VERSION, "config": tree, "weights": weights, "experiments": experiments,
                        "code": code_fingerprint(), "env": environment_fingerprint()},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -116,20 +117,6 @@ def job_key(cfg, stimuli: dict[str, str] | None = None) -> str:
 
 def memo_dir() -> Path:
     return cache_dir() / "runs"
-
-
-def _run_files(run_dir: Path) -> list[Path]:
-    """The files a runner wrote: everything except Hydra's own records, config, logs and
-    unfinished (hidden) files."""
-    out = []
-    for p in sorted(run_dir.rglob("*")):
-        rel = p.relative_to(run_dir)
-        if not p.is_file() or any(part.startswith(".") for part in rel.parts):
-            continue
-        if rel.as_posix() == "config.yaml" or p.suffix == ".log":
-            continue
-        out.append(rel)
-    return out
 
 
 def remember(key: str, run_dir: str | os.PathLike, summary: dict) -> Path:
@@ -142,7 +129,7 @@ def remember(key: str, run_dir: str | os.PathLike, summary: dict) -> Path:
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.parent / f".{key}.{os.getpid()}.{time.monotonic_ns()}.part"
     try:
-        for rel in _run_files(run_dir):
+        for rel in RunFolder(run_dir).runner_files():
             if rel.as_posix() == SUMMARY:
                 continue
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -169,7 +156,7 @@ def recall(key: str, run_dir: str | os.PathLike, *, seconds_from: float | None =
     run_dir = Path(run_dir)
     try:
         summary = json.loads((entry / SUMMARY).read_text())
-        for rel in _run_files(entry):
+        for rel in RunFolder(entry).runner_files():
             if rel.as_posix() != SUMMARY:
                 atomic_write_bytes(run_dir / rel, (entry / rel).read_bytes())
     except (OSError, json.JSONDecodeError) as e:     # a damaged entry is recomputed
@@ -183,35 +170,23 @@ def recall(key: str, run_dir: str | os.PathLike, *, seconds_from: float | None =
     return summary
 
 
-def stimulus_keys(cfg) -> dict[str, str] | None:
-    """Content keys of a vision job's stimulus sets (materialised or read from their caches;
-    no network code runs); None for jobs without stimulus sets (audio runners)."""
-    from hydra.utils import instantiate
-
-    from psychobench.results.pipeline import stimulus_set_configs
-
-    try:
-        sets = stimulus_set_configs(cfg)
-    except ValueError:
-        return None
-    return {name: instantiate(s.source).content_key() for name, s in sets.items()}
-
-
 def run_job(cfg, run_dir: str | os.PathLike) -> dict:
     """Run one configured job into ``run_dir`` through the memo and return its summary:
-    recalled when its :func:`job_key` is remembered, else ``cfg.runner(cfg=, run_dir=)``'s,
-    then remembered.  ``cache_answers=false`` always runs.  The caller writes
-    ``summary.json`` last (as :func:`psychobench.cli.main.run` does)."""
-    from hydra.utils import instantiate
+    recalled when its :func:`job_key` is remembered, else run by
+    :func:`psychobench.results.pipeline.run`, then remembered.  ``cache_answers=false`` always
+    runs.  The caller writes ``summary.json`` last (as :func:`psychobench.cli.main.run` does)."""
+    from psychobench.results import pipeline
 
     t0 = time.perf_counter()
-    key = job_key(cfg, stimulus_keys(cfg)) if bool(cfg.get("cache_answers", True)) else None
-    if key is not None:
+    experiments = pipeline.experiments_of(cfg)
+    key = None
+    if bool(cfg.get("cache_answers", True)):
+        key = job_key(cfg, {name: e.identity() for name, e in experiments.items()})
         summary = recall(key, run_dir, seconds_from=t0)
         if summary is not None:
             log.info("run %s: recalled from the run memo (%s)", run_dir, key[:12])
             return summary
-    summary = instantiate(cfg.runner)(cfg=cfg, run_dir=Path(run_dir))
+    summary = pipeline.run(cfg, Path(run_dir), experiments=experiments)
     if key is not None:
         remember(key, run_dir, summary)
     return summary
@@ -258,32 +233,14 @@ def run_info(folder: Path, root: Path) -> dict:
     """One row describing a trusted run folder (see :data:`RUN_COLUMNS`)."""
     sp = folder / SUMMARY
     st = sp.stat()
-    try:
-        s = json.loads(sp.read_text())
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{sp}: not valid JSON ({e})") from e
-    sets = list(s.get("accuracy") or s.get("datasets") or {}) or (
-        [s["experiment"]] if s.get("experiment") else [])           # a hearing run: its experiment
+    s = RunFolder(folder).summary()
     rel = folder.relative_to(root).as_posix() if folder != root else folder.name
-    return {"run": rel, "model": s.get("model"), "sets": ",".join(sets), "seed": _seed(folder),
-            "overrides": _overrides(folder),
+    return {"run": rel, "model": s.get("model"), "sets": ",".join(s.get("datasets") or {}),
+            "seed": _seed(folder), "overrides": _overrides(folder),
             "finished": pd.Timestamp(st.st_mtime_ns, unit="ns", tz="UTC"),
             "n_trials": s.get("n_trials"), "forward_passes": s.get("forward_passes"),
             "seconds": s.get("seconds"), "reused": bool(s.get("reused")),
             "summary_mtime_ns": int(st.st_mtime_ns)}
-
-
-def _metrics_of(folder: Path) -> pd.DataFrame:
-    p = folder / "metrics.csv"
-    if p.is_file():
-        m = pd.read_csv(p)
-        if "dataset" not in m.columns:       # hearing runs: one experiment per run folder
-            exp = json.loads((folder / SUMMARY).read_text()).get("experiment")
-            m.insert(0, "dataset", exp)
-        return m
-    from psychobench.results.scoring import metrics_table
-
-    return metrics_table(json.loads((folder / SUMMARY).read_text()))
 
 
 def runs(root: str | os.PathLike) -> pd.DataFrame:
@@ -318,7 +275,7 @@ def collect(root: str | os.PathLike, *, write: bool = True) -> pd.DataFrame:
         parts.append(old[old["run"].isin(same)])
         fresh = info[~info["run"].isin(same)]
     for row in fresh.itertuples(index=False):
-        m = _metrics_of(root if (root / SUMMARY).is_file() else root / row.run)
+        m = RunFolder(root if (root / SUMMARY).is_file() else root / row.run).metrics()
         if m.empty:
             continue
         for c, v in row._asdict().items():
@@ -328,11 +285,12 @@ def collect(root: str | os.PathLike, *, write: bool = True) -> pd.DataFrame:
     table = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(
         len(p) for p in parts) else pd.DataFrame(columns=cols)
     extra = [c for c in table.columns if c not in cols]
-    table = table.reindex(columns=cols + extra)               # hearing runs lack some columns
+    table = table.reindex(columns=cols + extra)
     table = table[table["run"].isin(info["run"])]           # runs deleted since are dropped
     table = table.sort_values(["finished", "run"], kind="stable").reset_index(drop=True)
-    for c in ("value", "ceiling", "normalized", "ci_low", "ci_high"):
+    for c in T.NUMERIC:
         table[c] = pd.to_numeric(table[c], errors="coerce")
+    table["condition"] = table["condition"].fillna("").astype(str)
     if write and len(info):
         tmp = root / f".{TABLE}.{os.getpid()}.part"
         table.to_parquet(tmp, index=False)
@@ -342,7 +300,7 @@ def collect(root: str | os.PathLike, *, write: bool = True) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- queries
 
-def _match(series: pd.Series, patterns: Sequence[str] | None) -> pd.Series:
+def match_patterns(series: pd.Series, patterns: Sequence[str] | None) -> pd.Series:
     if not patterns:
         return pd.Series(True, index=series.index)
     s = series.astype(str)
@@ -357,9 +315,9 @@ def select(table: pd.DataFrame, *, run=None, model=None, dataset=None, metric=No
     """Rows of ``table`` matching every given filter; each filter is a list of shell-style
     patterns (``"tf_*"``); ``where`` is an SQL condition evaluated by DuckDB over the table,
     e.g. ``"normalized > 0.5 AND dataset = 'edge'"``."""
-    keep = (_match(table["run"], run) & _match(table["model"], model)
-            & _match(table["dataset"], dataset) & _match(table["metric"], metric)
-            & _match(table["observer"], observer))
+    keep = (match_patterns(table["run"], run) & match_patterns(table["model"], model)
+            & match_patterns(table["dataset"], dataset) & match_patterns(table["metric"], metric)
+            & match_patterns(table["observer"], observer))
     out = table[keep.to_numpy()]
     if where:
         import duckdb
@@ -372,30 +330,35 @@ def select(table: pd.DataFrame, *, run=None, model=None, dataset=None, metric=No
 
 
 def latest_per_model(table: pd.DataFrame) -> pd.DataFrame:
-    """Rows of the most recently finished run of every model."""
+    """Rows of the most recently finished run of every (model, data set): a model's scores on
+    different data sets may come from different runs; of several runs of one model on one data
+    set (a rerun, or a sweep over another setting) the latest counts."""
     if table.empty:
         return table
-    last = table.sort_values("finished", kind="stable").groupby("model")["run"].last()
-    return table[table["run"].isin(last.to_numpy())]
+    t = table.sort_values("finished", kind="stable")
+    last = t.groupby(["model", "dataset"])["run"].last().rename("last_run").reset_index()
+    keep = t.merge(last, on=["model", "dataset"], how="left")["last_run"].to_numpy() == t["run"].to_numpy()
+    return t[keep]
 
 
 def compare(table: pd.DataFrame, *, by: str = "model", value: str = "value") -> pd.DataFrame:
-    """Wide comparison: one row per (dataset, metric), one column per model (its latest run)
-    or per run (``by="run"``), plus ``humans`` (human-to-human reference) where present and
-    ``delta`` (second minus first) when exactly two are compared."""
+    """Wide comparison: one row per (dataset, condition, metric), one column per model (its
+    latest run on that data set, :func:`latest_per_model`) or per run (``by="run"``), plus
+    ``humans`` (the human reference) where present and ``delta`` (second minus first) when
+    exactly two are compared."""
     if by not in ("model", "run"):
         raise ValueError(f"by must be 'model' or 'run', got {by!r}")
     if value not in table.columns:
         raise ValueError(f"no column {value!r} in the results table")
     t = latest_per_model(table) if by == "model" else table
-    models = t[t["observer"] != "humans"]
-    wide = models.pivot_table(index=["dataset", "metric"], columns=by, values=value,
-                              aggfunc="first", dropna=False, sort=False)
+    key = ["dataset", "condition", "metric"]
+    models = t[t["observer"] == t["model"]]
+    wide = models.pivot_table(index=key, columns=by, values=value, aggfunc="first", dropna=False, sort=False)
     order = list(dict.fromkeys(models.sort_values("finished", kind="stable")[by]))
     wide = wide.reindex(columns=order)
-    humans = t[t["observer"] == "humans"].drop_duplicates(["dataset", "metric"], keep="last")
+    humans = t[t["observer"] == T.HUMANS].drop_duplicates(key, keep="last")
     if len(humans):
-        h = humans.set_index(["dataset", "metric"])[value]
+        h = humans.set_index(key)[value]
         wide = wide.reindex(wide.index.append(h.index.difference(wide.index)))
         wide["humans"] = h.reindex(wide.index)
     if len(order) == 2:

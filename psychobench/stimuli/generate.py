@@ -57,34 +57,7 @@ def apply_level(spec: SetSpec, params: dict[str, Any], x: np.ndarray, rngs=None,
     spectrum (H, W) for power equalisation (default: the batch's own mean); ``gamma``: monitor
     table for false colour (default :func:`manipulations.default_gamma_table`).
     """
-    n = spec.name
-    if n == "colour":
-        return M.colour(x, params["mode"])
-    if n == "contrast":
-        return M.contrast(x, params["c"])
-    if n == "high-pass":
-        return M.high_pass(x, params["sigma"], params["bg"])
-    if n == "low-pass":
-        return M.low_pass(x, params["sigma"], params["bg"], method="fast")
-    if n == "phase-scrambling":
-        return M.phase_noise(x, params["width_deg"], rngs)
-    if n == "power-equalisation":
-        if not params["equalise"]:
-            return np.clip(M.grey(x), 0, 1)
-        amp = M.mean_amplitude_spectrum(x) if mean_amplitude is None else mean_amplitude
-        return M.power_equalise(x, amp)
-    if n == "false-colour":
-        return M.false_colour(x, gamma) if params["false_colour"] else M.as_batch(x, colour=True)
-    if n == "rotation":
-        return M.rotate(x, params["angle"])
-    if n.startswith("eidolon"):
-        from .eidolon import eidolon
-        return eidolon(x, params["reach"], params["coherence"], params["grain"], rngs)
-    if n == "uniform-noise":
-        return M.uniform_noise(x, params["width"], rngs, params["contrast"])
-    if n == "salt-and-pepper":
-        return M.salt_and_pepper(x, params["p"], rngs, params["contrast"])
-    raise StimulusError(f"no generator for {n!r}")  # pragma: no cover
+    return spec.make(x, params, rngs, {"mean_amplitude": mean_amplitude, "gamma": gamma})
 
 
 def default_workers() -> int:
@@ -182,9 +155,9 @@ def generate(recipe: Recipe, base: BaseSet, seed: int, out: Path, *, quantise: s
     spec = get_set(recipe.manipulation)
     levels = [parse_level(spec, c) for c in recipe.conditions]
     x = _as_rgb_float([b.image for b in base.images])
-    if not spec.colour and not spec.name.startswith("eidolon"):
+    if spec.grey_input:
         x = M.grey(x)                  # once for all levels (the manipulations start from Y)
-    mean_amp = M.mean_amplitude_spectrum(x) if spec.name == "power-equalisation" else None
+    mean_amp = M.mean_amplitude_spectrum(x) if spec.mean_spectrum else None
     gamma = np.asarray(recipe.params["gamma_table"]) if "gamma_table" in recipe.params else None
     sub = out / "dnn" / "session-1"
     sub.mkdir(parents=True, exist_ok=True)

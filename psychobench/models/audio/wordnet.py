@@ -172,7 +172,7 @@ def train_word_net(cfg: WordTaskConfig = WordTaskConfig(), *, force: bool = Fals
     return path
 
 
-def _fit(cfg: WordTaskConfig, path: Path, verbose: bool) -> None:
+def _fit(cfg: WordTaskConfig, path: Path, verbose: bool, device: str = "cpu") -> None:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     waves, labels, regions, _ = load_corpus(cfg.corpus, "train")
     bank = build_masker_bank(cfg.fs, seed=cfg.seed)
@@ -180,7 +180,9 @@ def _fit(cfg: WordTaskConfig, path: Path, verbose: bool) -> None:
     dl = torch.utils.data.DataLoader(ds, batch_size=cfg.batch_size, shuffle=True, collate_fn=ds.collate,
                                      drop_last=True)
     module = WordNetModule(cfg.words, cfg.fs, cfg.width, cfg.lr, cfg.epochs)
-    trainer = pl.Trainer(max_epochs=cfg.epochs, accelerator="cpu", logger=False, enable_checkpointing=False,
+    # Trained where its settings were tuned (a CPU) unless asked otherwise: the cached weights are
+    # keyed by the task alone, so every machine should make the same network.
+    trainer = pl.Trainer(max_epochs=cfg.epochs, accelerator=device, logger=False, enable_checkpointing=False,
                          enable_progress_bar=verbose, enable_model_summary=verbose, deterministic=False)
     trainer.fit(module, dl)
     with atomic_path(path) as tmp:

@@ -9,7 +9,6 @@
 results_dir = "results"
 runs = None            # list of shell patterns of run ids, or None for all
 models = None          # list of shell patterns of model names, or None for all
-ceiling_boot = 200     # bootstrap draws for the noise-ceiling band (0: no band)
 title = "psychobench report"
 
 # %%
@@ -61,7 +60,7 @@ else:
 # ceiling and the grey band its 95% interval.
 
 # %%
-ceil = analyses.ceiling_table(data, n_boot=ceiling_boot)
+ceil = analyses.ceiling_table(data)
 if ceil.empty:
     missing("Consistency scores with noise ceilings")
 else:
@@ -99,9 +98,8 @@ else:
 # individual people), per condition then averaged (Geirhos et al. 2020).
 
 # %%
-sets = sorted({s for v in data.runs["sets"] for s in v.split(",") if s})
 shown = 0
-for ds in sets:
+for ds in analyses.item_level_sets(data):
     mat = analyses.error_consistency_matrix(data, ds)
     if len(mat):
         show(plots.error_consistency(mat))
