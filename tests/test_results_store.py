@@ -171,7 +171,7 @@ def test_remember_and_recall(tmp_path, monkeypatch):
     assert store.recall("k" * 64, tmp_path / "run2") is None
     entry = store.remember("k" * 64, run, summary)
     assert sorted(p.relative_to(entry).as_posix() for p in entry.rglob("*") if p.is_file()) == [
-        "metrics.csv", "responses/edge/edge_net-a_session-1.csv", "summary.json"]
+        "digests.json", "metrics.csv", "responses/edge/edge_net-a_session-1.csv", "summary.json"]
     out = tmp_path / "run2"
     s = store.recall("k" * 64, out)
     assert s == {"model": "net-a", "forward_passes": 0, "aggregate": {"i1": None},

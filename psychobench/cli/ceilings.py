@@ -15,15 +15,16 @@ import time
 import numpy as np
 import pandas as pd
 
+from psychobench.cli.common import add_format, add_resampling, command, parser
+
 METRICS = ("o1_acc", "o1_dprime", "o2_offdiag", "o2_dprime", "i1", "i1n", "error_consistency")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="psychobench-ceilings", description=__doc__.split("\n\n")[1])
+    p = parser("psychobench-ceilings", __doc__.split("\n\n")[1])
     p.add_argument("--out", help="write the table to FILE (default: standard output)")
-    p.add_argument("--format", choices=("md", "csv", "json"), default="md")
-    p.add_argument("--splits", type=int, default=10, help="split halves K (default 10)")
-    p.add_argument("--boot", type=int, default=0, help="bootstrap draws for 95%% CIs (default 0)")
+    add_format(p, choices=("md", "text", "csv", "json"), default="md")
+    add_resampling(p, n_boot=0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--split", choices=("subjects", "trials"), default="subjects")
     p.add_argument("--all-conditions", action="store_true",
@@ -79,27 +80,23 @@ def to_markdown(tab: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+@command("psychobench-ceilings")
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from psychobench.data.schema import TrialTableError
     from psychobench.experiments import mvh
 
-    try:
-        names = [mvh.canonical_name(n) for n in (args.datasets or mvh.DATASETS)]
-        humans = mvh.load_humans(names)
-    except (TrialTableError, KeyError, OSError) as e:
-        print(f"psychobench-ceilings: {e}", file=sys.stderr)
-        return 1
+    names = [mvh.canonical_name(n) for n in (args.datasets or mvh.DATASETS)]
+    humans = mvh.load_humans(names)
     t0 = time.perf_counter()
-    tab = ceiling_table({ds: humans[ds] for ds in names}, n_splits=args.splits, n_boot=args.boot,
+    tab = ceiling_table({ds: humans[ds] for ds in names}, n_splits=args.n_splits, n_boot=args.n_boot,
                         seed=args.seed, split=args.split, all_conditions=args.all_conditions)
     seconds = time.perf_counter() - t0
-    if args.format == "md":
+    if args.format in ("md", "text"):
         text = to_markdown(tab)
     elif args.format == "csv":
         text = tab.to_csv(index=False, float_format="%.6g")
     else:
-        text = json.dumps({"n_splits": args.splits, "n_boot": args.boot, "seed": args.seed,
+        text = json.dumps({"n_splits": args.n_splits, "n_boot": args.n_boot, "seed": args.seed,
                            "split": args.split, "all_conditions": args.all_conditions,
                            "seconds": seconds,
                            "datasets": json.loads(tab.to_json(orient="records"))}, indent=2)

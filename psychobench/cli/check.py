@@ -19,7 +19,6 @@ than the model, ``humans:`` the human-to-human reference) plus ``model/all/n_tri
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from psychobench.cli.common import command, parser
 from psychobench.consistency.table import NUMERIC as FIELDS
 from psychobench.data.io import atomic_write_text
 
@@ -170,8 +170,9 @@ def make_baseline(bench: dict, now: dict[str, float | None]) -> dict:
             "metrics": {k: {"value": v, "tol": tolerance(k)} for k, v in sorted(now.items())}}
 
 
+@command("psychobench-check")
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="psychobench-check", description=__doc__.split("\n")[0])
+    ap = parser("psychobench-check", __doc__.split("\n")[0])
     ap.add_argument("--baseline", required=True, type=Path, help="baseline JSON")
     ap.add_argument("--write", action="store_true",
                     help="write the baseline from this run instead of comparing")

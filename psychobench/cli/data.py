@@ -7,15 +7,26 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from psychobench.cli.common import command, parser
 from psychobench.data import registry
 from psychobench.data.download import DownloadError
 
 
+def _name(name: str) -> str:
+    """A registered data-set name in either spelling (``uniform_noise`` for ``uniform-noise``)."""
+    if name in registry.DATASETS:
+        return name
+    for known in registry.DATASETS:
+        if known.replace("_", "-").lower() == name.replace("_", "-").lower():
+            return known
+    return name          # unknown: the registry's error lists the known names
+
+
+@command("psychobench-data")
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="psychobench-data", description="Registered data sets.")
+    p = parser("psychobench-data", "Registered data sets.")
     sub = p.add_subparsers(dest="cmd", required=True)
     ls = sub.add_parser("list", help="list data sets")
     ls.add_argument("--tag", help="only data sets with this tag (humans, stimuli, audio, ...)")
@@ -33,12 +44,16 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             entries = files.get(spec.name, ())
             mb = sum(e.size for e in entries) / 1e6
-            cached = "yes" if (registry.dataset_dir(spec.name) / ".complete").is_file() else "no"
+            root = registry.dataset_dir(spec.name)
+            present = (all((root / e.relpath).is_file() for e in entries) if spec.kind == "files"
+                       else (root / ".complete").is_file())
+            cached = "yes" if present and root.is_dir() else "no"
             n = len(entries) if spec.kind == "files" else 1
             print(f"{spec.name:<30}{n:>6}{mb:>9.1f}  {cached:<7}{spec.description}")
         return 0
 
-    names = [s.name for s in registry.DATASETS.values() if s.kind == "files"] if args.all else args.names
+    names = ([s.name for s in registry.DATASETS.values() if s.kind == "files"] if args.all
+             else [_name(n) for n in args.names])
     if not names:
         p.error("name at least one data set, or --all")
     status = 0
@@ -51,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name}: {'ok' if not bad else f'{len(bad)} bad file(s): ' + ', '.join(bad[:5])}")
                 status |= bool(bad)
         except (KeyError, DownloadError) as e:
-            print(f"{name}: error: {e}", file=sys.stderr)
+            print(f"psychobench-data: error: {name}: {e}", file=sys.stderr)
             status = 2
     return status
 

@@ -14,13 +14,13 @@ atomically.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
 import tempfile
 from pathlib import Path
 
+from psychobench.cli.common import command, parser
 from psychobench.data.io import atomic_write_text
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "report" / "templates" / "report.py"
@@ -98,8 +98,9 @@ def build(results_dir: Path, out: Path, *, runs=None, models=None,
     return ipynb, html
 
 
+@command("psychobench-report")
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="psychobench-report", description=__doc__.split("\n")[0])
+    ap = parser("psychobench-report", __doc__.split("\n")[0])
     ap.add_argument("--dir", type=Path, default=Path("results"), help="results folder")
     ap.add_argument("--out", type=Path, default=None, help="output folder (default DIR/report)")
     ap.add_argument("--run", action="append", help="run id shell pattern (repeatable)")

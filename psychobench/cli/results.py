@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from psychobench.cli.common import add_format, command, parser
 from psychobench.results import store
 
 
@@ -44,12 +45,15 @@ def _print(df: pd.DataFrame, fmt: str, index: bool = False) -> None:
             print(df.to_string(index=index) if len(df) else "(no rows)")
 
 
+@command("psychobench-results")
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="psychobench-results", description=__doc__.split("\n")[0])
-    ap.add_argument("--dir", type=Path, default=Path("results"),
-                    help="results folder (the runs' results_dir; default ./results)")
+    ap = parser("psychobench-results", __doc__.split("\n")[0])
+    dir_help = "results folder (the runs' results_dir; default ./results); before or after the command"
+    ap.add_argument("--dir", type=Path, default=Path("results"), help=dir_help)
     fmt = argparse.ArgumentParser(add_help=False)
-    fmt.add_argument("--format", choices=["text", "csv", "json"], default="text")
+    add_format(fmt)
+    # --dir after the command too; SUPPRESS keeps the sub-parser from resetting a --dir given before it
+    fmt.add_argument("--dir", type=Path, default=argparse.SUPPRESS, help=dir_help)
     sub = ap.add_subparsers(dest="cmd", required=True)
     p_list = sub.add_parser("list", parents=[fmt], help="one row per finished run")
     p_list.add_argument("--model", action="append", help="shell pattern (repeatable)")
@@ -62,7 +66,7 @@ def main(argv=None) -> int:
     p_cmp.add_argument("--value", default="value",
                        choices=["value", "value_ci_low", "value_ci_high", "ceiling", "ceiling_ci_low",
                                 "ceiling_ci_high", "normalized", "normalized_ci_low", "normalized_ci_high", "n"])
-    sub.add_parser("aggregate", help="(re)write DIR/results.parquet and print its path")
+    sub.add_parser("aggregate", parents=[fmt], help="(re)write DIR/results.parquet and print its path")
     args = ap.parse_args(argv)
 
     if not args.dir.is_dir():

@@ -12,27 +12,29 @@ from __future__ import annotations
 import argparse
 import sys
 
+from psychobench.cli.common import add_format, add_resampling, command, parser
 from psychobench.data.schema import TrialTableError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="psychobench-score", description=__doc__.split("\n\n")[1])
+    p = parser("psychobench-score", __doc__.split("\n\n")[1])
     p.add_argument("responses", help="folder with the model's CSVs (searched recursively)")
     p.add_argument("--humans", help="folder of human files (default: registered model-vs-human data)")
     p.add_argument("--model", help="which model, where the folder holds several")
-    p.add_argument("--format", choices=("text", "csv", "json"), default="text")
-    p.add_argument("--json", action="store_const", const="json", dest="format", help="same as --format json")
+    add_format(p, json_alias=True)
+    p.add_argument("--open-answers", action="store_true",
+                   help="the experiment's answers are free (open-set recognisers): do not check them "
+                        "against the answer space")
     p.add_argument("--no-consistency", action="store_true",
                    help="skip noise ceilings and bootstrap intervals (faster)")
-    p.add_argument("--n-splits", type=int, default=10, help="split halves for the ceilings")
-    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap draws for the 95%% intervals")
+    add_resampling(p, n_boot=1000)
     p.add_argument("--seed", type=int, default=0)
     return p
 
 
 def score_folder(responses: str, humans_dir: str | None = None, model: str | None = None,
                  consistency: bool = True, n_splits: int = 10, n_boot: int = 1000,
-                 seed: int = 0):
+                 seed: int = 0, open_answers: bool = False):
     """``(model name, metric table)`` of the model's files in ``responses``."""
     import pandas as pd
 
@@ -42,7 +44,8 @@ def score_folder(responses: str, humans_dir: str | None = None, model: str | Non
 
     humans = api.read_trials(humans_dir) if humans_dir else None
     known = sorted(pd.unique(humans["experiment"].astype(str))) if humans is not None else ()
-    name, tables = trials.load_model_trials(responses, model, known=known, kinds=mvh.kinds(), categories=None)
+    name, tables, where = trials.load_model_trials(responses, model, known=known, kinds=mvh.kinds(),
+                                                   categories=None, locate=True)
     if humans is None:
         unknown = [ds for ds in tables if ds not in mvh.DATASETS]
         if unknown:
@@ -56,17 +59,15 @@ def score_folder(responses: str, humans_dir: str | None = None, model: str | Non
             humans = humans.assign(experiment=next(iter(tables)))
         elif missing:
             raise TrialTableError(f"{humans_dir}: no human data for {missing} (found {list(known)})")
-    return name, api.score(tables, humans, ceilings=consistency, n_boot=n_boot, seed=seed, n_splits=n_splits)
+    return name, api.score(tables, humans, ceilings=consistency, n_boot=n_boot, seed=seed, n_splits=n_splits,
+                           answers="open" if open_answers else None, where=where)
 
 
+@command("psychobench-score")
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        name, table = score_folder(args.responses, args.humans, args.model, not args.no_consistency,
-                                   args.n_splits, args.n_boot, args.seed)
-    except (TrialTableError, KeyError, FileNotFoundError, ValueError) as e:
-        print(f"psychobench-score: error: {e}", file=sys.stderr)
-        return 2
+    name, table = score_folder(args.responses, args.humans, args.model, not args.no_consistency,
+                               args.n_splits, args.n_boot, args.seed, args.open_answers)
     from psychobench.consistency import table as T
     from psychobench.consistency.scoring import format_table
 

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from psychobench.cli.common import command, parser
+
 
 def _apply(args) -> int:
     from psychobench.stimuli import manipulations as M
@@ -105,7 +107,7 @@ def _list(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="psychobench-stimuli", description=__doc__.split("\n\n")[0])
+    p = parser("psychobench-stimuli", __doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="list the stimulus sets and their conditions").set_defaults(func=_list)
     m = sub.add_parser("make", help="materialise a stimulus set")
@@ -143,18 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+@command("psychobench-stimuli")
 def main(argv: list[str] | None = None) -> int:
-    from psychobench.stimuli.images import StimulusError
-    from psychobench.stimuli.levels import LevelError
-    from psychobench.stimuli.manifest import ManifestError
-    from psychobench.stimuli.manipulations import ManipulationError
-
     args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except (StimulusError, LevelError, ManifestError, ManipulationError) as e:
-        print(f"psychobench-stimuli: error: {e}", file=sys.stderr)
-        return 2
+    return args.func(args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -35,6 +35,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from psychobench.errors import PsychobenchError
+
 KEY: tuple[str, ...] = ("dataset", "condition", "metric", "observer")
 NUMERIC: tuple[str, ...] = ("value", "value_ci_low", "value_ci_high", "ceiling", "ceiling_ci_low",
                             "ceiling_ci_high", "normalized", "normalized_ci_low",
@@ -74,7 +76,7 @@ GLOSSARY: dict[str, str] = {
 }
 
 
-class MetricTableError(ValueError):
+class MetricTableError(PsychobenchError, ValueError):
     """A metric table breaks its schema; the message names the row and column."""
 
 

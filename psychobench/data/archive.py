@@ -16,8 +16,10 @@ import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from psychobench.errors import PsychobenchError
 
-class UnsafeArchiveError(ValueError):
+
+class UnsafeArchiveError(PsychobenchError, ValueError):
     """An archive member that must not be unpacked."""
 
 
@@ -48,6 +50,39 @@ def extract(archive: str | os.PathLike, target: str | os.PathLike) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def verify(archive: str | os.PathLike) -> int:
+    """Open an archive and read every member back to its end (gzip and zip check their CRCs
+    there), checking every member's name and kind as :func:`extract` does; returns the number
+    of members.  Raises on a truncated or corrupt archive."""
+    archive = Path(archive)
+    n = 0
+    try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as zf:
+                for info in zf.infolist():
+                    _check_name(archive, info.filename)
+                    with zf.open(info) as f:
+                        while f.read(1 << 20):
+                            pass
+                    n += 1
+            return n
+        with tarfile.open(archive) as tf:
+            for m in tf:
+                _check_name(archive, m.name)
+                if m.issym() or m.islnk() or not (m.isfile() or m.isdir()):
+                    raise UnsafeArchiveError(f"{archive}: member {m.name!r} is a link or special file")
+                if m.isfile():
+                    f = tf.extractfile(m)
+                    while f.read(1 << 20):
+                        pass
+                n += 1
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as e:
+        raise UnsafeArchiveError(f"{archive}: not a complete archive ({type(e).__name__}: {e})") from None
+    if n == 0:
+        raise UnsafeArchiveError(f"{archive}: an empty archive")
+    return n
 
 
 def _extract_tar(archive: Path, out: Path) -> None:

@@ -19,6 +19,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from psychobench.data.schema import show
+
 _TRUE = {"true"}
 _BOOL = {"true", "false"}
 
@@ -56,18 +58,18 @@ def format_condition(raw: str, kind: str) -> str:
     s = str(raw).strip()
     if kind == "int":
         if not _is_int(s):
-            raise ValueError(f"condition {raw!r} is not an integer")
+            raise ValueError(f"condition {show(raw)} is not an integer")
         return str(int(s))
     if kind == "float":
         f = _as_float(s)
         if f is None:
-            raise ValueError(f"condition {raw!r} is not a number")
+            raise ValueError(f"condition {show(raw)} is not a number")
         if math.isinf(f):
             return "inf" if f > 0 else "-inf"
         return str(f)
     if kind == "bool":
         if s.lower() not in _BOOL:
-            raise ValueError(f"condition {raw!r} is not true/false")
+            raise ValueError(f"condition {show(raw)} is not true/false")
         return "True" if s.lower() in _TRUE else "False"
     return s
 

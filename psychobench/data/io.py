@@ -123,3 +123,56 @@ def dumps_strict(obj: Any, indent: int | None = 2) -> str:
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
     """``obj`` as strict JSON, atomically."""
     return atomic_write_text(path, dumps_strict(obj) + "\n")
+
+
+# ------------------------------------------------------------------------- sealed cache entries
+
+class IntegrityWarning(UserWarning):
+    """A cached file did not match its stored digest; it is fetched or computed again."""
+
+
+def seal_path(path: str | os.PathLike) -> Path:
+    return Path(f"{path}.sha256")
+
+
+def seal(path: str | os.PathLike) -> str:
+    """Store the sha256 of a finished cache entry beside it (``PATH.sha256``, atomically);
+    returns the digest.  Write the entry first: an entry without its seal is not trusted."""
+    digest = sha256_file(path)
+    atomic_write_text(seal_path(path), f"{digest}  {Path(path).stat().st_size}\n")
+    return digest
+
+
+def check_seal(path: str | os.PathLike, what: str = "cache entry") -> bool:
+    """Whether ``path`` exists and its bytes match its seal.  A mismatch (or a missing seal) is
+    warned about, naming the file, and both are removed so that the caller recomputes; a missing
+    entry returns False quietly."""
+    import logging
+    import warnings
+
+    path = Path(path)
+    if not path.is_file():
+        return False
+    sp = seal_path(path)
+    try:
+        want = sp.read_text().split()[0]
+    except (OSError, IndexError):
+        want = None
+    if want is not None and sha256_file(path) == want:
+        return True
+    msg = (f"{path}: {what} has no stored digest" if want is None else
+           f"{path}: {what} does not match its stored digest (changed on disk)") + "; computing it again"
+    logging.getLogger("psychobench").warning(msg)
+    warnings.warn(msg, IntegrityWarning, stacklevel=2)
+    path.unlink(missing_ok=True)
+    sp.unlink(missing_ok=True)
+    return False
+
+
+def write_sealed(path: str | os.PathLike, write) -> Path:
+    """Write a cache entry with ``write(tmp_path)`` atomically, then its seal."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        write(tmp)
+    seal(path)
+    return path

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from psychobench.data.schema import TrialTableError
+from psychobench.data.schema import TrialTableError, show
 
 
 SADDLER_DATASET = "audio/saddler2024"
@@ -47,21 +47,22 @@ def load_saddler2024_words(path: str | os.PathLike | None = None) -> pd.DataFram
     path: a local copy of the upstream CSV (default: fetched through the registry).
     """
     path = Path(path) if path is not None else fetch_file(SADDLER_DATASET, SADDLER_WORDS_FILE)
-    df = pd.read_csv(path)
+    df = _read_csv(path)
     need = {"background_condition", "correct_word", "fn_eval", "snr", "tag_expt"}
     missing = need - set(df.columns)
     if missing:
         raise TrialTableError(f"{path}: missing column(s) {sorted(missing)}")
-    df = df[df["tag_expt"] == "kell_like"]
+    df = df[df["tag_expt"] == "kell_like"]           # the index keeps each row's place in the file
     bad = ~df["background_condition"].isin(list(SADDLER_BACKGROUND_NAMES))
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise TrialTableError(f"{path}: row {i + 2}, column 'background_condition': unknown code "
-                              f"{df['background_condition'].iloc[i]!r}")
-    p = df["correct_word"].to_numpy(float)
+        raise TrialTableError(f"{path}: line {int(df.index[i]) + 2}, column 'background_condition': unknown code "
+                              f"{show(df['background_condition'].iloc[i])}")
+    p = pd.to_numeric(df["correct_word"], errors="coerce").to_numpy(float)
     if not np.all((p >= 0) & (p <= 1)):
         i = int(np.flatnonzero(~((p >= 0) & (p <= 1)))[0])
-        raise TrialTableError(f"{path}: row {i + 2}, column 'correct_word': {p[i]} is not a proportion")
+        raise TrialTableError(f"{path}: line {int(df.index[i]) + 2}, column 'correct_word': "
+                              f"{show(df['correct_word'].iloc[i])} is not a proportion")
     out = pd.DataFrame({
         "subject": "saddler2024-" + df["fn_eval"].astype(str).str.zfill(4),
         "background": df["background_condition"].to_numpy(int),
@@ -71,6 +72,20 @@ def load_saddler2024_words(path: str | os.PathLike | None = None) -> pd.DataFram
     return out.reset_index(drop=True)
 
 
+def _read_csv(path: Path, **kw) -> pd.DataFrame:
+    """A listener CSV, or an error naming the file (and the line, for a malformed row)."""
+    try:
+        return pd.read_csv(path, **kw)
+    except FileNotFoundError:
+        raise TrialTableError(f"{path}: no such file") from None
+    except UnicodeDecodeError as e:
+        raise TrialTableError(f"{path}: not UTF-8 text (byte {e.start}); save the file as UTF-8") from None
+    except pd.errors.EmptyDataError:
+        raise TrialTableError(f"{path}: the file is empty") from None
+    except pd.errors.ParserError as e:                  # "... in line 12, saw 9"
+        raise TrialTableError(f"{path}: {str(e).strip().splitlines()[-1]}") from None
+
+
 # --------------------------------------------------------------------------------------------
 # English CCC
 
@@ -78,7 +93,7 @@ def load_ccc(path: str | os.PathLike | None = None) -> pd.DataFrame:
     """The CCC table with the listeners' answers as lists: adds ``answers`` (list of str, one per
     listener) to the upstream columns (ID, Length, Masker, Onset, SNR, Target, Confusion, ...)."""
     path = Path(path) if path is not None else fetch_file(CCC_DATASET, CCC_CSV)
-    df = pd.read_csv(path, keep_default_na=False)
+    df = _read_csv(path, keep_default_na=False)
     need = ["ID", "Length", "Masker", "Onset", "SNR", "Target", "Raw", "N-Listeners", "Confusion"]
     missing = [c for c in need if c not in df.columns]
     if missing:
@@ -90,7 +105,7 @@ def load_ccc(path: str | os.PathLike | None = None) -> pd.DataFrame:
     bad = n != df["N-Listeners"].to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise TrialTableError(f"{path}: row {i + 2}, column 'Raw': {n[i]} answers but N-Listeners = "
+        raise TrialTableError(f"{path}: line {i + 2}, column 'Raw': {n[i]} answers but N-Listeners = "
                               f"{df['N-Listeners'].iloc[i]}")
     return df
 

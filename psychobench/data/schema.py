@@ -26,6 +26,8 @@ Optional columns a task may add: ``imagename`` (the file name as the experiment 
 
 from __future__ import annotations
 
+from psychobench.errors import PsychobenchError
+
 CORE_COLUMNS: tuple[str, ...] = (
     "experiment", "subject", "session", "trial", "stimulus_id",
     "condition", "category", "response", "correct", "rt",
@@ -47,5 +49,14 @@ MVH_COLUMNS: tuple[str, ...] = (
 )
 
 
-class TrialTableError(ValueError):
+class TrialTableError(PsychobenchError, ValueError):
     """Bad input in a trial file or table; the message names file, row and column."""
+
+
+def show(value, limit: int = 80) -> str:
+    """``repr(value)`` for an error message, cut to ``limit`` characters (a 2 MB bad value is
+    not echoed whole)."""
+    r = repr(value)
+    if len(r) <= limit:
+        return r
+    return f"{r[:limit - 1]}… ({len(str(value))} characters)"

@@ -29,11 +29,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from psychobench.errors import UnknownNameError
 from psychobench.data import registry
 from psychobench.data.categories import CATEGORIES, NO_ANSWER
 from psychobench.data.io import atomic_write_text
 from psychobench.data.conditions import format_condition, infer_kind
-from psychobench.data.schema import CORE_COLUMNS, CORE_DTYPES, MVH_COLUMNS, TrialTableError
+from psychobench.data.schema import CORE_COLUMNS, CORE_DTYPES, MVH_COLUMNS, TrialTableError, show
 
 _MISSING = {"", "nan", "NaN", "NA", "None", "null"}
 
@@ -70,32 +71,93 @@ def _first_bad(mask: np.ndarray) -> int:
 
 
 class _Locator:
-    """Maps a row of a concatenation of files back to (file, line)."""
+    """Maps a row of a concatenation of files back to (file, physical line).
 
-    def __init__(self, files: Sequence[str], counts: Sequence[int]):
+    ``lines``: per file, the physical line number of each of its records where they do not run
+    ``2, 3, ...`` (blank lines, a reordered header); None where they do."""
+
+    def __init__(self, files: Sequence[str], counts: Sequence[int], lines: Sequence[np.ndarray | None] | None = None):
         self.files = list(files)
-        self.starts = np.concatenate([[0], np.cumsum(counts)])
+        self.starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.lines = list(lines) if lines is not None else [None] * len(self.files)
 
     def where(self, row: int) -> tuple[str, int]:
         k = int(np.searchsorted(self.starts, row, side="right") - 1)
-        return self.files[k], row - int(self.starts[k]) + 2
+        k = min(k, len(self.files) - 1)
+        r = row - int(self.starts[k])
+        ln = self.lines[k]
+        return self.files[k], int(ln[r]) if ln is not None else r + 2
 
     def error(self, row: int, column: str, message: str) -> TrialTableError:
         f, line = self.where(row)
         return TrialTableError(f"{f}: line {line}, column {column!r}: {message}")
 
 
+def _decode(p: Path) -> str:
+    """A file's text (UTF-8, BOM dropped); bad bytes are an error naming line and column."""
+    try:
+        data = Path(p).read_bytes()
+    except OSError as e:
+        raise TrialTableError(f"{p}: cannot read ({e.strerror or e})") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line_start = data.rfind(b"\n", 0, e.start) + 1
+        line = data.count(b"\n", 0, e.start) + 1
+        header = data.split(b"\n", 1)[0].decode("utf-8", "replace").lstrip("\ufeff").strip().split(",")
+        field = data[line_start:e.start].count(b",")
+        col = f", column {header[field].strip()!r}" if field < len(header) else ""
+        raise TrialTableError(f"{p}: line {line}{col}: not UTF-8 text (byte 0x{data[e.start]:02x}); "
+                              "save the file as UTF-8") from None
+
+
+def _records(p: Path, text: str, want: list[str]) -> tuple[list[str], np.ndarray]:
+    """The records of a CSV text and the physical line of each: every problem of its form (a
+    record of the wrong number of fields, a line break inside a quoted value) names file and
+    line.  Used where the fast path failed or the file needs reordering."""
+    import csv
+
+    if len(text) > csv.field_size_limit():      # a huge value is an error to report, not a crash
+        csv.field_size_limit(min(len(text) + 1, 2**31 - 1))
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None) or []
+    lines, rows = [], []
+    start = reader.line_num + 1
+    for rec in reader:
+        end = reader.line_num
+        if not rec or all(not f.strip() for f in rec):          # a blank line
+            start = end + 1
+            continue
+        if end != start:
+            col = next((header[j] for j, f in enumerate(rec) if "\n" in f and j < len(header)), "?")
+            raise TrialTableError(f"{p}: line {start}, column {col.strip()!r}: a line break inside a quoted "
+                                  "value; one trial per line")
+        if len(rec) != len(header):
+            raise TrialTableError(f"{p}: line {start}: {len(rec)} fields, but the header has {len(header)} "
+                                  f"({','.join(h.strip() for h in header)})")
+        rows.append(rec)
+        lines.append(start)
+        start = end + 1
+    cols = ["session" if c.strip() == "Session" else c.strip() for c in header]
+    pick = [cols.index(c) for c in want]
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    for rec in rows:
+        w.writerow([rec[j] for j in pick])
+    return out.getvalue(), np.asarray(lines, dtype=np.int64)
+
+
 def _read_concatenated(paths: Sequence[Path]) -> tuple[pd.DataFrame, _Locator, bool]:
-    """Parse many model-vs-human CSVs with one pandas call (headers checked per file)."""
-    bodies, counts = [], []
+    """Parse many model-vs-human CSVs with one Arrow call (headers checked per file).
+
+    A file whose header lists the columns in another order, or that has blank lines, is
+    re-serialised record by record with its physical line numbers kept, so that every error
+    names the file and the line the value stands on."""
+    bodies, counts, lines = [], [], []
     want = list(MVH_COLUMNS)
+    texts = []
     for p in paths:
-        try:
-            text = Path(p).read_text(encoding="utf-8-sig")
-        except OSError as e:
-            raise TrialTableError(f"{p}: cannot read ({e})") from e
-        except UnicodeDecodeError as e:
-            raise TrialTableError(f"{p}: not UTF-8 text ({e})") from e
+        text = _decode(p).replace("\r\n", "\n")
         head, _, body = text.partition("\n")
         cols = [c.strip() for c in head.strip().split(",")]
         cols = ["session" if c == "Session" else c for c in cols]
@@ -103,30 +165,32 @@ def _read_concatenated(paths: Sequence[Path]) -> tuple[pd.DataFrame, _Locator, b
         if missing:
             raise TrialTableError(
                 f"{p}: line 1: missing column(s) {missing}; a model-vs-human CSV has {want}")
-        if cols != want:
-            # Same columns in another order (or extra ones): parse this file on its own.
-            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-            df.columns = ["session" if c == "Session" else c for c in df.columns]
-            body = df[want].to_csv(index=False, header=False)
-        body = body.replace("\r\n", "\n").strip("\n")
-        if "\n\n" in body:  # blank lines inside: drop them so rows map back to lines
-            body = "\n".join(ln for ln in body.split("\n") if ln.strip())
-        counts.append(body.count("\n") + 1 if body else 0)
+        body = body.rstrip("\n")
+        if not body.strip():
+            raise TrialTableError(f"{p}: no trials: the file holds only its header")
+        ln = None
+        if cols != want or "\n\n" in body or '"' in body:
+            body, ln = _records(p, text, want)
+            body = body.rstrip("\n")
+        counts.append(body.count("\n") + 1)
         bodies.append(body)
-    blob = "\n".join(b for b in bodies if b)
-    loc = _Locator([str(p) for p in paths], counts)
+        lines.append(ln)
+        texts.append(text)
+    blob = "\n".join(bodies)
+    loc = _Locator([str(p) for p in paths], counts, lines)
     try:  # fast path: Arrow's CSV reader parses and types everything in C++
         df = _read_arrow(blob, want)
         typed = True
     except (pa.ArrowInvalid, ValueError):
-        try:  # slow path, only to name the offending line and column
-            df = pd.read_csv(io.StringIO(blob), header=None, names=want, dtype=str,
-                             keep_default_na=False, engine="c")
-        except pd.errors.ParserError as e:
-            raise TrialTableError(f"cannot parse {[str(p) for p in paths][:3]}: {e}") from e
+        # slow path, only to name the offending file, line and column
+        for k, (p, text) in enumerate(zip(paths, texts)):
+            if lines[k] is None:                 # its form was not checked yet
+                _records(p, text, want)
+        df = pd.read_csv(io.StringIO(blob), header=None, names=want, dtype=str,
+                         keep_default_na=False, engine="c")
         typed = False
     if len(df) != sum(counts):
-        raise TrialTableError(f"{[str(p) for p in paths][:3]}: rows could not be aligned to files")
+        raise TrialTableError(f"{paths[0]}: {len(df)} rows parsed, {sum(counts)} expected (a quoted value?)")
     return df, loc, typed
 
 
@@ -163,7 +227,7 @@ def _parse_int(col: pd.Series, name: str, loc: _Locator) -> np.ndarray:
     bad = num.isna().to_numpy() | (num.to_numpy() % 1 != 0)
     if bad.any():
         i = _first_bad(bad)
-        raise loc.error(i, name, f"expected an integer, got {col.iloc[i]!r}")
+        raise loc.error(i, name, f"expected an integer, got {show(col.iloc[i])}")
     return num.to_numpy().astype(np.int64)
 
 
@@ -208,19 +272,19 @@ def read_mvh_csvs(paths: Iterable[str | os.PathLike], dataset: str | Sequence[st
         bad = (rt_num.isna() & ~rt_missing).to_numpy()
         if bad.any():
             i = _first_bad(bad)
-            raise loc.error(i, "rt", f"expected a number or NaN, got {raw['rt'].iloc[i]!r}")
+            raise loc.error(i, "rt", f"expected a number or NaN, got {show(raw['rt'].iloc[i])}")
         raise TrialTableError(f"{paths[0]}: a value could not be parsed, but no bad row was found")
     if categories is not None:
         allowed = set(categories)
         bad = ~raw["category"].isin(allowed).to_numpy()
         if bad.any():
             i = _first_bad(bad)
-            raise loc.error(i, "category", f"unknown category {raw['category'].iloc[i]!r}")
+            raise loc.error(i, "category", f"unknown category {show(raw['category'].iloc[i])}")
         bad = ~raw["object_response"].isin(allowed | {NO_ANSWER}).to_numpy()
         if bad.any():
             i = _first_bad(bad)
             raise loc.error(i, "object_response",
-                            f"unknown answer {raw['object_response'].iloc[i]!r} (neither a category nor 'na')")
+                            f"unknown answer {show(raw['object_response'].iloc[i])} (neither a category nor 'na')")
 
     uniq_names, name_idx = np.unique(np.asarray(names, dtype=object), return_inverse=True)
     exp_code = np.repeat(name_idx, counts)
@@ -279,7 +343,7 @@ def _check_duplicates(table: pd.DataFrame, loc: _Locator | None, source: str = "
             i = _first_bad(dup)
             col = "trial" if what == "trial number" else "imagename"
             val = table[keys].iloc[i].to_dict()
-            msg = f"duplicate {what}: {val} appears more than once"
+            msg = f"duplicate {what}: {show(val, 160)} appears more than once"
             if loc is not None:
                 raise loc.error(i, col, msg)
             raise TrialTableError(f"{source}: row {i}, column {col!r}: {msg}")
@@ -307,7 +371,7 @@ def validate_trials(df: pd.DataFrame, source: str = "<trial table>",
         if bad.any():
             i = _first_bad(bad)
             raise TrialTableError(
-                f"{source}: row {i}, column 'category': unknown category {df['category'].iloc[i]!r}")
+                f"{source}: row {i}, column 'category': unknown category {show(df['category'].iloc[i])}")
     correct = (df["response"] == df["category"]).to_numpy()
     bad = correct != df["correct"].to_numpy(dtype=bool)
     if bad.any():
@@ -365,7 +429,7 @@ def _csvs(folder: Path) -> list[Path]:
 def load_human_trials(dataset: str, kind: str | None = None) -> pd.DataFrame:
     """The human trial table of one of the 17 model-vs-human data sets (fetched if needed)."""
     if dataset not in registry.MVH_DATASETS:
-        raise KeyError(f"unknown model-vs-human data set {dataset!r}; known: {registry.MVH_DATASETS}")
+        raise UnknownNameError(f"unknown model-vs-human data set {dataset!r}; known: {registry.MVH_DATASETS}")
     root = registry.fetch_dataset(f"humans/{dataset}", progress=False)
     return read_mvh_csvs(_csvs(root), dataset, kinds={dataset: kind} if kind else None)
 
@@ -431,15 +495,17 @@ def discover_model_csvs(folder: str | os.PathLike, model: str | None = None,
     if model is not None:
         key = model if model in found else model.replace("_", "-")  # as file names write it
         if key not in found:
-            raise KeyError(f"{folder}: no results of model {model!r}; found {sorted(found)}")
+            raise UnknownNameError(f"{folder}: no results of model {model!r}; found {sorted(found)}")
         found = {key: found[key]}
     return found
 
 
 def load_model_trials(folder: str | os.PathLike, model: str | None = None, known: Sequence[str] = (),
                       kinds: Mapping[str, str] | None = None,
-                      categories: Sequence[str] | None = CATEGORIES) -> tuple[str, dict[str, pd.DataFrame]]:
-    """Load one model's result CSVs from a folder: ``(model name, {dataset: trial table})``."""
+                      categories: Sequence[str] | None = CATEGORIES, locate: bool = False):
+    """Load one model's result CSVs from a folder: ``(model name, {dataset: trial table})``;
+    with ``locate``, also ``{dataset: where}``, ``where(i)`` naming the file and line of row
+    ``i`` of that data set's table (for error messages)."""
     found = discover_model_csvs(folder, model, known)
     if model is None:
         found.pop("humans", None)
@@ -454,7 +520,16 @@ def load_model_trials(folder: str | os.PathLike, model: str | None = None, known
     subjects = table["subject"].unique()
     if len(subjects) == 1:  # the file name writes "_" as "-"; the subj column keeps the name
         name = str(subjects[0])
-    return name, {ds: g.reset_index(drop=True) for ds, g in table.groupby("experiment", sort=False)}
+    groups = table.groupby("experiment", sort=False).indices
+    groups = dict(sorted(groups.items(), key=lambda kv: kv[1][0]))     # in the order of the files
+    tables = {ds: table.take(idx).reset_index(drop=True) for ds, idx in groups.items()}
+    if not locate:
+        return name, tables
+
+    def locator(idx):
+        return lambda i: locate_row(paths, int(idx[i]))
+
+    return name, tables, {ds: locator(idx) for ds, idx in groups.items()}
 
 
 # ---------------------------------------------------------------- trial tables of any source
@@ -521,7 +596,7 @@ def read_trial_table(path: str | os.PathLike) -> pd.DataFrame:
         bad = num.isna().to_numpy() | (num.to_numpy() % 1 != 0)
         if bad.any():
             i = _first_bad(bad)
-            raise TrialTableError(f"{path}: line {i + 2}, column {c!r}: expected an integer, got {df[c].iloc[i]!r}")
+            raise TrialTableError(f"{path}: line {i + 2}, column {c!r}: expected an integer, got {show(df[c].iloc[i])}")
         df[c] = num.astype(np.int64)
     if df["correct"].dtype != bool:
         text = df["correct"].astype(str).str.strip().str.lower()
@@ -529,7 +604,7 @@ def read_trial_table(path: str | os.PathLike) -> pd.DataFrame:
         if bad.any():
             i = _first_bad(bad.to_numpy())
             raise TrialTableError(f"{path}: line {i + 2}, column 'correct': expected true/false, "
-                                  f"got {df['correct'].iloc[i]!r}")
+                                  f"got {show(df['correct'].iloc[i])}")
         df["correct"] = text.isin(["true", "1"]).to_numpy()
     df["rt"] = pd.to_numeric(df["rt"], errors="coerce")
     cond = df["condition"]
@@ -577,15 +652,44 @@ def is_mvh_csv(path: Path) -> bool:
 
 def locate_row(paths: Sequence[str | os.PathLike], row: int) -> str:
     """``"FILE: line N"`` of row ``row`` of the table :func:`read_mvh_csvs` made from ``paths``
-    (in that order; blank lines skipped as the reader skips them).  Reads the files again: for
-    error messages only."""
+    (in that order; physical lines, blank lines skipped as the reader skips them).  Reads the
+    files again: for error messages only."""
     left = int(row)
     for p in paths:
-        lines = Path(p).read_text(encoding="utf-8-sig", errors="replace").replace("\r\n", "\n").split("\n")
-        for n, line in enumerate(lines[1:], start=2):
-            if not line.strip():
-                continue
-            if left == 0:
-                return f"{p}: line {n}"
-            left -= 1
+        p = Path(p)
+        _, lines = _records(p, _decode(p).replace("\r\n", "\n"), [])
+        if left < len(lines):
+            return f"{p}: line {int(lines[left])}"
+        left -= len(lines)
     return f"{paths[0] if paths else '<no file>'}: row {row}"
+
+
+def check_model_trials(experiment: str, model: pd.DataFrame, humans: pd.DataFrame,
+                       labels: Sequence[str] | None = None, where=None) -> None:
+    """Before a model's trials are scored: every trial's ``category`` must be the category the
+    human data give its stimulus (a file whose categories were overwritten by its answers would
+    otherwise score perfectly), and every answer must be one of ``labels`` or ``na`` (``None``:
+    an open answer space, anything goes).  ``where(i)`` names row ``i`` (default: subject and
+    trial).  Raises :class:`TrialTableError` at the first bad row."""
+    if where is None:
+        def where(i: int) -> str:
+            return (f"model trials of {experiment}: subject {model['subject'].iloc[i]!r}, "
+                    f"trial {model['trial'].iloc[i]}")
+    ref = humans.drop_duplicates("stimulus_id").set_index("stimulus_id")["category"].astype(str)
+    ids = model["stimulus_id"].astype(str)
+    want = ref.reindex(ids).to_numpy()
+    have = model["category"].astype(str).to_numpy()
+    bad = pd.notna(want) & (want != have)
+    if bad.any():
+        i = _first_bad(bad)
+        raise TrialTableError(f"{where(i)}, column 'category': stimulus {show(ids.iloc[i])} is "
+                              f"{show(want[i])} in the human data of {experiment}, but {show(have[i])} here")
+    if labels is not None:
+        allowed = set(labels) | {NO_ANSWER}
+        response = model["response"].astype(str)
+        bad = ~response.isin(allowed).to_numpy()
+        if bad.any():
+            i = _first_bad(bad)
+            shown = ", ".join(sorted(labels)[:8]) + (", ..." if len(labels) > 8 else "")
+            raise TrialTableError(f"{where(i)}, column 'object_response': answer {show(response.iloc[i])} is not in "
+                                  f"the answer space of {experiment} ({len(labels)} labels: {shown}; or 'na')")

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
+from psychobench.errors import SettingError
 from psychobench.data.answers import AnswerSpace, answer_space
 from psychobench.data.conditions import format_condition, infer_kind
 
@@ -103,18 +104,30 @@ class ScoreSettings:
 
     def __post_init__(self):
         if int(self.n_splits) < 1:
-            raise ValueError(f"metrics.n_splits must be >= 1, got {self.n_splits}")
+            raise SettingError(f"metrics.n_splits must be >= 1, got {self.n_splits}")
         if int(self.n_boot) < 0:
-            raise ValueError(f"metrics.n_boot must be >= 0, got {self.n_boot}")
+            raise SettingError(f"metrics.n_boot must be >= 0, got {self.n_boot}")
         if self.split not in ("subjects", "trials"):
-            raise ValueError(f"metrics.split must be 'subjects' or 'trials', got {self.split!r}")
+            raise SettingError(f"metrics.split must be 'subjects' or 'trials', got {self.split!r}")
 
     @classmethod
     def of(cls, metrics: Mapping[str, Any] | None = None, seed: int = 0) -> ScoreSettings:
         m = dict(metrics or {})
-        return cls(consistency=bool(m.get("consistency", True)), n_splits=int(m.get("n_splits", 10)),
-                   n_boot=int(m.get("n_boot", 1000)), split=str(m.get("split", "subjects")),
-                   seed=int(seed))
+
+        def integer(key: str, value) -> int:
+            try:
+                if isinstance(value, bool) or float(value) != int(float(value)):
+                    raise ValueError
+                return int(float(value))
+            except (TypeError, ValueError):
+                raise SettingError(f"{key} must be an integer, got {value!r}") from None
+
+        consistency = m.get("consistency", True)
+        if not isinstance(consistency, bool):
+            raise SettingError(f"metrics.consistency must be true or false, got {consistency!r}")
+        return cls(consistency=consistency, n_splits=integer("metrics.n_splits", m.get("n_splits", 10)),
+                   n_boot=integer("metrics.n_boot", m.get("n_boot", 1000)), split=str(m.get("split", "subjects")),
+                   seed=integer("seed", seed))
 
     def identity(self) -> dict:
         return {"consistency": self.consistency, "n_splits": int(self.n_splits),

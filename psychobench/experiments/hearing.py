@@ -16,10 +16,12 @@ table).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from psychobench.errors import SettingError
 from psychobench.experiments.base import Experiment, ScoreSettings, cached
 from psychobench.stimuli.audio.maskers import SADDLER_BACKGROUNDS, build_masker_bank
 from psychobench.stimuli.audio.signal import mix_at_snr
@@ -27,6 +29,26 @@ from psychobench.stimuli.audio.words import VOCABULARY
 
 CLEAN = float("inf")
 FS = 16000
+
+
+def _numbers(experiment: str, key: str, values, kind: type, what: str) -> tuple:
+    """``stimuli.<key>`` as a tuple of ``kind``; a value that is not one is a one-line error
+    naming the setting and the value (``stimuli.snrs=[-9, 'abc']``)."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        values = [values]
+    out = []
+    for v in values:
+        try:
+            if isinstance(v, bool):
+                raise ValueError
+            x = kind(float(v)) if kind is int else kind(v)
+            if kind is int and float(v) != x:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise SettingError(f"{experiment}: stimuli.{key}={list(values)}: {v!r} is not a number; "
+                               f"give {what}") from None
+        out.append(x)
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -98,15 +120,18 @@ class WordsInNoise(Experiment):
     seed: int = 0
 
     def __post_init__(self):
-        try:
-            self.backgrounds = tuple(int(b) for b in self.backgrounds)
-            self.snrs = tuple(float(s) for s in self.snrs)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"{self.name}: backgrounds must be integers and snrs numbers in dB ({e})") from None
+        codes = ", ".join(f"{k} {v[0]}" for k, v in sorted(SADDLER_BACKGROUNDS.items()))
+        self.backgrounds = _numbers(self.name, "backgrounds", self.backgrounds, int,
+                                    f"Saddler & McDermott's background codes ({codes})")
+        self.snrs = _numbers(self.name, "snrs", self.snrs, float, "SNRs in dB")
         unknown = [b for b in self.backgrounds if b not in SADDLER_BACKGROUNDS]
         if unknown:
-            raise ValueError(f"{self.name}: backgrounds {unknown} unknown; Saddler & McDermott's codes are "
-                             f"{sorted(SADDLER_BACKGROUNDS)} ({', '.join(v[0] for v in SADDLER_BACKGROUNDS.values())})")
+            raise SettingError(f"{self.name}: stimuli.backgrounds={list(self.backgrounds)}: {unknown} unknown; "
+                               f"Saddler & McDermott's codes are "
+                               f"{sorted(SADDLER_BACKGROUNDS)} ({', '.join(v[0] for v in SADDLER_BACKGROUNDS.values())})")
+        if self.saddler_csv is not None and not Path(self.saddler_csv).expanduser().is_file():
+            raise SettingError(f"{self.name}: stimuli.saddler_csv={self.saddler_csv}: no such file (give a "
+                               "local copy of Saddler & McDermott's CSV, or leave it null for the registered one)")
         self.headline = self.headline or ("r2_cell_means", "srt_delta_db")
         self.notes = {"maskers": "Maskers differ from Saddler & McDermott (2024): their natural scenes, babble "
                                  "and music recordings are not public, so each background is a synthetic "
@@ -131,6 +156,22 @@ class WordsInNoise(Experiment):
         from psychobench.data.listeners import load_saddler2024_words
 
         return load_saddler2024_words(self.saddler_csv)
+
+    def validate(self) -> None:
+        """Every requested cell (background x SNR) must have listener data: a cell the
+        listeners never heard would be measured in the model and then silently left out of the
+        comparison, so it is refused before anything runs."""
+        h = self.humans()
+        heard = h[np.isfinite(h["snr_db"].to_numpy(float))]
+        cells = set(zip(heard["background"].astype(int), heard["snr_db"].astype(float)))
+        missing = [(b, s) for b in self.backgrounds for s in self.snrs if (b, s) not in cells]
+        if missing:
+            levels = sorted({s for _, s in cells})
+            shown = ", ".join(f"{SADDLER_BACKGROUNDS[b][0]} at {s:+g} dB" for b, s in missing[:6])
+            more = f" and {len(missing) - 6} more" if len(missing) > 6 else ""
+            raise SettingError(f"{self.name}: stimuli.snrs/backgrounds ask for cells without listener data "
+                               f"({shown}{more}); the listeners heard {', '.join(f'{v:+g}' for v in levels)} dB "
+                               "and clean")
 
     def score(self, trials: pd.DataFrame, settings: ScoreSettings, *, chance: float | None = None) -> pd.DataFrame:
         gamma = self.answers.chance if chance is None else chance
@@ -180,9 +221,9 @@ class EnglishCCC(Experiment):
         self.maskers = tuple(str(m) for m in self.maskers)
         bad = [m for m in self.maskers if m not in CCC_MASKERS]
         if bad:
-            raise ValueError(f"{self.name}: maskers {bad} unknown; the corpus has {list(CCC_MASKERS)}")
+            raise SettingError(f"{self.name}: stimuli.maskers: {bad} unknown; the corpus has {list(CCC_MASKERS)}")
         if self.n_tokens is not None and int(self.n_tokens) < 1:
-            raise ValueError(f"{self.name}: n_tokens must be >= 1 or null (all), got {self.n_tokens}")
+            raise SettingError(f"{self.name}: stimuli.n_tokens must be >= 1 or null (all), got {self.n_tokens}")
         self.headline = self.headline or ("correct", "in_answers", "dominant", "logprob")
         self.notes = {"ceiling": "leave-one-listener-out", "snr_db": "recorded" if self.snr_db is None else self.snr_db,
                       "logprob_smoothing_alpha": self.alpha,
@@ -271,16 +312,14 @@ class PitchDiscrimination(Experiment):
     def __post_init__(self):
         from psychobench.stimuli.audio.pitch import BERNOX_DESIGN
 
-        try:
-            self.deltas_pct = tuple(float(d) for d in self.deltas_pct)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"{self.name}: deltas_pct must be numbers (% of F0) ({e})") from None
+        self.deltas_pct = _numbers(self.name, "deltas_pct", self.deltas_pct, float, "F0 differences in % of F0")
         if any(d <= 0 for d in self.deltas_pct):
-            raise ValueError(f"{self.name}: deltas_pct must be > 0, got {list(self.deltas_pct)}")
+            raise SettingError(f"{self.name}: stimuli.deltas_pct must be > 0, got {list(self.deltas_pct)}")
         self.spectra, self.phases = tuple(self.spectra), tuple(self.phases)
         bad = [s for s in self.spectra if s not in ("low", "high")] + [p for p in self.phases if p not in ("sine", "random")]
         if bad:
-            raise ValueError(f"{self.name}: unknown spectra/phases {bad}; spectra are low/high, phases sine/random")
+            raise SettingError(f"{self.name}: stimuli.spectra/phases: {bad} unknown; spectra are low/high, "
+                               "phases sine/random")
         self.headline = self.headline or ("r_log_thresholds", "n_thresholds_reached")
         self.notes = {"design": BERNOX_DESIGN,
                       "cite": "Bernstein & Oxenham (2005) JASA 117:3816, digitised by Saddler, Gonzalez & McDermott "
@@ -373,10 +412,7 @@ class SpeechDetection(Experiment):
     seed: int = 0
 
     def __post_init__(self):
-        try:
-            self.snrs = tuple(float(s) for s in self.snrs)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"{self.name}: snrs must be numbers in dB ({e})") from None
+        self.snrs = _numbers(self.name, "snrs", self.snrs, float, "SNRs in dB")
         self.headline = self.headline or ("dprime",)
         self.notes = {"dprime_correction": "log-linear (k + 0.5) / (n + 1) rates (Hautus 1995)", **self.notes}
         super().__post_init__()

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from psychobench.errors import UnknownNameError
 from psychobench.data import registry
 from psychobench.experiments.base import ConditionScheme
 from psychobench.stimuli.levels import get_set, numeric_level, parse_level
@@ -98,7 +99,7 @@ def canonical_name(name: str) -> str:
     for ds in DATASETS:
         if ds.lower() == alt.lower():
             return ds
-    raise KeyError(f"unknown model-vs-human data set {name!r}; known: {', '.join(DATASETS)}")
+    raise UnknownNameError(f"unknown model-vs-human data set {name!r}; known: {', '.join(DATASETS)}")
 
 
 def scheme(name: str) -> ConditionScheme:

@@ -23,6 +23,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset
 
+from psychobench.errors import SettingError
 from psychobench.models.base import AudioInput, Preprocessing
 from psychobench.models.vision import normalize
 from psychobench.stimuli.images import StimulusError
@@ -122,7 +123,7 @@ class StimulusDataModule(pl.LightningDataModule):
                  batch_size: int = 32, num_workers: int = 1, pin_memory: bool | None = None):
         super().__init__()
         if int(batch_size) < 1:
-            raise ValueError(f"trainer.batch_size must be >= 1, got {batch_size}")
+            raise SettingError(f"trainer.batch_size must be >= 1, got {batch_size}")
         self.stimuli = stimuli
         self.preprocessing = preprocessing
         self.batch_size = int(batch_size)

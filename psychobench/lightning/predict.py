@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from psychobench.errors import SettingError
 from psychobench.data.answers import AnswerSpace
 from psychobench.data.io import cache_dir
 
@@ -41,7 +42,7 @@ def n_devices(devices, accelerator: str = "auto") -> int:
     try:
         return int(text)
     except ValueError:
-        raise ValueError(f"trainer.devices: cannot read {devices!r} (an int, a list or -1)") from None
+        raise SettingError(f"trainer.devices: cannot read {devices!r} (an int, a list or -1)") from None
 
 
 @dataclass
@@ -60,14 +61,18 @@ class Predictor:
         try:
             self.batch_size = int(self.batch_size)
         except (TypeError, ValueError):
-            raise ValueError(f"trainer.batch_size must be a positive integer, got {self.batch_size!r}") from None
+            raise SettingError(f"trainer.batch_size must be a positive integer, got {self.batch_size!r}") from None
         if self.batch_size < 1:
-            raise ValueError(f"trainer.batch_size must be >= 1, got {self.batch_size}")
-        if int(self.num_workers) < 0:
-            raise ValueError(f"trainer.num_workers must be >= 0, got {self.num_workers}")
+            raise SettingError(f"trainer.batch_size must be >= 1, got {self.batch_size}")
+        try:
+            self.num_workers = int(self.num_workers)
+        except (TypeError, ValueError):
+            raise SettingError(f"trainer.num_workers must be an integer, got {self.num_workers!r}") from None
+        if self.num_workers < 0:
+            raise SettingError(f"trainer.num_workers must be >= 0, got {self.num_workers}")
         self.precision = str(self.precision)
         if self.precision not in PRECISIONS:
-            raise ValueError(f"trainer.precision={self.precision!r}; known: {', '.join(PRECISIONS)}")
+            raise SettingError(f"trainer.precision={self.precision!r}; known: {', '.join(PRECISIONS)}")
         if hasattr(self.devices, "__iter__") and not isinstance(self.devices, str):
             self.devices = list(self.devices)
         n_devices(self.devices, self.accelerator)              # readable, or a clear error

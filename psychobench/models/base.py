@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from psychobench.errors import PsychobenchError
 from psychobench.data.answers import AnswerSpace
 
 
@@ -49,7 +50,7 @@ class AudioInput:
         return {"fs": int(self.fs), "clip_s": self.clip_s}
 
 
-class ObserverError(ValueError):
+class ObserverError(PsychobenchError, ValueError):
     """An observer cannot answer an experiment (wrong modality, answer space or readout)."""
 
 

@@ -199,6 +199,21 @@ def _preprocessing_of(model: nn.Module) -> Preprocessing:
                          interpolation=str(cfg.get("interpolation", "bicubic")))
 
 
+def check_model_name(name: str | None, arch: str | None) -> None:
+    """A model group that fixes its architecture (``model=tf_efficientnet_lite0``) runs that
+    architecture whatever ``model.name`` says; a name that is itself another timm architecture
+    (``model.name=resnet18``) would label the run with a network it did not run, so it is
+    refused with the way to ask for it."""
+    if not name or not arch or name == arch:
+        return
+    import timm
+
+    if timm.is_model(name):
+        raise ObserverError(f"model.name={name} names a timm architecture, but this model group runs "
+                            f"{arch}; ask for {name} with `model=timm model.name={name}` "
+                            f"(model.name only labels a run)")
+
+
 def create(name: str, *, arch: str | None = None, pretrained: bool = True,
            weights_file: str | None = None, seed: int = 0, channels_last: bool = True,
            readout=None) -> ImageObserver:
@@ -211,6 +226,7 @@ def create(name: str, *, arch: str | None = None, pretrained: bool = True,
     """
     import timm
 
+    check_model_name(name, arch)
     arch = arch or name
     if not timm.is_model(arch):
         raise ObserverError(f"model.arch={arch!r} is not a timm architecture (timm.list_models() lists them)")

@@ -5,7 +5,8 @@ identity (architecture, weights digest, preprocessing, readout bound to the answ
 prediction settings that change numerics (precision), the answer space and the stimulus set's
 content (ids, conditions, categories and file checksums, or every sample of a waveform set).  A
 run that finds its key does no forward pass; an interrupted sweep resumes with what is missing.
-Entries are written atomically.
+Entries are written atomically and sealed with their sha256 (``KEY.parquet.sha256``); an entry
+whose bytes no longer match is warned about, removed and computed again.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from psychobench.data.io import atomic_path, cache_dir, sha256_json
+from psychobench.data.io import cache_dir, check_seal, sha256_json, write_sealed
 
 FORMAT_VERSION = 2
 
@@ -29,23 +30,17 @@ def _path(key: str) -> Path:
 
 
 def load(key: str, n: int) -> pd.DataFrame | None:
-    """The cached answers under ``key`` (``n`` rows expected), or None."""
+    """The cached answers under ``key`` (``n`` rows expected), or None (absent, or its bytes
+    did not match its seal: warned and removed)."""
     p = _path(key)
-    if not p.is_file():
+    if not check_seal(p, "cached answer table"):
         return None
-    try:
-        table = pd.read_parquet(p)
-    except Exception:  # a damaged entry is recomputed, never trusted
-        p.unlink(missing_ok=True)
-        return None
-    if len(table) != n or "response" not in table.columns:
+    table = pd.read_parquet(p)
+    if len(table) != n or "response" not in table.columns:      # sealed but not ours: a format change
         p.unlink(missing_ok=True)
         return None
     return table
 
 
 def store(key: str, table: pd.DataFrame) -> Path:
-    p = _path(key)
-    with atomic_path(p) as tmp:
-        table.to_parquet(tmp, index=False)
-    return p
+    return write_sealed(_path(key), lambda tmp: table.to_parquet(tmp, index=False))

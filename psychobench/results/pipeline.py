@@ -25,6 +25,7 @@ from omegaconf import DictConfig
 
 from psychobench.consistency import scoring
 from psychobench.consistency import table as T
+from psychobench.errors import SettingError, user_error
 from psychobench.experiments.base import Experiment, ScoreSettings
 from psychobench.models.base import Observer, ObserverError
 from psychobench.results import cache
@@ -54,6 +55,27 @@ def experiments_of(cfg: DictConfig) -> dict[str, Experiment]:
             raise ValueError(f"two experiments named {exp.name!r}")
         out[exp.name] = exp
     return out
+
+
+def check_settings(cfg: DictConfig) -> None:
+    """The settings refused before any cache lookup (nothing is loaded): the prediction
+    settings (``trainer.*``), the metric settings (``metrics.*``, ``seed``) and a model name
+    that names another architecture than the one the model group runs."""
+    try:
+        instantiate(cfg.trainer, _convert_="all")
+    except Exception as e:                       # Hydra wraps the Predictor's own error
+        err = user_error(e)
+        if err is None:
+            raise
+        raise err from None
+    ScoreSettings.of(cfg.get("metrics"), seed=cfg.get("seed", 0))
+    model = cfg.get("model")
+    if model is None or "_target_" not in model:
+        raise SettingError("model: no observer configured; choose one with model=NAME")
+    if model.get("_target_") == "psychobench.models.vision.create":
+        from psychobench.models.vision import check_model_name
+
+        check_model_name(model.get("name"), model.get("arch"))
 
 
 def observer_of(cfg: DictConfig) -> Observer:
@@ -123,8 +145,9 @@ def run(cfg: DictConfig, run_dir: str | Path, experiments: dict[str, Experiment]
     folder = RunFolder(run_dir)
     experiments = experiments if experiments is not None else experiments_of(cfg)
     observer = observer_of(cfg)
+    check_settings(cfg)
     predictor = instantiate(cfg.trainer, _convert_="all")
-    settings = ScoreSettings.of(cfg.get("metrics"), seed=int(cfg.get("seed", 0)))
+    settings = ScoreSettings.of(cfg.get("metrics"), seed=cfg.get("seed", 0))
     check(observer, experiments)
     tables, passes = {}, 0
     for name, exp in experiments.items():

@@ -35,7 +35,8 @@ from pathlib import Path
 import pandas as pd
 
 from psychobench.consistency import table as T
-from psychobench.data.io import atomic_write_bytes, atomic_write_text, cache_dir, dumps_strict, publish, sha256_file
+from psychobench.data.io import (atomic_write_bytes, atomic_write_text, cache_dir, check_seal, dumps_strict,
+                                 sha256_file, write_sealed)
 from psychobench.results.run_folder import RunFolder
 
 log = logging.getLogger(__name__)
@@ -119,9 +120,13 @@ def memo_dir() -> Path:
     return cache_dir() / "runs"
 
 
+DIGESTS = "digests.json"
+
+
 def remember(key: str, run_dir: str | os.PathLike, summary: dict) -> Path:
-    """Keep a finished run under ``key``: the files its runner wrote in ``run_dir`` and its
-    ``summary``, published by one atomic directory rename (a killed job leaves no entry)."""
+    """Keep a finished run under ``key``: the files its runner wrote in ``run_dir``, its
+    ``summary`` and the sha256 of every one of them (``digests.json``), published by one atomic
+    directory rename (a killed job leaves no entry)."""
     run_dir = Path(run_dir)
     final = memo_dir() / key[:2] / key
     if (final / SUMMARY).is_file():
@@ -129,13 +134,17 @@ def remember(key: str, run_dir: str | os.PathLike, summary: dict) -> Path:
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.parent / f".{key}.{os.getpid()}.{time.monotonic_ns()}.part"
     try:
+        digests = {}
         for rel in RunFolder(run_dir).runner_files():
             if rel.as_posix() == SUMMARY:
                 continue
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(run_dir / rel, tmp / rel)
+            digests[rel.as_posix()] = sha256_file(tmp / rel)
         tmp.mkdir(parents=True, exist_ok=True)
         (tmp / SUMMARY).write_text(dumps_strict(summary) + "\n")
+        digests[SUMMARY] = sha256_file(tmp / SUMMARY)
+        (tmp / DIGESTS).write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n")
         try:
             os.rename(tmp, final)
         except OSError:                  # a concurrent job remembered the same run first
@@ -146,23 +155,42 @@ def remember(key: str, run_dir: str | os.PathLike, summary: dict) -> Path:
     return final
 
 
+def _entry_ok(entry: Path) -> bool:
+    """Whether every file of a memo entry matches its recorded digest (and no file is missing or
+    added)."""
+    try:
+        digests = json.loads((entry / DIGESTS).read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    files = {p.relative_to(entry).as_posix() for p in entry.rglob("*") if p.is_file()} - {DIGESTS}
+    if files != set(digests):
+        return False
+    return all(sha256_file(entry / rel) == d for rel, d in digests.items())
+
+
 def recall(key: str, run_dir: str | os.PathLike, *, seconds_from: float | None = None) -> dict | None:
     """Copy a remembered run's files into ``run_dir`` (each atomically) and return its summary
-    with ``forward_passes`` 0 and ``reused`` naming the key; the caller writes
-    ``summary.json``, last.  None if ``key`` is unknown or its entry unreadable."""
+    with ``forward_passes`` 0 and ``reused`` naming the key; the caller writes ``summary.json``,
+    last.  None if ``key`` is unknown; an entry whose files do not match their digests is warned
+    about, removed and the run computed again."""
+    import warnings
+
+    from psychobench.data.io import IntegrityWarning
+
     entry = memo_dir() / key[:2] / key
     if not (entry / SUMMARY).is_file():
         return None
     run_dir = Path(run_dir)
-    try:
-        summary = json.loads((entry / SUMMARY).read_text())
-        for rel in RunFolder(entry).runner_files():
-            if rel.as_posix() != SUMMARY:
-                atomic_write_bytes(run_dir / rel, (entry / rel).read_bytes())
-    except (OSError, json.JSONDecodeError) as e:     # a damaged entry is recomputed
-        log.warning("run memo entry %s unreadable (%s); recomputing", entry, e)
+    if not _entry_ok(entry):
+        msg = f"run memo entry {entry} does not match its digests (changed on disk); running the job again"
+        log.warning(msg)
+        warnings.warn(msg, IntegrityWarning, stacklevel=2)
         shutil.rmtree(entry, ignore_errors=True)
         return None
+    summary = json.loads((entry / SUMMARY).read_text())
+    for rel in RunFolder(entry).runner_files():
+        if rel.as_posix() not in (SUMMARY, DIGESTS):
+            atomic_write_bytes(run_dir / rel, (entry / rel).read_bytes())
     summary["forward_passes"] = 0
     summary["reused"] = key
     if seconds_from is not None:
@@ -178,6 +206,7 @@ def run_job(cfg, run_dir: str | os.PathLike) -> dict:
     from psychobench.results import pipeline
 
     t0 = time.perf_counter()
+    pipeline.check_settings(cfg)                 # an invalid setting is refused, never recalled
     experiments = pipeline.experiments_of(cfg)
     key = None
     if bool(cfg.get("cache_answers", True)):
@@ -262,11 +291,8 @@ def collect(root: str | os.PathLike, *, write: bool = True) -> pd.DataFrame:
     info = runs(root)
     old = None
     tp = root / TABLE
-    if tp.is_file():
-        try:
-            old = pd.read_parquet(tp)
-        except Exception:                       # a damaged table is rebuilt
-            old = None
+    if check_seal(tp, "results table"):          # a changed or unsealed table is rebuilt
+        old = pd.read_parquet(tp)
     parts = []
     fresh = info
     if old is not None and len(old) and "summary_mtime_ns" in old:
@@ -292,9 +318,7 @@ def collect(root: str | os.PathLike, *, write: bool = True) -> pd.DataFrame:
         table[c] = pd.to_numeric(table[c], errors="coerce")
     table["condition"] = table["condition"].fillna("").astype(str)
     if write and len(info):
-        tmp = root / f".{TABLE}.{os.getpid()}.part"
-        table.to_parquet(tmp, index=False)
-        publish(tmp, tp)
+        write_sealed(tp, lambda tmp: table.to_parquet(tmp, index=False))
     return table
 
 

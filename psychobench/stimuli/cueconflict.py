@@ -42,7 +42,7 @@ from .bases import DEFAULT_BASE, BaseSet, load_base
 from .images import StimulusError, decode_image, encode_png
 from psychobench.data.io import sha256_bytes
 
-from .manifest import (StimulusSet, output_folder, read_manifest, staging,
+from .manifest import (StimulusSet, cached_set, output_folder, read_manifest, staging,
                        write_manifest)
 
 #: Bumped whenever generated pixels change for the same parameters.
@@ -333,7 +333,8 @@ def cue_conflict_set(seed: int = 0, base: str | None = None, method: str = "quil
                      per_shape: int = 8, limit: int | None = None, crop: int = 112,
                      cache: str | None = None) -> StimulusSet:
     """Hydra factory (``_target_: psychobench.stimuli.cueconflict.cue_conflict_set``)."""
-    if cache is not None and (Path(cache) / "manifest.csv").is_file():
-        return read_manifest(Path(cache), name="cue-conflict-synth")
+    done = cached_set(Path(cache), "cue-conflict-synth") if cache is not None else None
+    if done is not None:
+        return done
     return make_cue_conflict(cache, seed=seed, base=base, method=method, per_shape=per_shape,
                              limit=limit, crop=crop)

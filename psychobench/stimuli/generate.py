@@ -34,7 +34,7 @@ from .images import StimulusError, encode_png
 from .levels import SetSpec, get_set, numeric_level, parse_level
 from psychobench.data.io import sha256_bytes
 
-from .manifest import (StimulusSet, output_folder, read_manifest, staging,
+from .manifest import (StimulusSet, cached_set, output_folder, read_manifest, staging,
                        write_manifest)
 from .recipes import Recipe, load_recipe
 
@@ -272,10 +272,9 @@ def parametric_set(name: str, base: str = DEFAULT_BASE, seed: int = 0, recipe: s
     ``cache``: a folder to materialise into instead of the content-addressed user cache (reused
     if it holds a complete set).
     """
-    if cache is not None:
-        root = Path(cache)
-        if (root / "manifest.csv").is_file():
-            return read_manifest(root, name=name)
+    done = cached_set(Path(cache), name) if cache is not None else None
+    if done is not None:
+        return done
     return make_set(name, base, seed=seed, out=cache, recipe=recipe,
                     conditions=list(conditions) if conditions is not None else None,
                     limit=limit, quantise=quantise, workers=workers)

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from psychobench.errors import PsychobenchError
 from psychobench.data.io import atomic_write_bytes
 
 from .manipulations import to_uint8
@@ -24,7 +25,7 @@ from .manipulations import to_uint8
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".gif")
 
 
-class StimulusError(ValueError):
+class StimulusError(PsychobenchError, ValueError):
     """A bad stimulus or base image; the message names the file."""
 
 

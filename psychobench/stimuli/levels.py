@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from psychobench.errors import PsychobenchError
 from psychobench.data.conditions import format_condition
 
 
-class LevelError(ValueError):
+class LevelError(PsychobenchError, ValueError):
     """An unknown manipulation or a condition string that cannot be read."""
 
 

@@ -29,13 +29,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from psychobench.data.io import cache_dir, publish, sha256_bytes, sha256_file  # noqa: F401 (re-used by generators)
+from psychobench.errors import PsychobenchError
+from psychobench.data.io import IntegrityWarning, cache_dir, check_seal, publish, seal, sha256_file
 
 MANIFEST_COLUMNS: tuple[str, ...] = ("stimulus_id", "path", "condition", "category", "params", "sha256")
 MANIFEST_NAME = "manifest.csv"
 
 
-class ManifestError(ValueError):
+class ManifestError(PsychobenchError, ValueError):
     """A manifest or the files it lists are inconsistent; the message names file and row."""
 
 
@@ -90,11 +91,12 @@ def write_manifest(df: pd.DataFrame, root: str | os.PathLike) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    seal(root / MANIFEST_NAME)
     return root / MANIFEST_NAME
 
 
 def read_manifest(root: str | os.PathLike, name: str | None = None, verify: bool = False) -> StimulusSet:
-    """Read ``root/manifest.csv``; with ``verify`` re-hash every file and compare."""
+    """Read ``root/manifest.csv``; with ``verify`` re-hash every file and compare (on threads)."""
     root = Path(root)
     path = root / MANIFEST_NAME
     if not path.is_file():
@@ -102,13 +104,41 @@ def read_manifest(root: str | os.PathLike, name: str | None = None, verify: bool
     df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     validate_manifest(df, str(path))
     if verify:
-        for i, (rel, digest) in enumerate(zip(df["path"], df["sha256"])):
-            f = root / rel
-            if not f.is_file():
+        from concurrent.futures import ThreadPoolExecutor
+
+        files = [root / rel for rel in df["path"]]
+
+        def digest(f: Path) -> str | None:
+            return sha256_file(f) if f.is_file() else None
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            got = list(pool.map(digest, files))
+        for i, (f, want, have) in enumerate(zip(files, df["sha256"], got)):
+            if have is None:
                 raise ManifestError(f"{path}: row {i + 2}: file {f} is missing")
-            if sha256_file(f) != digest:
+            if have != want:
                 raise ManifestError(f"{path}: row {i + 2}: checksum of {f} does not match")
     return StimulusSet(name=name or root.name, root=root, manifest=df)
+
+
+def cached_set(root: Path, name: str) -> StimulusSet | None:
+    """A generated set kept in a cache folder, if it is intact: its manifest matches its seal and
+    every file its manifest's checksum.  A changed set is warned about and removed (to be made
+    again); None if there is none."""
+    import shutil
+    import warnings
+
+    if not (root / MANIFEST_NAME).is_file():
+        return None
+    try:
+        if not check_seal(root / MANIFEST_NAME, "stimulus manifest"):
+            raise ManifestError(f"{root / MANIFEST_NAME}: manifest changed")
+        return read_manifest(root, name=name, verify=True)
+    except ManifestError as e:
+        msg = f"{root}: cached stimulus set {name} changed on disk ({e}); making it again"
+        warnings.warn(msg, IntegrityWarning, stacklevel=2)
+        shutil.rmtree(root, ignore_errors=True)
+        return None
 
 
 def stimuli_cache_root() -> Path:
@@ -126,8 +156,9 @@ def output_folder(name: str, key: str, out: str | os.PathLike | None) -> tuple[P
     """
     if out is None:
         final = stimuli_cache_root() / name / key[:24]
-        if (final / MANIFEST_NAME).is_file():
-            return final, read_manifest(final, name=name)
+        done = cached_set(final, name)
+        if done is not None:
+            return final, done
         return final, None
     final = Path(out)
     if final.exists() and any(final.iterdir()):

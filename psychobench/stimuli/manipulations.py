@@ -21,6 +21,8 @@ from scipy import fft as sfft
 from scipy import ndimage
 from scipy.interpolate import PchipInterpolator
 
+from psychobench.errors import PsychobenchError
+
 #: Luminance weights of skimage ``rgb2gray`` (Rec. 709 on stored, gamma-encoded values).
 GREY_WEIGHTS = np.array([0.2125, 0.7154, 0.0721])
 #: Background grey of the filter experiments (mean grey of the second-batch image set).
@@ -37,7 +39,7 @@ CONE_LUMINANCE = np.array([0.258828, 0.607436, 0.133736])
 RngLike = np.random.Generator | np.random.RandomState | Sequence
 
 
-class ManipulationError(ValueError):
+class ManipulationError(PsychobenchError, ValueError):
     """Bad input to a manipulation (shape, range, parameter)."""
 
 

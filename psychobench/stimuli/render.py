@@ -36,7 +36,7 @@ import pandas as pd
 from .images import StimulusError, encode_png
 from psychobench.data.io import sha256_bytes
 
-from .manifest import (StimulusSet, output_folder, read_manifest, staging,
+from .manifest import (StimulusSet, cached_set, output_folder, read_manifest, staging,
                        write_manifest)
 
 #: Bumped whenever rendered pixels change for the same parameters.
@@ -378,9 +378,8 @@ def viewpoint_set(seed: int = 0, objects: list[str] | None = None, azimuths=AZIM
     """
     if label not in ("view", "roll"):
         raise ValueError(f"label must be 'view' or 'roll', not {label!r}")
-    if cache is not None and (Path(cache) / "manifest.csv").is_file():
-        stim = read_manifest(Path(cache), name="viewpoints")
-    else:
+    stim = cached_set(Path(cache), "viewpoints") if cache is not None else None
+    if stim is None:
         to_list = (lambda x: None if x is None else [
             tuple(i) if isinstance(i, (list, tuple)) or hasattr(i, "__len__") and not isinstance(i, str)
             else i for i in x])

@@ -57,7 +57,25 @@ def _waves(batch) -> list[np.ndarray]:
 def _closed_labels(answers: AnswerSpace, who: str) -> tuple[str, ...]:
     if answers.open:
         raise ObserverError(f"{who} answers among a closed list of words; the experiment's answers are open")
+    if not answers.labels:
+        raise ObserverError(f"{who}: the experiment's answer space has no labels")
     return answers.labels
+
+
+def _vocabulary(words, who: str) -> tuple[str, ...]:
+    """``words`` as a tuple of distinct non-empty strings, or an ObserverError naming the fault."""
+    if isinstance(words, str):
+        raise ObserverError(f"{who}: vocabulary must be a list of words, not the string {words!r}")
+    words = tuple(words)
+    if not words:
+        raise ObserverError(f"{who}: vocabulary is empty; give at least one word (or mode='open')")
+    bad = [w for w in words if not isinstance(w, str) or not w.strip()]
+    if bad:
+        raise ObserverError(f"{who}: vocabulary entries must be non-empty strings; got {bad[0]!r}")
+    dup = sorted({w for w in words if words.count(w) > 1})
+    if dup:
+        raise ObserverError(f"{who}: vocabulary lists {', '.join(map(repr, dup[:5]))} more than once")
+    return words
 
 
 @dataclass(eq=False)
@@ -167,6 +185,11 @@ class WhisperObserver(Observer):
     _cands: object = field(default=None, repr=False)
     modality = "audio"
     preprocessing = AudioInput(fs=FS)
+
+    def __post_init__(self):
+        if self.mode not in ("open", "closed"):
+            raise ObserverError(f"{self.name}: mode must be 'open' or 'closed', not {self.mode!r}")
+        self.vocabulary = _vocabulary(self.vocabulary, self.name)
 
     @property
     def open_set(self) -> bool:

@@ -20,7 +20,7 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
-from psychobench.data.io import atomic_path, sha256_json
+from psychobench.data.io import check_seal, sha256_json, write_sealed
 
 from psychobench.stimuli.audio.maskers import MaskerBank, build_masker_bank
 from psychobench.stimuli.audio.signal import mix_at_snr
@@ -161,9 +161,11 @@ def checkpoint_path(cfg: WordTaskConfig) -> Path:
 def train_word_net(cfg: WordTaskConfig = WordTaskConfig(), *, force: bool = False, threads: int | None = None,
                    verbose: bool = False) -> Path:
     """Train (or find cached) the word network; returns its checkpoint path in the user cache.
-    Safe to call from inside a prediction loop: training runs with inference mode off."""
+    Safe to call from inside a prediction loop: training runs with inference mode off.  A cached
+    checkpoint is used only if its bytes match the digest stored when it was written; otherwise
+    it is trained again, with a warning naming the file."""
     path = checkpoint_path(cfg)
-    if path.is_file() and not force:
+    if not force and check_seal(path, "trained word network"):
         return path
     if threads:
         torch.set_num_threads(threads)
@@ -185,8 +187,7 @@ def _fit(cfg: WordTaskConfig, path: Path, verbose: bool, device: str = "cpu") ->
     trainer = pl.Trainer(max_epochs=cfg.epochs, accelerator=device, logger=False, enable_checkpointing=False,
                          enable_progress_bar=verbose, enable_model_summary=verbose, deterministic=False)
     trainer.fit(module, dl)
-    with atomic_path(path) as tmp:
-        trainer.save_checkpoint(tmp)
+    write_sealed(path, trainer.save_checkpoint)
 
 
 def load_word_net(cfg: WordTaskConfig = WordTaskConfig(), trained: bool = True, train_if_missing: bool = True,
@@ -198,7 +199,7 @@ def load_word_net(cfg: WordTaskConfig = WordTaskConfig(), trained: bool = True, 
         m = WordNetModule(cfg.words, cfg.fs, cfg.width, cfg.lr, cfg.epochs, trained=False)
         return m.eval()
     path = checkpoint_path(cfg)
-    if not path.is_file():
+    if not check_seal(path, "trained word network"):
         if not train_if_missing:
             raise FileNotFoundError(f"{path}: no trained word network; run scripts/train_word_net.py")
         train_word_net(cfg)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy import signal as sps
 
-from psychobench.data.io import atomic_path
+from psychobench.data.io import atomic_path, check_seal, seal
 
 from .signal import rms
 from .synth import Voice, audio_cache_dir, espeak, make_voices
@@ -154,10 +154,11 @@ class MaskerBank:
     def save(self, path: Path) -> None:
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, fs=self.fs, **self.waves)
+        seal(path)
 
     @classmethod
     def load(cls, path: Path) -> "MaskerBank":
-        z = np.load(path)
+        z = np.load(path, allow_pickle=False)
         return cls(int(z["fs"]), {k: z[k] for k in z.files if k != "fs"})
 
 
@@ -173,7 +174,7 @@ def build_masker_bank(fs: int = 16000, seconds: float = 30.0, seed: int = 0,
     key = hashlib.sha256(json.dumps([fs, seconds, seed, n_babble,
                                      None if speech_for_spectrum is None else len(speech_for_spectrum)]).encode()).hexdigest()[:16]
     path = audio_cache_dir() / f"maskers_{key}.npz"
-    if cache and path.is_file() and speech_for_spectrum is None:
+    if cache and speech_for_spectrum is None and check_seal(path, "masker bank"):
         return MaskerBank.load(path)
     rng = np.random.default_rng(seed)
     n = int(seconds * fs)

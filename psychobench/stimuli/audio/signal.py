@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from psychobench.errors import PsychobenchError
 from psychobench.data.io import atomic_path
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 OUTPUT_DBFS = -20.0
 
 
-class AudioError(ValueError):
+class AudioError(PsychobenchError, ValueError):
     """Bad audio input (wrong rate, clipped, silent, empty); the message names the file."""
 
 

