@@ -36,13 +36,18 @@ def test_two_processes_gather_all_answers(edge_subset):
     net = create("tf_efficientnet_lite0")
     one, n1 = _predictor(1).predict(net, edge_subset, IMAGENET16)
     two, n2 = _predictor(2).predict(net, edge_subset, IMAGENET16)
-    assert n1 == 3 and n2 == 4                          # 10 images: 3 batches; 2 x (5 -> 2 batches)
+    # 10 images: 3 batches; the decoded-stimulus loader shards whole batches (2 + 1), the PNG
+    # loader single images (2 x (5 images -> 2 batches))
+    assert n1 == 3 and n2 == 3
     assert len(two) == len(edge_subset.manifest) == 10   # in manifest order (answer_table)
     assert (two["response"] == one["response"]).all()
     p = [c for c in one.columns if c.startswith("p_")]
     np.testing.assert_allclose(two[p].to_numpy(float), one[p].to_numpy(float), atol=1e-5)
     from psychobench.data.io import cache_dir
     assert not list(cache_dir().glob(".predict-*"))     # shard folders removed
+    from dataclasses import replace
+    png, n3 = replace(_predictor(2), decoded_cache=False).predict(net, edge_subset, IMAGENET16)
+    assert n3 == 4 and (png["response"] == one["response"]).all()
 
 
 def test_missing_shard_and_unanswered_stimulus(tmp_path, edge_subset):

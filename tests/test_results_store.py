@@ -175,7 +175,7 @@ def test_remember_and_recall(tmp_path, monkeypatch):
     out = tmp_path / "run2"
     s = store.recall("k" * 64, out)
     assert s == {"model": "net-a", "forward_passes": 0, "aggregate": {"i1": None},
-                 "reused": "k" * 64}
+                 "timing": {"images": 0, "forward_seconds": 0.0}, "reused": "k" * 64}
     assert (out / "metrics.csv").read_bytes() == (run / "metrics.csv").read_bytes()
     assert (out / "responses/edge/edge_net-a_session-1.csv").read_text() == "subj\nnet-a\n"
     assert not (out / "summary.json").exists()       # not trusted until the app writes it

@@ -102,6 +102,29 @@ class Waveforms(Dataset):
         return i, torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), self.targets[i]
 
 
+class DecodedImages(Dataset):
+    """A set's decoded images (:func:`psychobench.stimuli.decoded.decode_set`), served a whole
+    batch per item: item ``k`` is batch ``k``, one slice copy of the memory-mapped array, with no
+    per-image Python work (use with ``DataLoader(batch_size=None)``)."""
+
+    def __init__(self, pixels: np.ndarray, targets: list[str], batch_size: int):
+        self.pixels, self.targets, self.batch_size = pixels, targets, int(batch_size)
+
+    def __len__(self) -> int:
+        return -(-len(self.pixels) // self.batch_size)
+
+    def __getitem__(self, k: int) -> dict:
+        a = k * self.batch_size
+        b = min(len(self.pixels), a + self.batch_size)
+        return {"index": torch.arange(a, b, dtype=torch.long),
+                "pixels": torch.from_numpy(np.array(self.pixels[a:b])),      # one copy out of the map
+                "targets": self.targets[a:b]}
+
+
+def _as_batch(batch: dict) -> dict:
+    return batch                      # DecodedImages items are batches already
+
+
 def collate(items) -> dict:
     idx, data, targets = zip(*items)
     out = {"index": torch.as_tensor(idx, dtype=torch.long), "targets": list(targets)}
@@ -120,7 +143,8 @@ class StimulusDataModule(pl.LightningDataModule):
     """Prediction-only data module over one stimulus set (image files or waveforms)."""
 
     def __init__(self, stimuli: StimulusSet | WaveformSet, preprocessing: Preprocessing | AudioInput,
-                 batch_size: int = 32, num_workers: int = 1, pin_memory: bool | None = None):
+                 batch_size: int = 32, num_workers: int = 1, pin_memory: bool | None = None,
+                 decoded: bool = True, progress: bool = True):
         super().__init__()
         if int(batch_size) < 1:
             raise SettingError(f"trainer.batch_size must be >= 1, got {batch_size}")
@@ -128,7 +152,10 @@ class StimulusDataModule(pl.LightningDataModule):
         self.preprocessing = preprocessing
         self.batch_size = int(batch_size)
         self.num_workers = int(num_workers)
+        # pinned host memory lets Lightning copy batches to the GPU with non_blocking=True
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else pin_memory
+        self.decoded = bool(decoded)
+        self.progress = bool(progress)
 
     def dataset(self) -> Dataset:
         if isinstance(self.stimuli, WaveformSet):
@@ -141,6 +168,13 @@ class StimulusDataModule(pl.LightningDataModule):
 
     def predict_dataloader(self) -> DataLoader:
         ds = self.dataset()
+        if self.decoded and isinstance(ds, ManifestImages):
+            from psychobench.stimuli.decoded import decode_set
+
+            pixels = decode_set(self.stimuli, self.preprocessing, progress=self.progress)
+            return DataLoader(DecodedImages(pixels, ds.targets, self.batch_size), batch_size=None,
+                              shuffle=False, num_workers=0, collate_fn=_as_batch,
+                              pin_memory=self.pin_memory)
         workers = self.num_workers if isinstance(ds, ManifestImages) else 0   # waveforms are in memory
         return DataLoader(ds, batch_size=self.batch_size, shuffle=False, num_workers=workers,
                           collate_fn=collate, persistent_workers=False,

@@ -10,6 +10,7 @@ arrays: ``index`` (manifest rows), ``response`` and, where the observer scores t
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -31,10 +32,18 @@ class ObserverModule(pl.LightningModule):
         net = observer.torch_module()
         self.net = net if isinstance(net, torch.nn.Module) else None
         self.forward_passes = 0
+        self.forward_seconds = 0.0      # in the observer's answer calls (synchronised on a GPU)
 
     def predict_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> dict:
+        cuda = self.device.type == "cuda"
+        if cuda:
+            torch.cuda.synchronize(self.device)
+        t = time.perf_counter()
         with torch.inference_mode():
             out = self.observer.answer(batch, self.answers)
+        if cuda:
+            torch.cuda.synchronize(self.device)
+        self.forward_seconds += time.perf_counter() - t
         self.forward_passes += 1
         res = {"index": batch["index"].cpu().numpy()}
         for k, v in out.items():

@@ -23,6 +23,7 @@ import pandas as pd
 from psychobench.errors import SettingError
 from psychobench.data.answers import AnswerSpace
 from psychobench.data.io import cache_dir
+from psychobench.stimuli.manifest import StimulusSet
 
 log = logging.getLogger(__name__)
 PRECISIONS = ("32-true", "32", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64-true", "transformer-engine")
@@ -53,17 +54,26 @@ class Predictor:
     devices: Any = 1
     strategy: str = "auto"
     precision: str = "32-true"
-    batch_size: int = 32
+    batch_size: Any = 32
     num_workers: int = 1
     progress_bar: bool = True
+    decoded_cache: bool = True
 
     def __post_init__(self):
-        try:
-            self.batch_size = int(self.batch_size)
-        except (TypeError, ValueError):
-            raise SettingError(f"trainer.batch_size must be a positive integer, got {self.batch_size!r}") from None
-        if self.batch_size < 1:
-            raise SettingError(f"trainer.batch_size must be >= 1, got {self.batch_size}")
+        if str(self.batch_size).strip().lower() == "auto":
+            self.batch_size = "auto"
+        else:
+            try:
+                self.batch_size = int(self.batch_size)
+            except (TypeError, ValueError):
+                raise SettingError(f"trainer.batch_size must be a positive integer or auto, "
+                                   f"got {self.batch_size!r}") from None
+            if self.batch_size < 1:
+                raise SettingError(f"trainer.batch_size must be >= 1, got {self.batch_size}")
+        if not isinstance(self.decoded_cache, bool):
+            raise SettingError(f"trainer.decoded_cache must be true or false, got {self.decoded_cache!r}")
+        self.forward_seconds = 0.0           # time in the observer's answer calls, this object's runs
+        self.images = 0
         try:
             self.num_workers = int(self.num_workers)
         except (TypeError, ValueError):
@@ -95,9 +105,15 @@ class Predictor:
         observer.check(answers)
         logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
         module = ObserverModule(observer, answers)
-        dm = StimulusDataModule(stimuli, observer.preprocessing, batch_size=self.batch_size,
-                                num_workers=self.num_workers)
+        batch_size = self.resolve_batch_size(observer)
+        dm = StimulusDataModule(stimuli, observer.preprocessing, batch_size=batch_size,
+                                num_workers=self.num_workers, decoded=self.decoded_cache,
+                                progress=bool(self.progress_bar))
         multi = n_devices(self.devices, self.accelerator) > 1
+        if self.decoded_cache and isinstance(stimuli, StimulusSet):
+            from psychobench.stimuli.decoded import decode_set
+
+            decode_set(stimuli, observer.preprocessing, progress=bool(self.progress_bar))   # once, before any spawn
         strategy = "ddp_spawn" if multi and self.strategy == "auto" else self.strategy
         shard_dir = Path(tempfile.mkdtemp(prefix=".predict-", dir=cache_dir())) if multi else None
         trainer = pl.Trainer(accelerator=self.accelerator, devices=self.devices, strategy=strategy,
@@ -110,12 +126,63 @@ class Predictor:
                 warnings.filterwarnings("ignore", message=".*does not have many workers.*")
                 outputs = trainer.predict(module, datamodule=dm, return_predictions=not multi)
             passes = module.forward_passes
+            self.forward_seconds += module.forward_seconds
+            self.images += len(stimuli.manifest)
             if multi:
                 outputs, passes = read_shards(shard_dir, trainer.world_size)
         finally:
             if shard_dir is not None:
                 shutil.rmtree(shard_dir, ignore_errors=True)
         return answer_table(stimuli, outputs, answers), passes
+
+
+    def resolve_batch_size(self, observer) -> int:
+        """``trainer.batch_size``, with ``auto`` resolved: on a GPU, the largest power of two
+        (up to 1024) at which the observer's network answers a batch in memory; elsewhere 32."""
+        if self.batch_size != "auto":
+            return int(self.batch_size)
+        import torch
+
+        gpu = str(self.accelerator) in ("auto", "gpu", "cuda") and torch.cuda.is_available()
+        net = observer.torch_module() if hasattr(observer, "torch_module") else None
+        size = getattr(getattr(observer, "preprocessing", None), "size", None)
+        if not gpu or not isinstance(net, torch.nn.Module) or size is None:
+            return 32
+        return largest_batch(net, tuple(size), self.precision)
+
+
+def largest_batch(net, size: tuple[int, int], precision: str = "32-true", limit: int = 1024) -> int:
+    """The largest power of two <= ``limit`` at which ``net`` runs a forward pass of
+    ``(batch, 3, H, W)`` on the current CUDA device (doubling from 1 until it runs out of
+    memory; the probe runs the same forward pass at the run's precision)."""
+    import torch
+
+    dev = torch.device("cuda")
+    was = next(net.parameters()).device if any(True for _ in net.parameters()) else torch.device("cpu")
+    net = net.to(dev)
+    dtype = {"16-mixed": torch.float16, "bf16-mixed": torch.bfloat16, "16-true": torch.float16,
+             "bf16-true": torch.bfloat16}.get(str(precision))
+    fits, b = 0, 1
+    try:
+        while b <= limit:
+            try:
+                x = torch.zeros((b, 3, *size), device=dev).contiguous(memory_format=torch.channels_last)
+                with torch.inference_mode(), torch.autocast("cuda", dtype=dtype, enabled=dtype is not None):
+                    net(x)
+                torch.cuda.synchronize()
+                fits = b
+                b *= 2
+            except torch.cuda.OutOfMemoryError:
+                break
+            finally:
+                x = None
+                torch.cuda.empty_cache()
+    finally:
+        net.to(was)
+    if fits == 0:
+        raise SettingError("trainer.batch_size=auto: not even one stimulus fits the GPU's memory")
+    log.info("trainer.batch_size=auto: %d", fits)
+    return fits
 
 
 def answer_table(stimuli, outputs: list[dict], answers: AnswerSpace) -> pd.DataFrame:

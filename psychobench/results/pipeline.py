@@ -157,5 +157,6 @@ def run(cfg: DictConfig, run_dir: str | Path, experiments: dict[str, Experiment]
     metrics = score_all(tables, experiments, observer, settings)
     folder.write_trials(tables, observer.name)
     folder.write_metrics(metrics)
+    timing = {"images": int(predictor.images), "forward_seconds": round(predictor.forward_seconds, 3)}
     return summarise(metrics, observer.name, experiments, n_trials=int(sum(len(t) for t in tables.values())),
-                     forward_passes=int(passes), seconds=round(time.perf_counter() - t0, 3))
+                     forward_passes=int(passes), seconds=round(time.perf_counter() - t0, 3), timing=timing)

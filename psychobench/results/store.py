@@ -192,6 +192,7 @@ def recall(key: str, run_dir: str | os.PathLike, *, seconds_from: float | None =
         if rel.as_posix() not in (SUMMARY, DIGESTS):
             atomic_write_bytes(run_dir / rel, (entry / rel).read_bytes())
     summary["forward_passes"] = 0
+    summary["timing"] = {"images": 0, "forward_seconds": 0.0}      # nothing was predicted
     summary["reused"] = key
     if seconds_from is not None:
         summary["seconds"] = round(time.perf_counter() - seconds_from, 3)
