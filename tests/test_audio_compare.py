@@ -251,3 +251,44 @@ def test_ccc_stimuli_fetched_over_loopback_http(tmp_path, monkeypatch):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_per_snr_centring_known_values():
+    snrs = np.array([-3.0, -3.0, 0.0, 0.0])
+    x = np.array([0.2, 0.4, 0.6, 1.0])
+    np.testing.assert_allclose(compare.per_snr_centred(x, snrs), [-0.1, 0.1, -0.2, 0.2])
+    np.testing.assert_allclose(compare.per_snr_means(x, snrs), [0.3, 0.3, 0.8, 0.8])
+
+
+def test_background_pattern_and_snr_only_baseline():
+    rng = np.random.default_rng(3)
+    snrs = np.repeat([-9.0, -6.0, -3.0, 0.0, 3.0], 4)                    # 5 SNRs x 4 backgrounds
+    bg_effect = np.tile([-0.1, 0.0, 0.05, 0.05], 5)
+    truth = np.clip(1 / (1 + np.exp(-(snrs + 3) / 3)) + bg_effect, 0.01, 0.99)
+    S = np.clip(truth + rng.normal(0, 0.02, (44, truth.size)), 0, 1)      # 44 listeners
+    n = np.full(truth.size, 2000.0)
+    same = compare.cell_pattern_stats(rng.binomial(2000, truth).astype(float), n, S, snrs, n_boot=300)
+    # the listeners' cell means are mostly SNR: the baseline is high, and a model with the same
+    # background effects matches the pattern too
+    assert same["r2_snr_only"] > 0.8 and same["r_background_pattern"] > 0.9
+    for k in ("r2_cell_means", "r2_snr_only", "r_background_pattern"):
+        lo, hi = same[f"{k}_ci"]
+        assert lo <= same[k] <= hi
+    # a model that knows SNR only, with the backgrounds' order reversed, fits the cell means as
+    # well as SNR alone does, while its background pattern is anti-correlated
+    flipped = np.clip(1 / (1 + np.exp(-(snrs + 3) / 3)) - bg_effect, 0.01, 0.99)
+    rev = compare.cell_pattern_stats(rng.binomial(2000, flipped).astype(float), n, S, snrs, n_boot=300)
+    assert rev["r2_cell_means"] > 0.7 and rev["r_background_pattern"] < -0.8
+    assert rev["r_background_pattern_ci"][1] < 0
+
+
+def test_saddler_models_reference(mirror_env):
+    from psychobench.data.listeners import load_saddler2024_words
+    ref = compare.saddler_model_cells()
+    assert set(ref["model"]) == {"saddler2024-ihc50hz", "saddler2024-ihc320hz", "saddler2024-ihc1000hz",
+                                 "saddler2024-ihc3000hz"}
+    assert set(ref["background"]) == {0, 1, 2, 3}
+    rows = pd.DataFrame(compare.saddler_reference_rows(load_saddler2024_words(), "words_in_noise"))
+    r2 = rows[(rows["metric"] == "r2_cell_means")].set_index("observer")["value"]
+    assert r2["saddler2024-ihc3000hz"] > 0.9            # their networks on the real stimuli
+    assert (rows["n"] == 20).all()                     # 4 backgrounds x 5 SNRs

@@ -54,6 +54,106 @@ def split_halves(S: np.ndarray, n_splits: int = 100, seed: int = 0) -> tuple[np.
     return wa @ S, wb @ S, n // 2, n - n // 2
 
 
+def per_snr_centred(x: np.ndarray, snrs: np.ndarray) -> np.ndarray:
+    """``x (..., cells)`` minus its mean over the cells of the same SNR: what is left is the
+    pattern across backgrounds, with the effect of SNR removed."""
+    out = np.array(x, float, copy=True)
+    for s in np.unique(snrs):
+        sel = snrs == s
+        out[..., sel] -= out[..., sel].mean(-1, keepdims=True)
+    return out
+
+
+def per_snr_means(x: np.ndarray, snrs: np.ndarray) -> np.ndarray:
+    """Each cell's value replaced by the mean of its SNR's cells (the prediction of SNR alone)."""
+    return np.asarray(x, float) - per_snr_centred(x, snrs)
+
+
+def _rowwise_r(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson r of matching rows of ``a`` and ``b`` (..., cells); NaN where a row is constant."""
+    a = a - a.mean(-1, keepdims=True)
+    b = b - b.mean(-1, keepdims=True)
+    den = np.sqrt((a * a).sum(-1) * (b * b).sum(-1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, (a * b).sum(-1) / np.where(den > 0, den, 1.0), np.nan)
+
+
+def cell_pattern_stats(m_k: np.ndarray, m_n: np.ndarray, S: np.ndarray, snrs: np.ndarray, *,
+                       n_boot: int = 1000, seed: int = 0) -> dict:
+    """What the cell means of a words-in-noise comparison say beyond SNR.
+
+    m_k, m_n: the model's correct trials and trials per noisy cell; S: listeners x cells
+    proportion correct; snrs: each cell's SNR.  Returns point values and 95% percentile
+    intervals (``<name>_ci``) of
+    - ``r2_cell_means``: r^2 of model and listener-mean accuracy over the cells;
+    - ``r2_snr_only``: r^2 of the listener cell means with their own per-SNR means, i.e. what
+      SNR alone explains (a model that knew only the SNR and the listeners' per-SNR accuracy
+      would reach it);
+    - ``r_background_pattern``: r of model and listener cell means after each side's per-SNR
+      mean is removed (the background pattern).
+    Intervals: ``n_boot`` draws resampling the listeners (with replacement) and the model's
+    trials (binomially per cell, at its observed rate), both at once."""
+    m = m_k / m_n
+    h = S.mean(0)
+    out = {"r2_cell_means": float(_rowwise_r(m, h)) ** 2,
+           "r2_snr_only": float(_rowwise_r(h, per_snr_means(h, snrs))) ** 2,
+           "r_background_pattern": float(_rowwise_r(per_snr_centred(m, snrs), per_snr_centred(h, snrs)))}
+    if n_boot:
+        rng = np.random.default_rng(seed)
+        n_subj = S.shape[0]
+        mult = rng.multinomial(n_subj, np.full(n_subj, 1.0 / n_subj), size=n_boot)
+        hb = mult @ S / n_subj                                              # (B, cells)
+        mb = rng.binomial(m_n.astype(np.int64), m, size=(n_boot, len(m))) / m_n
+        draws = {"r2_cell_means": _rowwise_r(mb, hb) ** 2,
+                 "r2_snr_only": _rowwise_r(hb, per_snr_means(hb, snrs)) ** 2,
+                 "r_background_pattern": _rowwise_r(per_snr_centred(mb, snrs), per_snr_centred(hb, snrs))}
+        for k, d in draws.items():
+            out[f"{k}_ci"] = _bc_ci(d, out[k])
+    return out
+
+
+def _bc_ci(draws: np.ndarray, estimate: float, level: float = 0.95) -> list[float | None]:
+    """Bias-corrected percentile interval (Efron & Tibshirani 1993, ch. 14.3, without the
+    acceleration term).  The draws here add the model's binomial trial noise to an estimate that
+    already carries it, so they sit below the estimate (a correlation is attenuated by noise);
+    the plain percentile interval would then exclude the estimate. The bias correction shifts
+    the percentiles by z0 = Phi^-1(share of draws below the estimate)."""
+    from scipy.stats import norm
+
+    d = np.asarray(draws, float)
+    d = d[np.isfinite(d)]
+    if not d.size or not np.isfinite(estimate):
+        return [None, None]
+    below = (np.sum(d < estimate) + 0.5 * np.sum(d == estimate)) / d.size
+    below = float(np.clip(below, 0.5 / d.size, 1 - 0.5 / d.size))
+    z0 = norm.ppf(below)
+    za = norm.ppf([(1 - level) / 2, (1 + level) / 2])
+    q = norm.cdf(2 * z0 + za) * 100
+    return [float(v) for v in np.percentile(d, q)]
+
+
+#: Saddler & McDermott (2024)'s networks (fig5b_fig5c.csv of msaddler/phaselocknet): their
+#: background names -> the listener data's background codes (modulated noise was not plotted).
+SADDLER_FIG5_BACKGROUNDS = {"auditory_scenes": 0, "8_talker_babble": 1, "instrumental_music": 2,
+                            "stationary_noise": 3}
+SADDLER_FIG5_FILE = "data/source_data_files/fig5b_fig5c.csv"
+
+
+def saddler_model_cells(path=None) -> pd.DataFrame:
+    """Saddler & McDermott (2024)'s published word-recognition cell means of their networks on
+    the real stimuli, by phase-locking limit of the simulated auditory nerve (50, 320, 1000,
+    3000 Hz; each the mean of 10 architectures): columns ``model, background, snr_db, acc``."""
+    from psychobench.data.listeners import SADDLER_DATASET, _read_csv, fetch_file
+
+    path = path or fetch_file(SADDLER_DATASET, SADDLER_FIG5_FILE)
+    d = _read_csv(path)
+    d = d[(d["model"].astype(str) != "human") & d["condition"].isin(list(SADDLER_FIG5_BACKGROUNDS))]
+    g = d.groupby(["model", "condition", "snr"], sort=True)["correct_word"].mean().reset_index()
+    return pd.DataFrame({"model": "saddler2024-ihc" + g["model"].astype(str) + "hz",
+                         "background": g["condition"].map(SADDLER_FIG5_BACKGROUNDS).to_numpy(int),
+                         "snr_db": g["snr"].to_numpy(float), "acc": g["correct_word"].to_numpy(float)})
+
+
 def srt_fits(levels: np.ndarray, k: np.ndarray, n: np.ndarray, *, guess: np.ndarray, criterion: float,
              lapse_max: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Logistic fits of many curves at shared SNRs: ``k, n (R, L)`` with per-row guess rates
@@ -107,6 +207,9 @@ def words_in_noise_comparison(model_trials: pd.DataFrame, humans: pd.DataFrame, 
     half_a, half_b, n_a, n_b = split_halves(S[:, cidx], n_splits, seed)
     est = estimate_from_halves(m_vec, h_vec, half_a, half_b, n_a=n_a, n_b=n_b)
     r, reliability = est["value"], est["reliability"]
+    cell_snrs = np.array([c[1] for c in noisy], float)
+    pattern = cell_pattern_stats(mc.loc[noisy, "k"].to_numpy(float), mc.loc[noisy, "n"].to_numpy(float),
+                                 S[:, cidx], cell_snrs, n_boot=n_boot, seed=seed)
 
     rng = np.random.default_rng(seed)
     rows, srt = [], {}
@@ -155,6 +258,10 @@ def words_in_noise_comparison(model_trials: pd.DataFrame, humans: pd.DataFrame, 
         "model_clean_accuracy": _num(clean_m.mean()) if len(clean_m) else None,
         "human_clean_accuracy": _num(clean_h.mean()) if len(clean_h) else None,
         "srt_criterion": srt_criterion, "srt": srt,
+        "r2_cell_means_ci": pattern.get("r2_cell_means_ci"),
+        "r2_snr_only": _num(pattern["r2_snr_only"]), "r2_snr_only_ci": pattern.get("r2_snr_only_ci"),
+        "r_background_pattern": _num(pattern["r_background_pattern"]),
+        "r_background_pattern_ci": pattern.get("r_background_pattern_ci"),
     }
     if not np.isfinite(r):
         summary["r_undefined"] = "model accuracy is the same in every noisy cell (e.g. at chance): r is undefined"
@@ -369,9 +476,14 @@ def words_in_noise_table(model_trials: pd.DataFrame, humans: pd.DataFrame, *, da
     n_m = len(model_trials)
     n_cells = summary["n_cells"]
     r2, ceil = summary["r2_cell_means"], summary["ceiling"]
-    rows = [T.row(dataset, "r2_cell_means", observer, r2, ceiling=ceil,
+    rows = [T.row(dataset, "r_background_pattern", observer, summary["r_background_pattern"],
+                  value_ci=summary["r_background_pattern_ci"], n=n_cells),
+            T.row(dataset, "r2_cell_means", observer, r2, value_ci=summary["r2_cell_means_ci"], ceiling=ceil,
                   normalized=summary["r2_over_ceiling"], n=n_cells,
                   status=None if r2 is not None else "undefined"),
+            # the trivial baseline beside it: what SNR alone explains of the listeners' cell means
+            T.row(dataset, "r2_snr_only", T.HUMANS, summary["r2_snr_only"], value_ci=summary["r2_snr_only_ci"],
+                  n=n_cells),
             T.row(dataset, "r_cell_means", observer, summary["r_cell_means"], n=n_cells),
             T.row(dataset, "clean_accuracy", observer, summary["model_clean_accuracy"],
                   n=int((~np.isfinite(model_trials["snr_db"].to_numpy(float))).sum())),
@@ -388,6 +500,7 @@ def words_in_noise_table(model_trials: pd.DataFrame, humans: pd.DataFrame, *, da
             T.row(dataset, "srt_z", observer, s["model_z_vs_listeners"], condition=cond, n=s["n_listeners_with_srt"],
                   status=None if s["model_z_vs_listeners"] is not None else "not_reached"),
         ]
+    rows += saddler_reference_rows(humans, dataset)
     for r in metrics.itertuples(index=False):
         who = observer if r.observer == "model" else T.HUMANS
         name = background_names[int(r.background)]
@@ -397,6 +510,31 @@ def words_in_noise_table(model_trials: pd.DataFrame, humans: pd.DataFrame, *, da
             for k in ("alpha", "beta", "lapse", "guess"):
                 rows.append(T.row(dataset, f"fit_{k}", who, getattr(r, f"fit_{k}"), condition=name))
     return T.metric_table(rows, f"{dataset}/{observer}")
+
+
+def saddler_reference_rows(humans: pd.DataFrame, dataset: str) -> list[dict]:
+    """Reference rows: Saddler & McDermott (2024)'s own networks, on the real stimuli, against
+    the same listeners (``r2_cell_means``, ``r_background_pattern`` over the 4 backgrounds x 5
+    SNRs they published; observer ``saddler2024-ihc<limit>hz``; no interval: cell means only)."""
+    from psychobench.consistency import table as T
+
+    ref = saddler_model_cells()
+    S, cols = human_cells(humans)
+    h = pd.Series(S.mean(0), index=cols)
+    rows = []
+    for name, g in ref.groupby("model", sort=False):
+        g = g[np.isfinite(g["snr_db"])]
+        cells = [(b, s) for b, s in zip(g["background"], g["snr_db"]) if (b, s) in h.index]
+        if len(cells) < 3:
+            continue
+        mv = g.set_index(["background", "snr_db"]).loc[cells, "acc"].to_numpy(float)
+        hv = h.loc[cells].to_numpy(float)
+        snrs = np.array([c[1] for c in cells])
+        r = float(_rowwise_r(mv, hv))
+        rp = float(_rowwise_r(per_snr_centred(mv, snrs), per_snr_centred(hv, snrs)))
+        rows += [T.row(dataset, "r2_cell_means", name, r * r, n=len(cells)),
+                 T.row(dataset, "r_background_pattern", name, rp, n=len(cells))]
+    return rows
 
 
 def ccc_table(model_trials: pd.DataFrame, answers: list[list[str]], *, dataset: str, alpha: float = 0.5) -> pd.DataFrame:

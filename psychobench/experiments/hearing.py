@@ -132,7 +132,7 @@ class WordsInNoise(Experiment):
         if self.saddler_csv is not None and not Path(self.saddler_csv).expanduser().is_file():
             raise SettingError(f"{self.name}: stimuli.saddler_csv={self.saddler_csv}: no such file (give a "
                                "local copy of Saddler & McDermott's CSV, or leave it null for the registered one)")
-        self.headline = self.headline or ("r2_cell_means", "srt_delta_db")
+        self.headline = self.headline or ("r_background_pattern", "r2_cell_means", "r2_snr_only", "srt_delta_db")
         self.notes = {"maskers": "Maskers differ from Saddler & McDermott (2024): their natural scenes, babble "
                                  "and music recordings are not public, so each background is a synthetic "
                                  "stand-in: " + "; ".join(f"{SADDLER_BACKGROUNDS[b][0]} = {SADDLER_BACKGROUNDS[b][1]}"
