@@ -15,10 +15,12 @@ from psychobench.data.schema import TrialTableError
 
 
 def consistency_report(model, humans, **kw):
-    """consistency_details as {metric: {value, ceiling, normalized, ci}} (ci bounds normalized)."""
+    """consistency_details as {metric: {value, ceiling, normalized, ci, status}} (ci bounds
+    normalized; status: the interval's, NaN bounds unless ``ok``)."""
     d = consistency_details(model, humans, **kw)
     return {r.metric: {"value": float(r.value), "ceiling": float(r.ceiling), "normalized": float(r.normalized),
-                       "ci": [float(r.normalized_ci_low), float(r.normalized_ci_high)]} for r in d.itertuples()}
+                       "ci": [float(r.normalized_ci_low), float(r.normalized_ci_high)],
+                       "status": r.normalized_interval} for r in d.itertuples()}
 
 CATS = ["a", "b", "c", "d", "e", "f", "g", "h"]
 
@@ -114,12 +116,14 @@ def test_report_schema_and_seed():
     model = model_table(ids, cat, p > 0.5)
     a = consistency_report(model, humans, n_boot=50, seed=3)
     b = consistency_report(model, humans, n_boot=50, seed=3)
-    assert a == b
+    np.testing.assert_equal(a, b)                       # NaN bounds (no valid interval) compare equal
     assert set(a) == {"o1_acc", "o1_dprime", "o2_offdiag", "o2_dprime", "i1", "i1n", "error_consistency"}
     for v in a.values():
-        assert set(v) == {"value", "ceiling", "normalized", "ci"}
+        assert set(v) == {"value", "ceiling", "normalized", "ci", "status"}
+        assert v["status"] in ("ok", "no_valid_interval")
+        assert np.isfinite(v["ci"]).all() == (v["status"] == "ok")
         assert all(isinstance(x, float) for x in [v["value"], v["ceiling"], v["normalized"], *v["ci"]])
-        assert v["ci"][0] <= v["ci"][1]
+        assert v["ci"][0] <= v["ci"][1] or v["status"] != "ok"
     assert a["i1"]["normalized"] == pytest.approx(a["i1"]["value"] / a["i1"]["ceiling"])
 
 

@@ -156,3 +156,18 @@ def test_gee_tells_a_different_curve_from_a_human_like_one():
     assert r_flat["p_interaction"] < 1e-4
     assert r_flat["df_interaction"] == 3 and r_flat["n_clusters"] == 5
     assert r_flat["p_interaction_calibrated"] == pytest.approx(1 / 5)   # beats all 4 humans
+
+
+def test_threshold_only_where_the_data_show_one():
+    from psychobench.consistency.psychometric import chance_p_value, fit_psychometric
+
+    # exact one-sided binomial test: P(X >= 60 | n = 100, p = 0.5)
+    assert float(chance_p_value(60, 100, 0.5)) == pytest.approx(0.028443966820490392, rel=1e-9)
+    levels = np.array([1.0, 2.0, 4.0, 8.0, 16.0])
+    n = np.full(5, 40)
+    # at chance everywhere (the easy end, 24/40 correct, gives p = 0.13): no threshold, and the
+    # status says why
+    chance = fit_psychometric(levels, np.array([19, 21, 20, 22, 24]), n, guess=0.5)
+    assert chance.threshold_status(0.707) == "at_chance" and np.isnan(chance.threshold(0.707))
+    rising = fit_psychometric(levels, np.array([20, 22, 28, 36, 39]), n, guess=0.5)
+    assert rising.threshold_status(0.707) == "ok" and 1.0 <= rising.threshold(0.707) <= 16.0

@@ -37,7 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
 def ceiling_table(humans: dict[str, pd.DataFrame], *, n_splits: int = 10, n_boot: int = 0,
                   seed: int = 0, split: str = "subjects", all_conditions: bool = False) -> pd.DataFrame:
     """One row per data set: subjects, stimuli, and per metric the ceiling (``METRIC``), the
-    split-half reliability r_SB (``METRIC_rsb``) and, with ``n_boot``, CI columns."""
+    split-half reliability r_SB (``METRIC_rsb``) and, with ``n_boot``, the ceiling's 95% CI
+    (``METRIC_ci_low``/``METRIC_ci_high``, NaN where none is valid) and the interval's status
+    (``METRIC_interval``: ``ok`` or ``no_valid_interval``; see
+    :mod:`psychobench.consistency.intervals`)."""
     from psychobench.consistency.scores import human_ceilings
     from psychobench.experiments import mvh
 
@@ -59,6 +62,7 @@ def ceiling_table(humans: dict[str, pd.DataFrame], *, n_splits: int = 10, n_boot
             if n_boot:
                 row[f"{m}_ci_low"] = t.loc[m, "ceiling_ci_low"]
                 row[f"{m}_ci_high"] = t.loc[m, "ceiling_ci_high"]
+                row[f"{m}_interval"] = t.loc[m, "ceiling_interval"]
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -71,12 +75,22 @@ def to_markdown(tab: pd.DataFrame) -> str:
     def fmt(v):
         return "n/a" if not np.isfinite(v) else f"{v:.3f}"
 
-    for r in tab.itertuples(index=False):
-        d = r._asdict()
-        lines.append("| " + " | ".join([d["dataset"], str(d["subjects"]), str(d["stimuli"])]
-                                       + [fmt(d[m]) for m in METRICS]) + " |")
+    def cell(d, m):
+        if f"{m}_interval" not in d:
+            return fmt(d[m])
+        if d[f"{m}_interval"] != "ok":
+            return f"{fmt(d[m])} (no valid interval)"
+        return f"{fmt(d[m])} [{fmt(d[f'{m}_ci_low'])}, {fmt(d[f'{m}_ci_high'])}]"
+
+    for r in tab.to_dict("records"):
+        lines.append("| " + " | ".join([r["dataset"], str(r["subjects"]), str(r["stimuli"])]
+                                       + [cell(r, m) for m in METRICS]) + " |")
     mean = tab[list(METRICS)].mean()
     lines.append("| **mean** | | | " + " | ".join(fmt(mean[m]) for m in METRICS) + " |")
+    if f"{METRICS[0]}_interval" in tab.columns:
+        lines += ["", "95% intervals of the ceilings (crossed bootstrap of stimuli and observers, "
+                  "psychobench.consistency.intervals); \"no valid interval\": the design gives none "
+                  "(too many resampled panels where the metric is undefined)."]
     return "\n".join(lines) + "\n"
 
 

@@ -182,8 +182,9 @@ def ood_accuracy(p: Paired, observers: np.ndarray) -> float:
     return float(np.nanmean(vals))
 
 
-def shape_bias(table: pd.DataFrame) -> float:
-    """Shape bias of cue-conflict trials (pooled over the table's observers)."""
+def shape_counts(table: pd.DataFrame) -> tuple[int, int]:
+    """(shape hits, texture hits) of cue-conflict trials (pooled over the table's observers;
+    trials whose shape and texture category agree are left out)."""
     if "texture" in table.columns and table["texture"].notna().all():
         texture = table["texture"].astype(str)
     else:
@@ -192,8 +193,12 @@ def shape_bias(table: pd.DataFrame) -> float:
     shape = table["category"].astype(str)
     resp = table["response"].astype(str)
     keep = (shape != texture).to_numpy()
-    shape_hits = int(((resp == shape).to_numpy() & keep).sum())
-    texture_hits = int(((resp == texture).to_numpy() & keep).sum())
+    return int(((resp == shape).to_numpy() & keep).sum()), int(((resp == texture).to_numpy() & keep).sum())
+
+
+def shape_bias(table: pd.DataFrame) -> float:
+    """Shape bias of cue-conflict trials (pooled over the table's observers)."""
+    shape_hits, texture_hits = shape_counts(table)
     if shape_hits + texture_hits == 0:
         return float("nan")
     return shape_hits / (shape_hits + texture_hits)
@@ -220,4 +225,156 @@ def human_reference(humans: pd.DataFrame, dataset: str, *, excluded: frozenset[s
     out.update(pairwise_metrics(p.human, p.human, p.cond, p.used, exclude_self=True))
     if with_shape_bias:
         out["shape_bias"] = shape_bias(humans)
+    return out
+
+
+# ---------------------------------------------------------------------------------- intervals
+
+def _shape_texture(table: pd.DataFrame, p: Paired, stimulus_ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(observers, stimuli) shape and texture hits of a cue-conflict table on ``p``'s axis (0 on
+    trials whose shape and texture agree, NaN where an observer has no trial)."""
+    if "texture" in table.columns and table["texture"].notna().all():
+        texture = table["texture"].astype(str)
+    else:
+        names = table["imagename"] if "imagename" in table.columns else table["stimulus_id"]
+        texture = texture_of(names.astype(str))
+    shape, resp = table["category"].astype(str), table["response"].astype(str)
+    keep = (shape != texture).to_numpy()
+    x = pd.Index(p.stimulus_ids).get_indexer(stimulus_ids.astype(str))
+    (s_code,), subjects = _encode(table["subject"])
+    out = []
+    for hit in ((resp == shape).to_numpy() & keep, (resp == texture).to_numpy() & keep):
+        mat = np.full((len(subjects), len(p.stimulus_ids)), np.nan)
+        mat[s_code, x] = hit.astype(float)
+        out.append(mat)
+    return out[0], out[1]
+
+
+def _pairwise_draws(a, h, onehot, w, mult_h, mult_a=None):
+    """Accuracy difference, observed consistency, kappa of observers ``a`` (A, X) against humans
+    ``h`` (S, X) under stimulus weights ``w`` (B, X) and human multiplicities ``mult_h`` (B, S),
+    aggregated over the used conditions (``onehot`` (X, C)), then humans (weighted), then
+    observers (``mult_a`` (B, A) weights; None: one observer, the model; given: ``a`` is ``h`` and
+    pairs of one human with itself are left out).  Returns (3, B)."""
+    va, vh = ~np.isnan(a), ~np.isnan(h)
+    a0, h0 = np.nan_to_num(a), np.nan_to_num(h)
+    both = (va[:, None, :] & vh[None, :, :]).astype(float)                       # (A, S, X)
+    Wc = w[:, :, None] * onehot[None]                                              # (B, X, C)
+    q = {k: np.einsum("asx,bxc->basc", both * f, Wc, optimize=True)
+         for k, f in (("n", 1.0), ("sa", a0[:, None, :]), ("sh", h0[None, :, :]),
+                      ("agree", (a0[:, None, :] == h0[None, :, :]).astype(float)))}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        acc_a, acc_h, c_obs = q["sa"] / q["n"], q["sh"] / q["n"], q["agree"] / q["n"]
+        vals = np.stack([(acc_a - acc_h) ** 2, c_obs, kappa_from_rates(acc_a, acc_h, c_obs)])
+    vals = np.where(q["n"][None] > 0, vals, np.nan)                               # (3, B, A, S, C)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        per_pair = np.nanmean(vals, axis=-1)                                       # (3, B, A, S)
+    ws = np.broadcast_to(mult_h[:, None, :], per_pair.shape[1:]).copy()
+    if mult_a is not None:
+        ws[:, np.arange(a.shape[0]), np.arange(a.shape[0])] = 0.0                  # no self pairs
+    ok = np.isfinite(per_pair) & (ws[None] > 0)
+    wv = np.where(ok, ws[None], 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_obs = (np.where(ok, per_pair, 0.0) * wv).sum(-1) / wv.sum(-1)
+    if mult_a is None:
+        return per_obs[:, :, 0]
+    wa = np.where(np.isfinite(per_obs), mult_a[None], 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (np.nan_to_num(per_obs) * wa).sum(-1) / wa.sum(-1)
+
+
+def dataset_intervals(model: pd.DataFrame, humans: pd.DataFrame, dataset: str, *,
+                      excluded: frozenset[str] = frozenset(), with_shape_bias: bool = False,
+                      n_boot: int = 1000, seed: int = 0, chunk: int = 100) -> dict[str, dict]:
+    """95% intervals of the benchmark metrics of :func:`dataset_metrics` (``"model"``) and of
+    :func:`human_reference` (``"humans"``), and of each observer's accuracy per condition
+    (``"accuracy@<condition>"``): ``{observer: {metric: Interval}}``.
+
+    Statistics of the model's answers alone are binomial proportions over stimuli: Wilson score
+    intervals (OOD accuracy over the used trials, accuracy per condition, shape bias over the
+    shape-or-texture decisions).  Everything that involves the humans (the pairwise metrics, the
+    humans' pooled accuracy and shape bias, the human-to-human reference) varies with the
+    stimuli and with the people: the crossed bootstrap of :func:`intervals.crossed` (stimuli
+    resampled within condition, humans resampled, both; ``n_boot`` draws each; seeded)."""
+    from psychobench.consistency import intervals as I
+
+    p = pair(model, humans, dataset, excluded)
+    X, S = len(p.stimulus_ids), p.human.shape[0]
+    rng = np.random.default_rng([seed, 2021])
+    C = len(p.conditions)
+    w = np.zeros((n_boot, X))
+    for c in range(C):                                     # stimuli resampled within condition
+        w += _draws_within(rng, np.flatnonzero(p.cond == c), X, n_boot)
+    mult = rng.multinomial(S, np.full(S, 1.0 / S), size=n_boot).astype(float)
+    onehot_all = np.eye(C)[p.cond]
+    onehot = onehot_all[:, p.used]
+    used_x = p.used[p.cond].astype(float)
+    out: dict[str, dict] = {"model": {}, "humans": {}}
+
+    # the model's own proportions: Wilson
+    m = p.model[0]
+    mv = np.isfinite(m)
+    k = np.nansum(m * used_x)
+    n = float((mv * used_x).sum())
+    lo, hi = I.wilson(k, n)
+    out["model"]["ood_accuracy"] = I.Interval(float(lo), float(hi), np.nan)
+    for c, name in enumerate(p.conditions):
+        sel = (p.cond == c) & mv
+        lo, hi = I.wilson(m[sel].sum(), sel.sum())
+        out["model"][f"accuracy@{name}"] = I.Interval(float(lo), float(hi), np.nan)
+    if with_shape_bias:
+        sm, tm = _shape_texture(model, p, model["stimulus_id"])
+        ks, kt = np.nansum(sm), np.nansum(tm)
+        lo, hi = I.wilson(ks, ks + kt)
+        out["model"]["shape_bias"] = I.Interval(float(lo), float(hi), np.nan)
+        sh, th = _shape_texture(humans, p, humans["stimulus_id"])
+
+    sets = {"stimuli": (w, np.ones((n_boot, S))), "observers": (np.ones((n_boot, X)), mult), "both": (w, mult)}
+    draws: dict[str, dict[str, list]] = {k: {} for k in sets}
+    hv = np.isfinite(p.human)
+    h0 = np.nan_to_num(p.human)
+    for key, (ww, mm) in sets.items():
+        d = draws[key]
+        for st in range(0, n_boot, chunk):                # chunks of draws, each vectorised
+            sl = slice(st, st + chunk)
+            wb, mb = ww[sl], mm[sl]
+            pm = _pairwise_draws(p.model, p.human, onehot, wb, mb)
+            ph = _pairwise_draws(p.human, p.human, onehot, wb, mb, mult_a=mb)
+            for j, name in enumerate(PAIRWISE):
+                d.setdefault(("model", name), []).append(pm[j])
+                d.setdefault(("humans", name), []).append(ph[j])
+            # the humans' pooled accuracy: used trials, and per condition
+            num = np.einsum("bs,sx,bx->bx", mb, h0, wb)
+            den = np.einsum("bs,sx,bx->bx", mb, hv.astype(float), wb)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                d.setdefault(("humans", "ood_accuracy"), []).append((num * used_x).sum(-1) / (den * used_x).sum(-1))
+                for c, name in enumerate(p.conditions):
+                    sel = (p.cond == c).astype(float)
+                    d.setdefault(("humans", f"accuracy@{name}"), []).append((num * sel).sum(-1) / (den * sel).sum(-1))
+                if with_shape_bias:
+                    a_ = np.einsum("bs,sx,bx->b", mb, np.nan_to_num(sh), wb)
+                    b_ = np.einsum("bs,sx,bx->b", mb, np.nan_to_num(th), wb)
+                    d.setdefault(("humans", "shape_bias"), []).append(a_ / (a_ + b_))
+    point_m = dataset_metrics(model, humans, dataset, excluded=excluded, with_shape_bias=with_shape_bias)
+    point_h = human_reference(humans, dataset, excluded=excluded, with_shape_bias=with_shape_bias)
+    hc = humans.groupby(humans["condition"].astype(str))["correct"].mean()
+    for (who, name) in draws["stimuli"]:
+        if who == "model":
+            point = point_m[name]
+        elif name.startswith("accuracy@"):
+            point = float(hc.get(name.split("@", 1)[1], np.nan))
+        else:
+            point = point_h[name]
+        per = [np.concatenate(draws[k][(who, name)]) for k in ("stimuli", "observers", "both")]
+        out[who][name] = I.crossed(point, *per, transform="log" if name == "accuracy_difference" else "identity")
+    return out
+
+
+def _draws_within(rng, idx: np.ndarray, X: int, B: int) -> np.ndarray:
+    """(B, X) multiplicities of the stimuli ``idx`` resampled among themselves (zero elsewhere)."""
+    out = np.zeros((B, X))
+    if idx.size:
+        pick = idx[rng.integers(0, idx.size, size=(B, idx.size))]
+        np.add.at(out, (np.repeat(np.arange(B), idx.size), pick.ravel()), 1.0)
     return out

@@ -21,7 +21,8 @@ import pandas as pd
 
 from psychobench.consistency.ceiling import estimate_from_halves
 from psychobench.consistency.metrics import dprime, pearson
-from psychobench.consistency.psychometric import PsychometricFit, bootstrap_threshold, fit_batch, threshold_value
+from psychobench.consistency.psychometric import (PsychometricFit, above_chance, bootstrap_threshold, fit_batch,
+                                                 threshold_value)
 
 # --------------------------------------------------------------------------------------------
 # words in noise
@@ -383,8 +384,10 @@ def f0dl_thresholds(trials: pd.DataFrame, criterion: float = 0.707, n_boot: int 
     trials: columns ``condition, delta_pct, correct``.  Returns one row per condition:
     ``condition, threshold_percent`` (NaN when the criterion is not crossed inside the tested
     deltas), ``ci_low, ci_high`` (binomial bootstrap, ``n_boot`` draws), ``status``
-    (``ok``; ``below_range``: a rising curve already above criterion at the smallest delta;
-    ``not_reached``: not crossed, or accuracy not rising with delta),
+    (``ok``; ``at_chance``: accuracy at the largest delta not significantly above 50%, one-sided
+    exact binomial test, p >= 0.05, so the data show no threshold; ``below_range``: a rising
+    curve already above criterion at the smallest delta; ``not_reached``: not crossed, or
+    accuracy not rising with delta),
     ``alpha, beta, lapse`` (on the log10 scale) and ``n_trials``.
     """
     g = trials.groupby(["condition", "delta_pct"])["correct"].agg(k="sum", n="count")
@@ -394,8 +397,14 @@ def f0dl_thresholds(trials: pd.DataFrame, criterion: float = 0.707, n_boot: int 
     a, b, lam, nll = fit_batch(x, k.to_numpy(), n.to_numpy(), kind="logistic", guess=0.5,
                                lapse_bounds=(0.0, lapse_max))
     t = threshold_value("logistic", a, b, 0.5, lam, criterion)
-    inside = (t >= x.min()) & (t <= x.max())
-    status = np.where(inside, "ok", np.where(np.isfinite(t) & (t < x.min()) & (b > 0), "below_range", "not_reached"))
+    # a threshold only where the data show one: accuracy at the largest delta significantly
+    # above chance (one-sided exact binomial test, p < 0.05) and the fit crossing inside the range
+    top = np.argmax(x)
+    shown = above_chance(k.to_numpy()[:, top], n.to_numpy()[:, top], 0.5)
+    crossed = (t >= x.min()) & (t <= x.max())
+    inside = shown & crossed
+    status = np.where(~shown, "at_chance", np.where(
+        crossed, "ok", np.where(np.isfinite(t) & (t < x.min()) & (b > 0), "below_range", "not_reached")))
     ci = np.full((len(k), 2), np.nan)
     for i in np.flatnonzero(inside):   # one bootstrap per condition (24), each batched over draws
         fit = PsychometricFit("logistic", a[i], b[i], 0.5, lam[i], nll[i], x, k.to_numpy()[i], n.to_numpy()[i],

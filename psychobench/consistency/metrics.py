@@ -48,6 +48,24 @@ def split_half_to_full(r, n_a, n_b):
     return np.where((a != b) & (r > 0), unequal, equal)
 
 
+def split_half_to(r, n_a, n_b, n):
+    """Reliability of a panel of ``n`` observers from the correlation ``r`` of two halves of
+    ``n_a`` and ``n_b`` observers (parallel-test model): the single-observer reliability ``rho``
+    solves ``r^2 = r_{n_a} r_{n_b}`` and the result is ``SB(rho, n)``.  With ``n = n_a + n_b``
+    this is :func:`split_half_to_full`; a bootstrap panel with an observer drawn twice (fewer
+    distinct observers) is projected to the full panel's size this way.  Non-positive ``r`` falls back to
+    ``2r / (1 + r)``."""
+    r, a, b, n = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (r, n_a, n_b, n)))
+    r2 = r * r
+    qa = a * b - r2 * (a - 1) * (b - 1)
+    qb = -r2 * (a + b - 2)
+    qc = -r2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = (-qb + np.sqrt(qb * qb - 4 * qa * qc)) / (2 * qa)
+        projected = spearman_brown(rho, n)
+    return np.where(r > 0, projected, spearman_brown(r, 2.0))
+
+
 def pearson(x, y, w=None, axis: int = -1):
     """Weighted Pearson correlation along ``axis`` over entries finite in both ``x`` and ``y``.
 

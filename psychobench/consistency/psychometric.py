@@ -19,9 +19,12 @@ log_weibull rise with level.  The fitter is a batched projected Newton method (n
 derivatives, Levenberg damping, backtracking) started from the best points of a grid, so that
 many data sets (bootstrap draws, subjects) are fitted at once as array axes.
 
-A threshold is "not reached" (NaN, status ``"not_reached"``) when ``q`` is outside (0, 1) or the
-fitted curve crosses ``p*`` outside the tested level range; with fewer than three levels the
-curve is underdetermined (status ``"underdetermined"``).
+A threshold is reported only where the data show one (:meth:`PsychometricFit.threshold_status`):
+with fewer than three levels the curve is underdetermined (status ``"underdetermined"``); where
+accuracy at the easy end of the tested range is not significantly above the guess rate (one-sided
+exact binomial test of that level's counts against ``guess``, p >= 0.05: :func:`above_chance`) the
+data show no threshold (``"at_chance"``); where ``q`` is outside (0, 1) or the fitted curve crosses
+``p*`` outside the tested range it is ``"not_reached"``.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from scipy.special import expit, ndtr, ndtri
 
 KINDS = ("logistic", "gaussian", "weibull", "log_weibull")
@@ -189,6 +193,35 @@ def fit_batch(levels, n_correct, n_trials, *, kind="logistic", guess=0.5, lapse_
     return (a.reshape(batch), b.reshape(batch), lam.reshape(batch), f.reshape(batch))
 
 
+#: Significance level of the test that the easy end of the tested range is above chance.
+CHANCE_ALPHA = 0.05
+
+
+def chance_p_value(n_correct, n_trials, guess):
+    """One-sided exact binomial test of accuracy above ``guess``: ``P(X >= k)`` for
+    ``X ~ Binomial(n, guess)`` (arrays; 1 where ``n`` is 0)."""
+    k = np.asarray(n_correct, float)
+    n = np.asarray(n_trials, float)
+    p = stats.binom.sf(np.ceil(k) - 1, n.astype(np.int64), guess)
+    return np.where(n > 0, p, 1.0)
+
+
+def above_chance(n_correct, n_trials, guess, alpha: float = CHANCE_ALPHA):
+    """Whether accuracy ``n_correct / n_trials`` is significantly above ``guess``
+    (:func:`chance_p_value` < ``alpha``)."""
+    return chance_p_value(n_correct, n_trials, guess) < alpha
+
+
+def easy_end(levels, alpha, beta, guess, lapse, kind="logistic"):
+    """Index of the endpoint of the tested range (lowest or highest finite level) at which the
+    fitted curve is higher: where accuracy is best ("the top of the tested range")."""
+    lv = np.asarray(levels, float)
+    fin = np.flatnonzero(np.isfinite(lv))
+    lo, hi = fin[np.argmin(lv[fin])], fin[np.argmax(lv[fin])]
+    p = psychometric_value(kind, np.array([lv[lo], lv[hi]]), alpha, beta, guess, lapse)
+    return int(hi if p[1] >= p[0] else lo)
+
+
 def threshold_value(kind, alpha, beta, guess, lapse, criterion):
     """x* where psi = criterion (NaN where q is outside (0, 1)); arrays broadcast."""
     _check_kind(kind)
@@ -232,11 +265,17 @@ class PsychometricFit:
                                      criterion)) if st == "ok" else float("nan")
 
     def threshold_status(self, criterion: float = 0.75) -> str:
-        """"ok", "not_reached" (criterion not crossed inside the tested range) or
-        "underdetermined" (fewer than three levels)."""
-        lv = self.levels[np.isfinite(self.levels)]
+        """"ok"; "underdetermined" (fewer than three levels); "at_chance" (accuracy at the easy
+        end of the tested range not significantly above the guess rate: :func:`above_chance`);
+        "not_reached" (criterion not crossed inside the tested range)."""
+        fin = np.isfinite(self.levels) & (self.n_trials > 0)
+        lv = self.levels[fin]
         if np.unique(lv).size < 3:
             return "underdetermined"
+        top = easy_end(np.where(fin, self.levels, np.nan), self.alpha, self.beta, self.guess,
+                       self.lapse, self.kind)
+        if not above_chance(self.n_correct[top], self.n_trials[top], self.guess):
+            return "at_chance"
         t = threshold_value(self.kind, self.alpha, self.beta, self.guess, self.lapse, criterion)
         return "ok" if np.isfinite(t) and lv.min() <= t <= lv.max() else "not_reached"
 

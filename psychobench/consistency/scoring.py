@@ -35,16 +35,25 @@ CONDITION_LEVEL_NOTE = ("condition-level comparison: the network saw other image
                         "(regenerated or rendered stimuli); only accuracy per condition is compared")
 
 
-def _accuracy_rows(trials: pd.DataFrame, dataset: str, observer: str, per_condition: bool = True) -> list[dict]:
+def _accuracy_rows(trials: pd.DataFrame, dataset: str, observer: str, per_condition: bool = True,
+                   intervals: Mapping | None = None) -> list[dict]:
+    """Accuracy of the whole set and per condition; ``intervals``: ``{"accuracy@<condition>":
+    Interval}`` (default: Wilson score intervals over the trials)."""
+    from psychobench.consistency.intervals import wilson
+
     correct = trials["correct"].to_numpy(dtype=float)
-    rows = [T.row(dataset, "accuracy", observer, correct.mean() if len(correct) else np.nan, n=len(correct))]
+    k, n = correct.sum(), len(correct)
+    rows = [T.row(dataset, "accuracy", observer, k / n if n else np.nan, n=n,
+                  value_ci=wilson(k, n) if n and intervals is None else None)]
     if per_condition:
         codes, conds = pd.factorize(trials["condition"])          # trials without a condition: -1, left out
         ok = codes >= 0
         n = np.bincount(codes[ok], minlength=len(conds))
         k = np.bincount(codes[ok], weights=correct[ok], minlength=len(conds))
-        rows += [T.row(dataset, "accuracy", observer, k[j] / n[j], condition=c, n=n[j])
-                 for j, c in enumerate(conds)]
+        for j, c in enumerate(conds):
+            iv = (intervals or {}).get(f"accuracy@{c}")
+            ci = (iv.low, iv.high) if iv is not None else wilson(k[j], n[j])
+            rows.append(T.row(dataset, "accuracy", observer, k[j] / n[j], condition=c, n=n[j], value_ci=ci))
     return rows
 
 
@@ -65,8 +74,10 @@ def item_level(model: pd.DataFrame, humans: pd.DataFrame, *, dataset: str,
     model, humans: trial tables of the experiment (the model's holds one observer); trials pair
     by (stimulus_id, condition).  ``excluded``: conditions left out of the benchmark means and of
     the consistency scores.  ``with_shape_bias``: the experiment has a texture cue per image.
-    ``consistency``: noise ceilings and bootstrap intervals (``n_splits`` split halves of
-    ``split``, ``n_boot`` crossed bootstrap draws of stimuli and subjects, seeded with ``seed``).
+    ``consistency``: noise ceilings (``n_splits`` split halves of ``split``).  Every number has a
+    95% interval of itself (``n_boot`` > 0): Wilson intervals for the model's own proportions,
+    the crossed bootstrap of :mod:`psychobench.consistency.intervals` (``n_boot`` draws per set,
+    seeded with ``seed``) for everything that involves the humans.
     """
     from psychobench.consistency.scores import consistency_details
 
@@ -76,18 +87,24 @@ def item_level(model: pd.DataFrame, humans: pd.DataFrame, *, dataset: str,
     n_h_used = int(humans["condition"].isin(used).sum())
     ours = benchmark.dataset_metrics(model, humans, dataset, excluded=excluded, with_shape_bias=with_shape_bias)
     ref = benchmark.human_reference(humans, dataset, excluded=excluded, with_shape_bias=with_shape_bias)
+    ivs = {"model": {}, "humans": {}}
+    if n_boot > 0:
+        ivs = benchmark.dataset_intervals(model, humans, dataset, excluded=excluded,
+                                          with_shape_bias=with_shape_bias, n_boot=n_boot, seed=seed)
     rows: list[dict] = []
     details = None
     if consistency:
         details = consistency_details(model, humans, n_splits=n_splits, n_boot=n_boot, seed=seed,
                                       split=split, conditions=used).set_index("metric")
-    for metric, v in ours.items():
-        n = len(model) if metric == "shape_bias" else n_m_used
-        if metric == "error_consistency" and details is not None:
-            continue                                   # one row, with its ceiling, below
-        rows.append(T.row(dataset, metric, observer, v, n=n))
-    for metric, v in ref.items():
-        rows.append(T.row(dataset, metric, T.HUMANS, v, n=len(humans) if metric == "shape_bias" else n_h_used))
+    for who, name, values, n_all, n_used in (("model", observer, ours, len(model), n_m_used),
+                                            ("humans", T.HUMANS, ref, len(humans), n_h_used)):
+        for metric, v in values.items():
+            if metric == "error_consistency" and details is not None:
+                continue                                   # one row, with its ceiling, below
+            iv = ivs[who].get(metric)
+            rows.append(T.row(dataset, metric, name, v, n=n_all if metric == "shape_bias" else n_used,
+                              value_ci=None if iv is None else (iv.low, iv.high),
+                              status=_interval_status(v, [iv] if n_boot > 0 else [])))
     if details is not None:
         for metric, d in details.iterrows():
             if metric == "error_consistency":
@@ -95,17 +112,44 @@ def item_level(model: pd.DataFrame, humans: pd.DataFrame, *, dataset: str,
                 v = ours["error_consistency"]
                 if math.isfinite(v) and not math.isclose(v, d["value"], rel_tol=1e-9, abs_tol=1e-12):
                     raise AssertionError(f"{dataset}: error consistency {v} (benchmark) != {d['value']} (ceiling engine)")
-            rows.append(_consistency_row(dataset, metric, observer, d, n_m_used))
-    rows += _accuracy_rows(model, dataset, observer)
-    rows += _accuracy_rows(humans, dataset, T.HUMANS)
+                # the humans' reference: the mean kappa over human pairs, the ceiling
+                rows.append(T.row(dataset, metric, T.HUMANS, ref["error_consistency"], n=n_h_used,
+                                  value_ci=(d["ceiling_ci_low"], d["ceiling_ci_high"]),
+                                  status=_status_of(ref["error_consistency"],
+                                                    d["ceiling_interval"] if n_boot > 0 else "ok")))
+            rows.append(_consistency_row(dataset, metric, observer, d, n_m_used, n_boot > 0))
+    rows += _accuracy_rows(model, dataset, observer, intervals=ivs["model"] if n_boot > 0 else None)
+    rows += _accuracy_rows(humans, dataset, T.HUMANS, intervals=ivs["humans"] if n_boot > 0 else None)
     return T.metric_table(rows, f"{dataset}/{observer}")
 
 
-def _consistency_row(dataset: str, metric: str, observer: str, d: Mapping, n: int) -> dict:
+def _status_of(value, interval_status: str) -> str | None:
+    """A row's status from its value and its interval's status (None: ``ok`` or ``undefined``
+    by :func:`table.row`'s rule)."""
+    if not math.isfinite(value):
+        return None
+    return None if interval_status in ("ok", "no_interval") else "no_valid_interval"
+
+
+def _interval_status(value, intervals) -> str | None:
+    for iv in intervals:
+        if iv is None or not iv.ok:
+            return _status_of(value, "no_valid_interval" if iv is None else iv.status)
+    return None
+
+
+def _consistency_row(dataset: str, metric: str, observer: str, d: Mapping, n: int,
+                     with_intervals: bool = True) -> dict:
     value, ceiling = d["value"], d["ceiling"]
     status = None
     if math.isfinite(value) and not math.isfinite(ceiling):
         status = "no_ceiling"
+    elif math.isfinite(value) and with_intervals:
+        wanted = [d["value_interval"], d["ceiling_interval"]]
+        if math.isfinite(d["normalized"]):
+            wanted.append(d["normalized_interval"])
+        if any(w != "ok" for w in wanted):
+            status = "no_valid_interval"
     return T.row(dataset, metric, observer, value,
                  value_ci=(d["value_ci_low"], d["value_ci_high"]), ceiling=ceiling,
                  ceiling_ci=(d["ceiling_ci_low"], d["ceiling_ci_high"]), normalized=d["normalized"],
@@ -157,11 +201,16 @@ def condition_level(model: pd.DataFrame, humans: pd.DataFrame, *, dataset: str,
 
 
 def descriptive(model: pd.DataFrame, *, dataset: str, with_shape_bias: bool = False) -> pd.DataFrame:
-    """Accuracy (whole set and per condition) and, with ``with_shape_bias``, the shape bias."""
+    """Accuracy (whole set and per condition) and, with ``with_shape_bias``, the shape bias,
+    each with its Wilson score interval over the trials."""
+    from psychobench.consistency.intervals import wilson
+
     observer = _one_observer(model)
     rows = _accuracy_rows(model, dataset, observer)
     if with_shape_bias:
-        rows.append(T.row(dataset, "shape_bias", observer, benchmark.shape_bias(model), n=len(model)))
+        k, t = benchmark.shape_counts(model)
+        rows.append(T.row(dataset, "shape_bias", observer, benchmark.shape_bias(model), n=len(model),
+                          value_ci=wilson(k, k + t) if k + t else None))
     return T.metric_table(rows, f"{dataset}/{observer}")
 
 
