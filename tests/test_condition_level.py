@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from tests.summary_values import values
+
 pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
 
 
@@ -26,7 +28,7 @@ def test_uniform_noise_condition_level_run(tmp_path, mirror):
     # 16 base images (one per category) x 8 noise widths
     assert s["n_trials"] == 128
     conds = {"0.0", "0.03", "0.05", "0.1", "0.2", "0.35", "0.6", "0.9"}
-    acc, h = d["by_condition"]["accuracy"], d["humans"]["by_condition"]["accuracy"]
+    acc, h = values(d["by_condition"]["accuracy"]), values(d["humans"]["by_condition"]["accuracy"])
     assert set(acc) == set(h) == conds
     assert acc["0.0"] > acc["0.9"]                   # noise makes the network worse
     assert h["0.0"] > 0.7 and h["0.9"] < 0.2         # the real human curve (grey, contrast 0.3)

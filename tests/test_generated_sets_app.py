@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from tests.summary_values import value, values
+
 pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
 
 
@@ -23,7 +25,7 @@ def run_app(tmp_path, *overrides):
 def test_viewpoints_accuracy_by_view(tmp_path):
     s = run_app(tmp_path, "stimuli=viewpoints", "stimuli.source.azimuths=[0,180]",
                 "stimuli.source.elevations=[15,75]", "stimuli.source.rolls=[0,180]")
-    acc = s["datasets"]["viewpoints"]["by_condition"]["accuracy"]
+    acc = values(s["datasets"]["viewpoints"]["by_condition"]["accuracy"])
     assert s["n_trials"] == 9 * 2 * 2 * 2 and len(acc) == 8
     assert acc["az000_el15_roll000"] >= 0.75                   # the canonical view
     assert acc["az000_el15_roll000"] > acc["az180_el75_roll180"]  # an odd view is harder
@@ -33,7 +35,7 @@ def test_synthesised_cue_conflicts_give_a_shape_bias(tmp_path):
     s = run_app(tmp_path, "stimuli=cue_conflict_synth", "stimuli.source.limit=1",
                 "stimuli.source.per_shape=2")
     assert s["n_trials"] == 16 * 2
-    sb = s["datasets"]["cue-conflict-synth"]["shape_bias"]
+    sb = value(s["datasets"]["cue-conflict-synth"]["shape_bias"])
     assert sb is not None and 0.0 <= sb <= 1.0   # shape and texture both drive answers
 
 
@@ -42,7 +44,7 @@ def test_rendered_in_plane_rotation_beside_the_human_rotation_data(tmp_path):
     assert s["n_trials"] == 9 * 4
     d = s["datasets"]["viewpoints-rotation"]
     assert "condition-level" in s["notes"]["viewpoints-rotation"]["comparison"]
-    model, humans = d["by_condition"]["accuracy"], d["humans"]["by_condition"]["accuracy"]
+    model, humans = values(d["by_condition"]["accuracy"]), values(d["humans"]["by_condition"]["accuracy"])
     assert set(model) == set(humans) == {"0", "90", "180", "270"}
     assert humans["0"] > 0.85 and model["0"] >= 0.75
     assert "threshold" in d and "threshold" in d["humans"]
