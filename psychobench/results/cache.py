@@ -6,12 +6,18 @@ prediction settings that change numerics (precision), the answer space and the s
 content (ids, conditions, categories and file checksums, or every sample of a waveform set).  A
 run that finds its key does no forward pass; an interrupted sweep resumes with what is missing.
 Entries are written atomically.
+
+Features (for fitted readouts) are cached the same way, under the observer's feature identity
+(architecture, weights, preprocessing, layer, pooling: not the readout), the precision and the
+stimulus set's content: the features of a set are computed once and serve every experiment and
+every readout that uses the set (e.g. the edge images as an experiment and as fitting stimuli).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from psychobench.data.io import atomic_path, cache_dir, sha256_json
@@ -48,4 +54,55 @@ def store(key: str, table: pd.DataFrame) -> Path:
     p = _path(key)
     with atomic_path(p) as tmp:
         table.to_parquet(tmp, index=False)
+    return p
+
+
+def store_info(key: str, info: dict) -> Path:
+    """What went with the answers under ``key`` (how a fitted readout was fitted), as JSON."""
+    from psychobench.data.io import write_json
+
+    return write_json(_path(key).with_suffix(".json"), info)
+
+
+def load_info(key: str) -> dict | None:
+    import json
+
+    p = _path(key).with_suffix(".json")
+    if not p.is_file():
+        return None
+    try:
+        return json.loads(p.read_text())
+    except (OSError, ValueError):
+        p.unlink(missing_ok=True)
+        return None
+
+
+def feature_key(observer: dict, prediction: dict, stimuli: str) -> str:
+    return sha256_json({"v": FORMAT_VERSION, "features": observer, "prediction": prediction, "stimuli": stimuli})
+
+
+def _feature_path(key: str) -> Path:
+    return cache_dir() / "features" / key[:2] / f"{key}.npy"
+
+
+def load_features(key: str, n: int) -> np.ndarray | None:
+    """The cached ``(n, features)`` matrix under ``key``, or None."""
+    p = _feature_path(key)
+    if not p.is_file():
+        return None
+    try:
+        x = np.load(p, allow_pickle=False)
+    except Exception:  # a damaged entry is recomputed, never trusted
+        p.unlink(missing_ok=True)
+        return None
+    if x.ndim != 2 or len(x) != n:
+        p.unlink(missing_ok=True)
+        return None
+    return x
+
+
+def store_features(key: str, x: np.ndarray) -> Path:
+    p = _feature_path(key)
+    with atomic_path(p) as tmp, open(tmp, "wb") as f:
+        np.save(f, np.ascontiguousarray(x, dtype=np.float32), allow_pickle=False)
     return p
