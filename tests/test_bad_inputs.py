@@ -525,3 +525,15 @@ def test_closed_pipe_is_quiet(mirror):
     p.stdout.close()                      # the reader went away (as `| head` does)
     err = p.stderr.read().decode()
     assert p.wait(timeout=300) == 0 and "BrokenPipe" not in err and "Traceback" not in err
+
+
+def test_feature_cache_tampered(cache):
+    from psychobench.results import cache as answer_cache
+
+    x = np.arange(200, dtype=np.float32).reshape(20, 10)
+    path = answer_cache.store_features("f" * 64, x)
+    np.testing.assert_array_equal(answer_cache.load_features("f" * 64, 20), x)
+    _tamper(path)
+    with pytest.warns(IntegrityWarning, match="cached feature matrix"):
+        assert answer_cache.load_features("f" * 64, 20) is None
+    assert not path.exists()

@@ -50,7 +50,12 @@ EXTRA = {"timm": ["model.name=resnet18", "model.pretrained=false"],
 def test_every_model_instantiates_to_an_observer(name):
     cfg = _compose(f"model={name}", *EXTRA.get(name, []))
     obs = instantiate(cfg.model, _convert_="all")
-    assert isinstance(obs, Observer) and obs.name == cfg.model.name
+    assert isinstance(obs, Observer)
+    # an observer read out by a fitted readout is named NAME+READOUT (its runs never pass for the
+    # same network with a fixed readout); every other observer keeps its config's name
+    want = f"{cfg.model.name}+{obs.readout.name}" if obs.fitted else cfg.model.name
+    assert obs.name == want
+    assert obs.family in ("network", "random", "control")
     assert obs.modality in ("image", "audio")
     if obs.modality == "audio":
         assert "arch" not in cfg.model                 # a hearing config names no vision architecture

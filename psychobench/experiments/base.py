@@ -137,7 +137,12 @@ class ScoreSettings:
 @dataclass
 class Experiment:
     """The base of every experiment (see the module docstring).  Subclasses set
-    :attr:`modality` and implement :meth:`stimuli`, :meth:`humans` and :meth:`score`."""
+    :attr:`modality` and implement :meth:`stimuli`, :meth:`humans` and :meth:`score`.
+
+    ``fitting``: what an observer with a fitted readout learns from on this experiment when
+    the readout brings no fitting stimuli of its own: ``{name: stimulus source}`` (zero-argument
+    callables, configs or ``conf/stimuli`` names), or None for cross-validation within the
+    experiment's own stimuli; ``fitting_note`` says why (shown in the run's summary)."""
 
     modality: ClassVar[str] = "image"
 
@@ -147,6 +152,8 @@ class Experiment:
     conditions: ConditionScheme | None = None
     headline: tuple[str, ...] = ()
     notes: dict = field(default_factory=dict)
+    fitting: dict | None = None
+    fitting_note: str = ""
 
     def __post_init__(self):
         if self.comparison not in COMPARISONS:

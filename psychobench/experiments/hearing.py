@@ -60,7 +60,8 @@ def words_in_noise_stimuli(n_per_cell: int = 20, backgrounds: tuple[int, ...] = 
                            seed: int = 0) -> tuple[np.ndarray, pd.DataFrame]:
     """Held-out-voice words mixed with the test maskers at each (background, SNR) cell, plus a
     clean cell.  Returns ``(waves (n, samples) float32, table)``; table columns ``stimulus_id,
-    condition, category, background, background_name, masker, snr_db, voice``.
+    condition, category, background, background_name, masker, snr_db, voice, source_id`` (the
+    held-out token mixed: a token may recur in several cells).
     The SNR is set over the word's own samples; output level -20 dBFS; 10-ms ramps.
     """
     from psychobench.stimuli.audio.words import WordCorpus, load_corpus
@@ -85,6 +86,7 @@ def words_in_noise_stimuli(n_per_cell: int = 20, backgrounds: tuple[int, ...] = 
         "stimulus_id": [f"win-{i:05d}" for i in range(len(tok))], "condition": cond,
         "category": np.asarray(cfg.words, dtype=object)[labels[tok]], "background": bg,
         "background_name": name, "masker": name, "snr_db": snr, "voice": [voices[t].name for t in tok],
+        "source_id": [f"token-{t}" for t in tok],       # the clean word token (shared across cells)
     })
     return mix.astype(np.float32), table
 

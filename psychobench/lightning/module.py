@@ -4,7 +4,8 @@ The observer's torch module (if it has one) is registered as a submodule, so Lig
 on the prediction device and applies the trainer's precision; observers that are not torch
 modules (a CTranslate2 or HMM recogniser) run where they are.  The outputs of a batch are numpy
 arrays: ``index`` (manifest rows), ``response`` and, where the observer scores the labels,
-``scores`` (batch, labels), plus any per-trial extras.
+``scores`` (batch, labels), plus any per-trial extras.  With ``what="features"`` (observers with
+a fitted readout) a batch gives ``index`` and ``features`` (batch, features) float32 instead.
 """
 
 from __future__ import annotations
@@ -23,12 +24,16 @@ from psychobench.data.io import atomic_path
 
 
 class ObserverModule(pl.LightningModule):
-    """Wraps an observer for one experiment's answer space; counts forward passes (batches)."""
+    """Wraps an observer for one experiment's answer space (``what="answers"``) or for its
+    features (``what="features"``); counts forward passes (batches)."""
 
-    def __init__(self, observer, answers: AnswerSpace):
+    def __init__(self, observer, answers: AnswerSpace | None = None, what: str = "answers"):
         super().__init__()
+        if what not in ("answers", "features"):
+            raise ValueError(f"what must be 'answers' or 'features', got {what!r}")
         self.observer = observer
         self.answers = answers
+        self.what = what
         net = observer.torch_module()
         self.net = net if isinstance(net, torch.nn.Module) else None
         self.forward_passes = 0
@@ -40,7 +45,10 @@ class ObserverModule(pl.LightningModule):
             torch.cuda.synchronize(self.device)
         t = time.perf_counter()
         with torch.inference_mode():
-            out = self.observer.answer(batch, self.answers)
+            if self.what == "features":
+                out = {"features": self.observer.features(batch).float()}
+            else:
+                out = self.observer.answer(batch, self.answers)
         if cuda:
             torch.cuda.synchronize(self.device)
         self.forward_seconds += time.perf_counter() - t

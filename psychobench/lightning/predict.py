@@ -96,15 +96,26 @@ class Predictor:
 
         Returns a table with ``response``, ``p_<label>`` per label where the observer scores
         the labels, and its per-trial extras."""
+        observer.prepare()
+        observer.check(answers)
+        outputs, passes = self._run(observer, stimuli, answers, "answers")
+        return answer_table(stimuli, outputs, answers), passes
+
+    def features(self, observer, stimuli) -> tuple[np.ndarray, int]:
+        """The observer's pooled features of every stimulus, ``(n, features)`` float32 in
+        manifest order, and the forward passes (observers with a fitted readout)."""
+        observer.prepare()
+        outputs, passes = self._run(observer, stimuli, None, "features")
+        return feature_matrix(stimuli, outputs), passes
+
+    def _run(self, observer, stimuli, answers: AnswerSpace | None, what: str) -> tuple[list[dict], int]:
         import pytorch_lightning as pl
 
         from psychobench.lightning.data import StimulusDataModule
         from psychobench.lightning.module import ObserverModule, ShardWriter, read_shards
 
-        observer.prepare()
-        observer.check(answers)
         logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
-        module = ObserverModule(observer, answers)
+        module = ObserverModule(observer, answers, what=what)
         batch_size = self.resolve_batch_size(observer)
         dm = StimulusDataModule(stimuli, observer.preprocessing, batch_size=batch_size,
                                 num_workers=self.num_workers, decoded=self.decoded_cache,
@@ -133,8 +144,7 @@ class Predictor:
         finally:
             if shard_dir is not None:
                 shutil.rmtree(shard_dir, ignore_errors=True)
-        return answer_table(stimuli, outputs, answers), passes
-
+        return outputs, passes
 
     def resolve_batch_size(self, observer) -> int:
         """``trainer.batch_size``, with ``auto`` resolved: on a GPU, the largest power of two
@@ -149,6 +159,30 @@ class Predictor:
         if not gpu or not isinstance(net, torch.nn.Module) or size is None:
             return 32
         return largest_batch(net, tuple(size), self.precision)
+
+
+def _manifest_order(stimuli, outputs: list[dict]) -> np.ndarray:
+    """Positions in the concatenated outputs of manifest rows 0..n-1 (the first where several
+    processes repeat a stimulus; a distributed sampler pads the shards).  Every stimulus must be
+    there."""
+    n = len(stimuli.manifest)
+    index = np.concatenate([o["index"] for o in outputs])
+    uniq, first = np.unique(index, return_index=True)
+    if len(uniq) != n or (n and (uniq[0] != 0 or uniq[-1] != n - 1)):
+        missing = np.setdiff1d(np.arange(n), uniq)
+        raise RuntimeError(f"{stimuli.name}: prediction answered {len(uniq)} of {n} stimuli"
+                           + (f" (first missing: manifest row {int(missing[0])})" if missing.size else ""))
+    return first[np.argsort(uniq)]
+
+
+def feature_matrix(stimuli, outputs: list[dict]) -> np.ndarray:
+    """Feature outputs as one ``(n, features)`` float32 matrix in manifest order."""
+    if not outputs:
+        if len(stimuli.manifest):
+            raise RuntimeError(f"{stimuli.name}: prediction returned no features")
+        return np.zeros((0, 0), np.float32)
+    order = _manifest_order(stimuli, outputs)
+    return np.ascontiguousarray(np.concatenate([o["features"] for o in outputs])[order], dtype=np.float32)
 
 
 def largest_batch(net, size: tuple[int, int], precision: str = "32-true", limit: int = 1024) -> int:
@@ -194,13 +228,7 @@ def answer_table(stimuli, outputs: list[dict], answers: AnswerSpace) -> pd.DataF
         if n:
             raise RuntimeError(f"{stimuli.name}: prediction returned no answers")
         return pd.DataFrame({"response": pd.Series(dtype=str)})
-    index = np.concatenate([o["index"] for o in outputs])
-    uniq, first = np.unique(index, return_index=True)
-    if len(uniq) != n or (n and (uniq[0] != 0 or uniq[-1] != n - 1)):
-        missing = np.setdiff1d(np.arange(n), uniq)
-        raise RuntimeError(f"{stimuli.name}: prediction answered {len(uniq)} of {n} stimuli"
-                           + (f" (first missing: manifest row {int(missing[0])})" if missing.size else ""))
-    order = first[np.argsort(uniq)]
+    order = _manifest_order(stimuli, outputs)
     cols: dict[str, np.ndarray] = {}
     for k in outputs[0]:
         if k == "index":

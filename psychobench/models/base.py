@@ -56,12 +56,36 @@ class ObserverError(PsychobenchError, ValueError):
 
 class Observer:
     """Base class of observers.  Subclasses set ``name``, ``modality`` (``image`` or ``audio``)
-    and ``preprocessing``, and implement :meth:`answer`."""
+    and ``preprocessing``, and implement :meth:`answer`; observers whose readout is fitted on
+    features (``model/readout=logistic``) implement :meth:`features` and
+    :meth:`feature_identity` instead, and the run pipeline fits the readout on the features of
+    all stimuli (:mod:`psychobench.results.fitting`)."""
 
     name: str
     modality: ClassVar[str] = "image"
     #: True for observers whose answers are free text (open-set recognisers).
     open_set: bool = False
+    #: What kind of observer it is, for comparisons of networks with controls: ``network``
+    #: (trained weights), ``random`` (the same architecture with random weights) or ``control``
+    #: (a model that is not a trained network: pixels, a V1-like filter bank, an HMM recogniser).
+    family: str = "network"
+    #: The readout, where the observer has one (:mod:`psychobench.models.readouts`).
+    readout = None
+
+    @property
+    def fitted(self) -> bool:
+        """Whether the readout is fitted on features (the pipeline fits it before answering)."""
+        return bool(getattr(self.readout, "fitted", False))
+
+    def features(self, batch: dict):
+        """Pooled features of one batch, ``(batch, features)`` float32 (observers with a
+        fitted readout)."""
+        raise ObserverError(f"{self.name} gives no features for a fitted readout")
+
+    def feature_identity(self) -> dict:
+        """Everything that changes the features (keys the feature cache): weights, input,
+        layer and pooling; not the readout."""
+        raise ObserverError(f"{self.name} gives no features for a fitted readout")
 
     def prepare(self) -> None:
         """Load weights (once), before prediction starts."""
@@ -88,6 +112,18 @@ class Observer:
         """The guess rate of this observer in ``answers``: 1 / labels for a closed set, 0 for
         free answers."""
         return 0.0 if self.open_set or answers.open else answers.chance
+
+
+def fitted_name(name: str, readout, layer: str | None = None) -> str:
+    """The name of an observer read out by a fitted readout: ``NAME[@LAYER]+READOUT``
+    (``tf_efficientnet_lite0@blocks.5+logistic``), so that its runs never pass for those of the
+    same network with its fixed readout.  Other observers keep ``name``."""
+    if not getattr(readout, "fitted", False):
+        return name
+    tag = f"+{readout.name}"
+    if name.endswith(tag):
+        return name
+    return f"{name}{'@' + layer if layer else ''}{tag}"
 
 
 def decide(scores: np.ndarray, labels) -> np.ndarray:

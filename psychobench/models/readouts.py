@@ -13,6 +13,11 @@ A readout is part of the observer (``model/readout=NAME``):
   labels outside the answer space are ignored).  Scores are the softmax over the mapped outputs.
 * ``auto`` (the default): ``imagenet`` when the network has 1000 outputs and the answer space
   consists of ImageNet classes, else an error saying which readout to choose.
+
+Fitted readouts learn the mapping from a layer's features (:mod:`psychobench.models.features`)
+to the experiment's labels (:class:`LogisticReadout`, :class:`ProbabilitiesReadout`; see
+:class:`FittedReadout` for where they are fitted and how a stimulus is kept out of the readout
+that answers it).
 """
 
 from __future__ import annotations
@@ -76,6 +81,8 @@ class _Columns(BoundReadout):
 
 class Readout:
     name = "readout"
+    #: Whether the readout is fitted on features (True) or a fixed mapping of outputs (False).
+    fitted = False
 
     def bind(self, answers: AnswerSpace, n_outputs: int) -> BoundReadout:
         raise NotImplementedError
@@ -211,7 +218,27 @@ def as_readout(spec) -> Readout:
         return ImageNetReadout()
     if spec == "identity":
         return IdentityReadout()
-    raise ObserverError(f"unknown readout {spec!r}; known: auto, imagenet, identity")
+    if spec in ("logistic", "probabilities"):
+        from psychobench.models import fitting
+
+        return fitting.LogisticReadout() if spec == "logistic" else fitting.ProbabilitiesReadout()
+    raise ObserverError(f"unknown readout {spec!r}; known: auto, imagenet16 (imagenet), identity, logistic, "
+                        "probabilities")
 
 
+_FITTED = ("FittedReadout", "LogisticReadout", "ProbabilitiesReadout")
+
+
+def __getattr__(name: str):
+    # The fitted readouts live in psychobench.models.fitting (which builds on this module); they
+    # are reachable here too, as the config group names them (psychobench.models.readouts.LogisticReadout).
+    if name in _FITTED:
+        from psychobench.models import fitting
+
+        return getattr(fitting, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# The fitted readouts are reachable as attributes (module __getattr__ above) but not listed
+# here: a star import would load scikit-learn for every user of this module.
 __all__ = ["Readout", "BoundReadout", "ImageNetReadout", "IdentityReadout", "AutoReadout", "as_readout"]

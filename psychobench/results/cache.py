@@ -7,12 +7,18 @@ content (ids, conditions, categories and file checksums, or every sample of a wa
 run that finds its key does no forward pass; an interrupted sweep resumes with what is missing.
 Entries are written atomically and sealed with their sha256 (``KEY.parquet.sha256``); an entry
 whose bytes no longer match is warned about, removed and computed again.
+
+Features (for fitted readouts) are cached the same way, under the observer's feature identity
+(architecture, weights, preprocessing, layer, pooling: not the readout), the precision and the
+stimulus set's content: the features of a set are computed once and serve every experiment and
+every readout that uses the set (e.g. the edge images as an experiment and as fitting stimuli).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from psychobench.data.io import cache_dir, check_seal, sha256_json, write_sealed
@@ -44,3 +50,56 @@ def load(key: str, n: int) -> pd.DataFrame | None:
 
 def store(key: str, table: pd.DataFrame) -> Path:
     return write_sealed(_path(key), lambda tmp: table.to_parquet(tmp, index=False))
+
+
+def store_info(key: str, info: dict) -> Path:
+    """What went with the answers under ``key`` (how a fitted readout was fitted), as sealed JSON."""
+    from psychobench.data.io import dumps_strict
+
+    return write_sealed(_path(key).with_suffix(".json"),
+                        lambda tmp: Path(tmp).write_text(dumps_strict(info) + "\n"))
+
+
+def load_info(key: str) -> dict | None:
+    import json
+
+    p = _path(key).with_suffix(".json")
+    if not check_seal(p, "cached readout fit"):
+        return None
+    try:
+        return json.loads(p.read_text())
+    except (OSError, ValueError):
+        p.unlink(missing_ok=True)
+        return None
+
+
+def feature_key(observer: dict, prediction: dict, stimuli: str) -> str:
+    return sha256_json({"v": FORMAT_VERSION, "features": observer, "prediction": prediction, "stimuli": stimuli})
+
+
+def _feature_path(key: str) -> Path:
+    return cache_dir() / "features" / key[:2] / f"{key}.npy"
+
+
+def load_features(key: str, n: int) -> np.ndarray | None:
+    """The cached ``(n, features)`` matrix under ``key``, or None (absent, or its bytes did not
+    match its seal: warned and removed)."""
+    p = _feature_path(key)
+    if not check_seal(p, "cached feature matrix"):
+        return None
+    try:
+        x = np.load(p, allow_pickle=False)
+    except Exception:  # sealed but unreadable (a format change): recomputed, never trusted
+        p.unlink(missing_ok=True)
+        return None
+    if x.ndim != 2 or len(x) != n:
+        p.unlink(missing_ok=True)
+        return None
+    return x
+
+
+def store_features(key: str, x: np.ndarray) -> Path:
+    def write(tmp):
+        with open(tmp, "wb") as f:
+            np.save(f, np.ascontiguousarray(x, dtype=np.float32), allow_pickle=False)
+    return write_sealed(_feature_path(key), write)

@@ -6,8 +6,9 @@
    (``model``), the prediction settings (``trainer``) and the score settings (``metrics``);
 2. check everything that can be checked before any network runs: the observer's modality and
    answer space against each experiment, each experiment's human data against its stimuli;
-3. per experiment: the observer's answers (from the answer cache, or predicted), its trial
-   table, its metric table;
+3. per experiment: the observer's answers (from the answer cache, or predicted; for an
+   observer with a fitted readout, features first and the readout fitted on them:
+   :mod:`psychobench.results.fitting`), its trial table, its metric table;
 4. write the run folder (:class:`~psychobench.results.run_folder.RunFolder`): trials, model-vs-
    human CSVs, ``metrics.csv``; return the summary (derived from the metric table), which the
    caller writes last.
@@ -28,7 +29,7 @@ from psychobench.consistency import table as T
 from psychobench.errors import SettingError, user_error
 from psychobench.experiments.base import Experiment, ScoreSettings
 from psychobench.models.base import Observer, ObserverError
-from psychobench.results import cache
+from psychobench.results import cache, fitting
 from psychobench.results.run_folder import RunFolder
 
 log = logging.getLogger(__name__)
@@ -126,8 +127,9 @@ def score_all(tables: dict[str, pd.DataFrame], experiments: dict[str, Experiment
 
 def summarise(table: pd.DataFrame, model: str, experiments: dict[str, Experiment], **extra) -> dict:
     """``summary.json``: ``model``, the views of :func:`~psychobench.consistency.table.summary_view`,
-    each experiment's ``notes`` and headline metrics, then ``extra`` (n_trials, forward_passes,
-    seconds)."""
+    each experiment's ``notes`` and headline metrics, then ``extra`` (``observer``: name,
+    family and readout; ``readout``: per experiment how a fitted readout was fitted;
+    n_trials, forward_passes, seconds)."""
     out = {"model": model, **T.summary_view(table, model)}
     notes = {n: e.notes for n, e in experiments.items() if e.notes}
     if notes:
@@ -149,14 +151,26 @@ def run(cfg: DictConfig, run_dir: str | Path, experiments: dict[str, Experiment]
     predictor = instantiate(cfg.trainer, _convert_="all")
     settings = ScoreSettings.of(cfg.get("metrics"), seed=cfg.get("seed", 0))
     check(observer, experiments)
-    tables, passes = {}, 0
+    use_cache = bool(cfg.get("cache_answers", True))
+    seed = int(cfg.get("seed", 0))
+    plans = {name: fitting.plan(observer, exp, seed) for name, exp in experiments.items()} if observer.fitted else {}
+    tables, passes, fits = {}, 0, {}
     for name, exp in experiments.items():
-        answers, n = answers_for(observer, exp, predictor, use_cache=bool(cfg.get("cache_answers", True)))
+        if observer.fitted:
+            answers, n, fits[name] = fitting.fitted_answers(observer, exp, predictor, plans[name], seed=seed,
+                                                            use_cache=use_cache)
+            log.info("%s on %s: %s", observer.name, name, fits[name]["note"])
+        else:
+            answers, n = answers_for(observer, exp, predictor, use_cache=use_cache)
         tables[name] = exp.trials(answers, observer.name)
         passes += n
     metrics = score_all(tables, experiments, observer, settings)
     folder.write_trials(tables, observer.name)
     folder.write_metrics(metrics)
+    about = {"name": observer.name, "family": observer.family,
+             "readout": getattr(observer.readout, "name", None), "fitted": observer.fitted}
+    extra = {"readout": fits} if fits else {}
     timing = {"images": int(predictor.images), "forward_seconds": round(predictor.forward_seconds, 3)}
-    return summarise(metrics, observer.name, experiments, n_trials=int(sum(len(t) for t in tables.values())),
+    return summarise(metrics, observer.name, experiments, observer=about, **extra,
+                     n_trials=int(sum(len(t) for t in tables.values())),
                      forward_passes=int(passes), seconds=round(time.perf_counter() - t0, 3), timing=timing)

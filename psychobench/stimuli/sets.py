@@ -15,7 +15,7 @@ import pandas as pd
 from psychobench.errors import UnknownNameError
 from psychobench.data import registry
 from psychobench.data.trials import texture_of
-from psychobench.stimuli.manifest import StimulusSet, validate_manifest
+from psychobench.stimuli.manifest import StimulusSet, read_manifest, validate_manifest, write_manifest
 
 #: The published texture-vs-shape sets, and whether their images carry a second (texture) cue,
 #: named after the texture's category (``bird3-clock3.png``: a bird shape in clock texture).
@@ -55,3 +55,39 @@ def texture_shape(dataset: str = "cue-conflict") -> StimulusSet:
     validate_manifest(man, f"{name} (registry)")
     return StimulusSet(name=dataset, root=root, manifest=man)
 
+
+
+#: Version of the layout :func:`imagenet_samples` writes (part of its cache folder's key).
+IMAGENET_SAMPLES_VERSION = 1
+
+
+def imagenet_samples(base: str = "imagenet-samples-16class") -> StimulusSet:
+    """The ImageNet photographs of a base image set (default: the registry's 69 photographs in
+    the 16 categories) as a stimulus set of single-cue natural images: each resized and
+    centre-cropped to 224 px by the stimulus-creation pipeline
+    (:func:`~psychobench.stimuli.images.resize_crop`), one condition (``0``), written once to
+    a content-addressed folder of the user cache.  Cue-conflict's fitted readouts learn from
+    them (with the edge and silhouette images), never from the conflict images."""
+    import hashlib
+
+    from psychobench.stimuli.bases import load_base
+    from psychobench.stimuli.images import encode_png
+    from psychobench.stimuli.manifest import output_folder, staging
+
+    b = load_base(base)
+    key = hashlib.sha256(f"{b.key()}|v{IMAGENET_SAMPLES_VERSION}".encode()).hexdigest()
+    final, done = output_folder("imagenet-samples", key, None)
+    if done is not None:
+        return done
+    with staging(final) as tmp:
+        rows = []
+        for img in b.images:
+            data = encode_png(img.image)
+            rel = f"{img.category}/{img.source_id}.png"
+            (tmp / img.category).mkdir(exist_ok=True)
+            (tmp / rel).write_bytes(data)
+            rows.append({"stimulus_id": img.source_id, "path": rel, "condition": "0", "category": img.category,
+                         "params": json.dumps({"source": b.name, "origin_sha256": img.sha256}),
+                         "sha256": hashlib.sha256(data).hexdigest(), "source_id": img.source_id})
+        write_manifest(pd.DataFrame(rows), tmp)
+    return read_manifest(final, name="imagenet-samples")

@@ -80,8 +80,14 @@ def _vocabulary(words, who: str) -> tuple[str, ...]:
 
 @dataclass(eq=False)
 class WordNetObserver(Observer):
-    """psychobench's word network (``trained=True``) or its untrained twin (``False``); it
-    answers among its own 64 words, restricted to the experiment's labels (identity readout)."""
+    """psychobench's word network (``trained=True``) or its untrained twin (``False``: weights
+    of seeded random initialisation, ``seed``); it answers among its own 64 words, restricted to
+    the experiment's labels (identity readout), or, with a fitted ``readout``
+    (``model/readout=logistic``), through a readout fitted on the pooled features of ``layer``
+    (a module path of the Lightning module, e.g. ``net.body.9``; default ``pre_logits``, the
+    input of its linear head: the mean and max of the last conv block over time and frequency).
+    The untrained network with a fitted readout is Kell et al. (2018)'s random-feature baseline
+    (``model=random_features model.arch=wordnet``)."""
 
     trained: bool = True
     name: str = "wordnet"
@@ -89,8 +95,30 @@ class WordNetObserver(Observer):
     batch_size: int = 256
     vocabulary: tuple[str, ...] = VOCABULARY
     closed_set: bool = True
+    seed: int = 1
+    readout: object = None
+    layer: str | None = None
+    pooling: str = "avg"
+    grid: int = 2
     _module: object = field(default=None, repr=False)
     modality = "audio"
+
+    def __post_init__(self):
+        from psychobench.models.base import fitted_name
+        from psychobench.models.features import FeatureSpec
+        from psychobench.models.readouts import as_readout
+
+        if self.readout is not None:
+            self.readout = as_readout(self.readout)
+            if not self.readout.fitted:
+                raise ObserverError(f"{self.name}: its own head answers the experiment's words; a readout given "
+                                    f"here must be fitted (logistic or probabilities), not {self.readout.name}")
+        if self.layer is not None and not self.fitted:
+            raise ObserverError(f"model.layer={self.layer!r} is read by a fitted readout: choose model/readout=logistic")
+        self.spec = FeatureSpec(self.layer, self.pooling, int(self.grid))
+        self.family = "network" if self.trained else "random"
+        self.name = fitted_name(self.name, self.readout, self.layer)
+        self._extractor = None
 
     @property
     def preprocessing(self) -> AudioInput:
@@ -109,12 +137,40 @@ class WordNetObserver(Observer):
         from .wordnet import checkpoint_path
         cfg = self._config()
         self.prepare()
-        weights = f"sha256:{sha256_file(checkpoint_path(cfg))}" if self.trained else "random-seed-1"
-        return {"arch": "wordnet", "task": cfg.key(), "weights": weights, "vocabulary": list(self.vocabulary),
-                "preprocessing": self.preprocessing.identity(),
-                "answers": None if answers is None else list(answers.labels or [])}
+        weights = f"sha256:{sha256_file(checkpoint_path(cfg))}" if self.trained else f"random-seed-{self.seed}"
+        out = {"arch": "wordnet", "task": cfg.key(), "weights": weights, "vocabulary": list(self.vocabulary),
+               "preprocessing": self.preprocessing.identity()}
+        if self.fitted:
+            return {**out, "features": self.spec.identity(), "readout": self.readout.identity()}
+        return {**out, "answers": None if answers is None else list(answers.labels or [])}
+
+    def feature_identity(self) -> dict:
+        out = self.identity()
+        out.pop("readout", None)
+        return out
+
+    def features(self, batch: dict):
+        import torch
+
+        from psychobench.models.features import FeatureExtractor
+        if not self.fitted:
+            raise ObserverError(f"{self.name}: features are read for a fitted readout")
+        m = self.module()
+        if self._extractor is None:
+            self._extractor = FeatureExtractor(m, self.spec)
+        x = batch["waves"]
+        if not hasattr(x, "detach"):
+            raise ObserverError(f"{self.name} takes clips of equal length")
+        p = next(m.parameters())
+        with torch.inference_mode():
+            return self._extractor(x.to(p.device, torch.float32))
 
     def check(self, answers: AnswerSpace) -> None:
+        if self.fitted:
+            self.readout.check(answers)
+            from psychobench.models.features import FeatureExtractor
+            self._extractor = FeatureExtractor(self.module(), self.spec)   # the layer exists, or a clear error
+            return
         labels = _closed_labels(answers, self.name)
         unknown = [w for w in labels if w not in self.vocabulary]
         if unknown:
@@ -123,6 +179,8 @@ class WordNetObserver(Observer):
 
     def answer(self, batch: dict, answers: AnswerSpace) -> dict:
         import torch
+        if self.fitted:
+            raise ObserverError(f"{self.name}: a fitted readout answers through the run pipeline")
         self.check(answers)
         m = self.module()
         x = batch["waves"]
@@ -140,7 +198,7 @@ class WordNetObserver(Observer):
 
             from .wordnet import WordTaskConfig, load_word_net
             cfg = WordTaskConfig() if self.epochs is None else dataclasses.replace(WordTaskConfig(), epochs=self.epochs)
-            self._module = load_word_net(cfg, trained=self.trained)
+            self._module = load_word_net(cfg, trained=self.trained, twin_seed=int(self.seed))
             self.vocabulary = tuple(self._module.words)
         return self._module
 
