@@ -282,6 +282,7 @@ def test_background_pattern_and_snr_only_baseline():
     assert rev["r_background_pattern_ci"][1] < 0
 
 
+@needs_mirror
 def test_saddler_models_reference(mirror_env):
     from psychobench.data.listeners import load_saddler2024_words
     ref = compare.saddler_model_cells()
