@@ -144,10 +144,10 @@ def saddler_model_cells(path=None) -> pd.DataFrame:
     """Saddler & McDermott (2024)'s published word-recognition cell means of their networks on
     the real stimuli, by phase-locking limit of the simulated auditory nerve (50, 320, 1000,
     3000 Hz; each the mean of 10 architectures): columns ``model, background, snr_db, acc``."""
-    from psychobench.data.listeners import SADDLER_DATASET, _read_csv, fetch_file
+    from psychobench.data.listeners import SADDLER_DATASET, read_listener_csv, fetch_file
 
     path = path or fetch_file(SADDLER_DATASET, SADDLER_FIG5_FILE)
-    d = _read_csv(path)
+    d = read_listener_csv(path)
     d = d[(d["model"].astype(str) != "human") & d["condition"].isin(list(SADDLER_FIG5_BACKGROUNDS))]
     g = d.groupby(["model", "condition", "snr"], sort=True)["correct_word"].mean().reset_index()
     return pd.DataFrame({"model": "saddler2024-ihc" + g["model"].astype(str) + "hz",

@@ -47,7 +47,7 @@ def load_saddler2024_words(path: str | os.PathLike | None = None) -> pd.DataFram
     path: a local copy of the upstream CSV (default: fetched through the registry).
     """
     path = Path(path) if path is not None else fetch_file(SADDLER_DATASET, SADDLER_WORDS_FILE)
-    df = _read_csv(path)
+    df = read_listener_csv(path)
     need = {"background_condition", "correct_word", "fn_eval", "snr", "tag_expt"}
     missing = need - set(df.columns)
     if missing:
@@ -72,7 +72,7 @@ def load_saddler2024_words(path: str | os.PathLike | None = None) -> pd.DataFram
     return out.reset_index(drop=True)
 
 
-def _read_csv(path: Path, **kw) -> pd.DataFrame:
+def read_listener_csv(path: Path, **kw) -> pd.DataFrame:
     """A listener CSV, or an error naming the file (and the line, for a malformed row)."""
     try:
         return pd.read_csv(path, **kw)
@@ -93,7 +93,7 @@ def load_ccc(path: str | os.PathLike | None = None) -> pd.DataFrame:
     """The CCC table with the listeners' answers as lists: adds ``answers`` (list of str, one per
     listener) to the upstream columns (ID, Length, Masker, Onset, SNR, Target, Confusion, ...)."""
     path = Path(path) if path is not None else fetch_file(CCC_DATASET, CCC_CSV)
-    df = _read_csv(path, keep_default_na=False)
+    df = read_listener_csv(path, keep_default_na=False)
     need = ["ID", "Length", "Masker", "Onset", "SNR", "Target", "Raw", "N-Listeners", "Confusion"]
     missing = [c for c in need if c not in df.columns]
     if missing:

@@ -33,7 +33,7 @@ import numpy as np
 
 from psychobench.data.answers import AnswerSpace
 from psychobench.models.base import ObserverError
-from psychobench.models.readouts import Readout, _closed
+from psychobench.models.readouts import Readout, closed_labels
 
 
 @dataclass
@@ -140,7 +140,7 @@ class FittedReadout(Readout):
     fit: Any = None
 
     def check(self, answers: AnswerSpace) -> tuple[str, ...]:
-        return _closed(answers, self.name)
+        return closed_labels(answers, self.name)
 
     def bind(self, answers: AnswerSpace, n_outputs: int):
         raise ObserverError(f"the {self.name} readout is fitted on features; it has no fixed mapping of outputs")

@@ -91,7 +91,7 @@ class Readout:
         return {"readout": self.name}
 
 
-def _closed(answers: AnswerSpace, who: str) -> tuple[str, ...]:
+def closed_labels(answers: AnswerSpace, who: str) -> tuple[str, ...]:
     if answers.open:
         raise ObserverError(f"the {who} readout needs a closed answer space; the experiment's is open")
     return answers.labels
@@ -105,7 +105,7 @@ class ImageNetReadout(Readout):
     name = "imagenet"
 
     def bind(self, answers: AnswerSpace, n_outputs: int) -> BoundReadout:
-        labels = _closed(answers, "imagenet")
+        labels = closed_labels(answers, "imagenet")
         if answers.imagenet is None:
             raise ObserverError(
                 f"the imagenet readout maps ImageNet classes to labels, but the labels {list(labels)[:6]} "
@@ -163,7 +163,7 @@ class IdentityReadout(Readout):
         return out
 
     def bind(self, answers: AnswerSpace, n_outputs: int) -> BoundReadout:
-        labels = _closed(answers, "identity")
+        labels = closed_labels(answers, "identity")
         mapping = self._mapping()
         if mapping is None:
             if n_outputs != len(labels):

@@ -21,6 +21,7 @@ from scipy.special import ndtri
 
 from psychobench.consistency import table as T
 from psychobench.consistency.agreement import kappa_from_rates
+from psychobench.consistency.intervals import wilson
 from psychobench.results import store
 from psychobench.results.run_folder import RunFolder
 
@@ -114,19 +115,6 @@ def human_trials(data: Runs, run: str, dataset: str) -> pd.DataFrame:
         return pd.DataFrame()
     h = exp.humans()
     return h if isinstance(h, pd.DataFrame) and "stimulus_id" in h.columns else pd.DataFrame()
-
-
-def wilson(k, n, z: float = Z95):
-    """Wilson score interval of a binomial proportion; arrays ``k``, ``n`` -> (low, high).
-    (Vectorised over arrays; statsmodels' ``proportion_confint(method="wilson")`` gives the same
-    numbers one array at a time, see the tests.)"""
-    k, n = np.asarray(k, float), np.asarray(n, float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        den = 1 + z * z / n
-        mid = (p + z * z / (2 * n)) / den
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return mid - half, mid + half
 
 
 # ---------------------------------------------------------------- psychometric curves
