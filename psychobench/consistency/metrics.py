@@ -31,18 +31,25 @@ def spearman_brown(r, n: float = 2.0):
         return n * r / (1.0 + (n - 1.0) * r)
 
 
+def _single_observer_reliability(r, a, b):
+    """The single-observer reliability rho with r^2 = SB(rho, a) SB(rho, b) (the positive root
+    of the quadratic in rho), for half correlations ``r`` of halves of ``a`` and ``b`` observers."""
+    r2 = r * r
+    qa = a * b - r2 * (a - 1) * (b - 1)
+    qb = -r2 * (a + b - 2)
+    qc = -r2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (-qb + np.sqrt(qb * qb - 4 * qa * qc)) / (2 * qa)
+
+
 def split_half_to_full(r, n_a, n_b):
     """Full-panel reliability from the correlation ``r`` of two halves of ``n_a`` and ``n_b``
     observers (parallel-test model).  Equal halves give Spearman-Brown ``2r / (1 + r)``; unequal
     halves solve ``r^2 = r_{n_a} r_{n_b}`` for the single-observer reliability ``rho`` and return
     ``SB(rho, n_a + n_b)``.  Non-positive ``r`` falls back to ``2r / (1 + r)``."""
     r, a, b = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (r, n_a, n_b)))
-    r2 = r * r
-    qa = a * b - r2 * (a - 1) * (b - 1)
-    qb = -r2 * (a + b - 2)
-    qc = -r2
+    rho = _single_observer_reliability(r, a, b)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rho = (-qb + np.sqrt(qb * qb - 4 * qa * qc)) / (2 * qa)
         unequal = spearman_brown(rho, a + b)
     equal = spearman_brown(r, 2.0)
     return np.where((a != b) & (r > 0), unequal, equal)
@@ -56,12 +63,8 @@ def split_half_to(r, n_a, n_b, n):
     distinct observers) is projected to the full panel's size this way.  Non-positive ``r`` falls back to
     ``2r / (1 + r)``."""
     r, a, b, n = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (r, n_a, n_b, n)))
-    r2 = r * r
-    qa = a * b - r2 * (a - 1) * (b - 1)
-    qb = -r2 * (a + b - 2)
-    qc = -r2
+    rho = _single_observer_reliability(r, a, b)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rho = (-qb + np.sqrt(qb * qb - 4 * qa * qc)) / (2 * qa)
         projected = spearman_brown(rho, n)
     return np.where(r > 0, projected, spearman_brown(r, 2.0))
 
