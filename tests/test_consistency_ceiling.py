@@ -236,3 +236,36 @@ def test_aggregate():
     assert [agg.loc["i1", "normalized_ci_low"], agg.loc["i1", "normalized_ci_high"]] == pytest.approx(
         [0.35 - half, 0.35 + half])
     assert np.isnan(agg.loc["i1", "value_ci_low"])             # no data set gave an interval of the value
+
+
+def test_aggregate_withholds_an_interval_that_would_bound_another_number():
+    """Where one data set's normalised score has no valid interval, the mean over data sets has
+    none either: an interval of the other data sets' mean would not bound the printed mean."""
+    rows = [T.row("a", "o2_dprime", "m", .2, ceiling=.8, normalized=.25, normalized_ci=(.15, .35), n=10),
+            T.row("b", "o2_dprime", "m", .4, ceiling=.9, normalized=.45, n=20, status="no_valid_interval")]
+    agg = scoring.aggregate(T.metric_table(rows)).set_index("metric")
+    assert agg.loc["o2_dprime", "normalized"] == pytest.approx(0.35)
+    assert np.isnan(agg.loc["o2_dprime", "normalized_ci_low"])
+    assert agg.loc["o2_dprime", "status"] == "no_valid_interval"
+
+
+def test_console_shows_ceiling_interval_normalised_interval_and_thresholds():
+    rows = [T.row("edge", "accuracy", "m", .4, n=160),
+            T.row("edge", "error_consistency", "m", .1, value_ci=(.05, .15), ceiling=.32, ceiling_ci=(.18, .46),
+                  normalized=.31, normalized_ci=(.13, .52), n=160),
+            T.row("edge", "error_consistency", T.HUMANS, .32, value_ci=(.18, .46), n=1600),
+            T.row("edge", "o2_dprime", "m", .37, ceiling=.81, normalized=.46, n=160, status="no_valid_interval"),
+            T.row("uniform-noise", "accuracy", "m", .5, n=1280),
+            T.row("uniform-noise", "threshold", "m", .21, value_ci=(.18, .24), n=1280),
+            T.row("uniform-noise", "threshold", T.HUMANS, .33, value_ci=(.30, .36), n=4000)]
+    table = T.metric_table(rows)
+    text = scoring.format_table(table, "m", {"edge": ["error_consistency", "o2_dprime"]})
+    ec = next(line for line in text.splitlines() if line.startswith("error_consistency"))
+    assert "0.320 [0.18, 0.46]" in ec and "0.310 [0.13, 0.52]" in ec and "0.100 [0.05, 0.15]" in ec
+    o2 = next(line for line in text.splitlines() if line.startswith("o2_dprime"))
+    assert o2.endswith("(no valid interval)") and "0.460" in o2
+    # without a headline (psychobench-score), the threshold of a parametric set is shown
+    default = scoring.format_table(table, "m")
+    th = next(line for line in default.splitlines() if line.startswith("threshold"))
+    assert "0.210 [0.18, 0.24]" in th and "0.330" in th
+    assert "error_consistency" in default and "o2_dprime" not in default

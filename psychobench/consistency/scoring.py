@@ -221,8 +221,10 @@ def aggregate(table: pd.DataFrame, metrics: Sequence[str] = AGGREGATED) -> pd.Da
     ``ceiling`` and ``normalized`` are means in the same way.  Intervals treat the data sets'
     bootstrap draws as independent: each data set's interval half-width gives a standard error
     ``(high - low) / (2 * 1.96)``, the mean's is ``sqrt(sum SE^2) / k``, and the interval is the
-    mean of those data sets' point values +/- 1.96 SE (normal approximation; data sets without a
-    finite interval do not enter it).  ``n`` sums the data sets' trials.
+    mean +/- 1.96 SE (normal approximation).  Where a data set with a finite value has no valid
+    interval (e.g. O2 d' normalised scores, whose intervals are withheld), the mean has none either
+    (status ``no_valid_interval``): an interval over the other data sets would bound another
+    number.  ``n`` sums the data sets' trials.
     """
     t = T.validate(table)
     coords = T.coordinates(t)
@@ -232,22 +234,24 @@ def aggregate(table: pd.DataFrame, metrics: Sequence[str] = AGGREGATED) -> pd.Da
     t = t[keep]
     rows = []
     for (metric, observer), g in t.groupby(["metric", "observer"], sort=False):
-        out = {}
+        out, withheld = {}, {}
         for what in ("value", "ceiling", "normalized"):
             v = g[what].to_numpy(float)
             fin = np.isfinite(v)
             out[what] = float(v[fin].mean()) if fin.any() else np.nan
             lo, hi = g[f"{what}_ci_low"].to_numpy(float), g[f"{what}_ci_high"].to_numpy(float)
             ok = fin & np.isfinite(lo) & np.isfinite(hi)
-            if ok.any():
+            if fin.any() and (ok == fin).all():
                 se = (hi[ok] - lo[ok]) / (2 * Z95)
-                mean = float(v[ok].mean())
                 s = float(np.sqrt((se ** 2).sum()) / ok.sum())
-                out[f"{what}_ci"] = (mean - Z95 * s, mean + Z95 * s)
+                out[f"{what}_ci"] = (out[what] - Z95 * s, out[what] + Z95 * s)
             else:
                 out[f"{what}_ci"] = None
+                withheld[what] = bool(ok.any())          # some data sets have one, others not
         n = g["n"].to_numpy(float)
         status = "no_ceiling" if (g["status"] == "no_ceiling").all() and math.isfinite(out["value"]) else None
+        if status is None and (any(withheld.values()) or (g["status"] == "no_valid_interval").any()):
+            status = "no_valid_interval"
         rows.append(T.row(T.AGGREGATE, metric, observer, out["value"], value_ci=out["value_ci"],
                           ceiling=out["ceiling"], ceiling_ci=out["ceiling_ci"],
                           normalized=out["normalized"], normalized_ci=out["normalized_ci"],
@@ -265,30 +269,46 @@ def _interval(lo, hi) -> str:
     return f"[{lo:.2f}, {hi:.2f}]"
 
 
+#: what the console shows per data set when the experiment names no headline metrics
+#: (``psychobench-score``): model-vs-human's benchmark metrics and the threshold, where present
+DEFAULT_HEADLINE = ("ood_accuracy", "accuracy_difference", "observed_consistency", "error_consistency",
+                    "threshold")
+
+
 def format_table(table: pd.DataFrame, model: str, headline: Mapping[str, Sequence[str]] | None = None) -> str:
     """The console view of a run's metric table: the aggregate benchmark metrics (model beside
     the human-to-human reference, with the ceiling and the ceiling-normalised value where the
-    metric has one), then per data set its accuracy and headline metrics.  Intervals are 95%
-    bootstrap intervals of the number they follow."""
+    metric has one), then per data set its accuracy and headline metrics (``headline``: data set
+    -> metrics; default :data:`DEFAULT_HEADLINE`, those present).  Every interval is the 95%
+    bootstrap (or Wilson, for proportions) interval of the number it follows; where the design
+    gives no valid interval the row's status says so instead."""
     t = T.validate(table)
     t = t[t[T.coordinates(t)].isna().all(axis=1)] if T.coordinates(t) else t
     whole = t[t["condition"] == ""]
     idx = {(r.dataset, r.metric, r.observer): r for r in whole.itertuples(index=False)}
     per_condition = t[t["condition"] != ""]
-    head = f"{'metric':<24}{'data set':<28}{model[:22]:>22}{'humans':>9}{'ceiling':>9}  {'normalized [95% CI]'}"
+    if headline is None:
+        present = whole.groupby("dataset")["metric"].agg(set).to_dict()
+        headline = {ds: [m for m in DEFAULT_HEADLINE if m in ms] for ds, ms in present.items()}
+    head = (f"{'metric':<22}{'data set':<22}{model[:24]:>24}{'humans':>8}{'ceiling [95% CI]':>24}"
+            f"  {'normalized [95% CI]'}")
     lines = [head]
+
+    def with_ci(v, lo, hi) -> str:
+        return f"{_fmt(v)} {_interval(lo, hi)}".strip()
 
     def line(ds: str, metric: str) -> str | None:
         m, h = idx.get((ds, metric, model)), idx.get((ds, metric, T.HUMANS))
         if m is None and h is None:
             return None
-        v = f"{_fmt(m.value if m else None)} {_interval(m.value_ci_low, m.value_ci_high) if m else ''}".strip()
-        norm = ""
+        v = with_ci(m.value, m.value_ci_low, m.value_ci_high) if m else "-"
+        ceil = norm = ""
         if m is not None and math.isfinite(m.ceiling):
-            norm = f"{_fmt(m.normalized)} {_interval(m.normalized_ci_low, m.normalized_ci_high)}".strip()
-        status = f"  ({m.status})" if m is not None and m.status != "ok" else ""
-        return (f"{metric:<24}{ds[:27]:<28}{v:>22}{_fmt(h.value if h else None):>9}"
-                f"{_fmt(m.ceiling if m else None):>9}  {norm}{status}")
+            ceil = with_ci(m.ceiling, m.ceiling_ci_low, m.ceiling_ci_high)
+            norm = with_ci(m.normalized, m.normalized_ci_low, m.normalized_ci_high)
+        status = f"  ({m.status.replace('_', ' ')})" if m is not None and m.status != "ok" else ""
+        return (f"{metric[:21]:<22}{ds[:21]:<22}{v:>24}{_fmt(h.value if h else None):>8}"
+                f"{ceil or '-':>24}  {norm}{status}").rstrip()
 
     for metric in AGGREGATED:
         out = line(T.AGGREGATE, metric)
