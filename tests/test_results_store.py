@@ -34,6 +34,7 @@ def rows(model, o1, i1, ds="edge"):
             T.row(ds, "o1_acc", model, o1, ceiling=0.9, normalized=o1 / 0.9,
                   normalized_ci=(o1 / 0.9 - 0.1, o1 / 0.9 + 0.1)),
             T.row(ds, "i1", model, i1, ceiling=0.8, normalized=i1 / 0.8, normalized_ci=(i1 / 0.8 - 0.2, i1 / 0.8 + 0.2)),
+            T.row(ds, "error_consistency", "humans", 0.3),
             T.row("aggregate", "o1_acc", model, o1, ceiling=0.9, normalized=o1 / 0.9),
             T.row("aggregate", "error_consistency", "humans", 0.3)]
 
@@ -67,7 +68,7 @@ def test_only_folders_with_a_summary_are_trusted(results):
 def test_collect_writes_one_parquet_table(results):
     table = store.collect(results)
     assert (results / store.TABLE).is_file()
-    assert len(table) == 3 * 5 and "net-c" not in set(table["model"])
+    assert len(table) == 3 * 6 and "net-c" not in set(table["model"])
     back = pd.read_parquet(results / store.TABLE)
     pd.testing.assert_frame_equal(back, table)
     r = table[(table["run"] == "runs/late_a") & (table["dataset"] == "edge")
@@ -108,8 +109,32 @@ def test_compare_latest_run_per_model(results):
     assert wide.loc[("edge", "", "o1_acc"), "net-a"] == pytest.approx(0.7)     # the later run
     assert wide.loc[("edge", "", "o1_acc"), "delta"] == pytest.approx(0.7 - 0.6)
     assert wide.loc[("aggregate", "", "error_consistency"), "humans"] == pytest.approx(0.3)
+    assert wide.loc[("aggregate", "", "o1_acc"), "net-a"] == pytest.approx(0.7)   # recomputed: edge only
     by_run = store.compare(table, by="run", value="normalized")
     assert list(by_run.columns[:3]) == ["multirun/s1/0_a", "multirun/s1/1_b", "runs/late_a"]
+
+
+def test_compare_keeps_every_data_set_and_aggregates_like_for_like(tmp_path):
+    """A 2x2 sweep (two models x edge, silhouette) run as four runs, plus one model's extra
+    data set: every data set of every model stays, and the aggregate is the mean over the
+    data sets both models have, never the latest run's own aggregate."""
+    root, t0 = tmp_path / "results", 1_700_000_000_000_000_000
+    k = 0
+    for model, o1 in (("net-a", 0.5), ("net-b", 0.7)):
+        for ds, shift in (("edge", 0.0), ("silhouette", 0.1)):
+            make_run(root / "multirun" / "s" / f"{k}", model, rows(model, o1 + shift, 0.2, ds), mtime=t0 + k)
+            k += 1
+    make_run(root / "runs" / "extra", "net-b", rows("net-b", 0.2, 0.1, "cue-conflict"), mtime=t0 + k)
+    wide = store.compare(store.collect(root), value="value")
+    for ds, a, b in (("edge", 0.5, 0.7), ("silhouette", 0.6, 0.8)):
+        assert wide.loc[(ds, "", "o1_acc"), "net-a"] == pytest.approx(a)
+        assert wide.loc[(ds, "", "o1_acc"), "net-b"] == pytest.approx(b)
+    assert wide.loc[("cue-conflict", "", "o1_acc"), "net-b"] == pytest.approx(0.2)
+    assert pd.isna(wide.loc[("cue-conflict", "", "o1_acc"), "net-a"])        # the gap shows
+    agg = wide.loc[("aggregate", "", "o1_acc")]
+    assert agg["net-a"] == pytest.approx(0.55) and agg["net-b"] == pytest.approx(0.75)   # not 0.2
+    assert wide.attrs["aggregate_over"] == ["edge", "silhouette"]
+    assert wide.attrs["not_in_aggregate"] == {"net-b": ["cue-conflict"]}
 
 
 def test_results_cli(results, capsys):
@@ -180,3 +205,18 @@ def test_remember_and_recall(tmp_path, monkeypatch):
     assert (out / "responses/edge/edge_net-a_session-1.csv").read_text() == "subj\nnet-a\n"
     assert not (out / "summary.json").exists()       # not trusted until the app writes it
     assert not list(out.rglob("*.part")) and not list(entry.parent.glob(".*.part"))
+
+
+def test_results_cli_compare_aggregate_says_what_it_averages(tmp_path, capsys):
+    root, t0 = tmp_path / "results", 1_700_000_000_000_000_000
+    make_run(root / "a_edge", "net-a", rows("net-a", 0.5, 0.2, "edge"), mtime=t0)
+    make_run(root / "a_sil", "net-a", rows("net-a", 0.7, 0.2, "silhouette"), mtime=t0 + 1)
+    make_run(root / "b_edge", "net-b", rows("net-b", 0.6, 0.2, "edge"), mtime=t0 + 2)
+    assert results_cli.main(["--dir", str(root), "compare", "--dataset", "aggregate", "--metric", "o1_acc"]) == 0
+    out = capsys.readouterr().out
+    assert "every model has (edge)" in out and "net-a: also ran silhouette" in out
+    assert results_cli.main(["--dir", str(root), "compare", "--dataset", "aggregate", "--metric", "o1_acc",
+                             "--format", "json"]) == 0
+    recs = json.loads(capsys.readouterr().out)
+    assert [r["dataset"] for r in recs] == ["aggregate"]
+    assert recs[0]["net-a"] == pytest.approx(0.5) and recs[0]["net-b"] == pytest.approx(0.6)

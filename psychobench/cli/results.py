@@ -5,7 +5,7 @@
     psychobench-results list                                  # one line per finished run
     psychobench-results table --dataset edge --metric 'o1*' --model 'tf_*'
     psychobench-results table --where "normalized > 0.5" --format csv
-    psychobench-results compare --value normalized --dataset aggregate
+    psychobench-results compare --value normalized --dataset aggregate   # like-for-like means
     psychobench-results compare --by run --run 'multirun/2025-*/0_*' --run 'runs/*'
     psychobench-results aggregate                             # (re)write results.parquet
 
@@ -81,8 +81,12 @@ def main(argv=None) -> int:
     if args.cmd == "aggregate":
         print(f"{args.dir / store.TABLE}: {len(table)} rows from {table['run'].nunique()} runs")
         return 0
+    like_for_like = args.cmd == "compare" and args.by == "model"
     try:
-        sel = store.select(table, run=args.run, model=args.model, dataset=args.dataset,
+        # compare --by model recomputes the aggregate from the data sets themselves: filter the
+        # data sets after comparing (an aggregate-only filter then means "over every data set")
+        sel = store.select(table, run=args.run, model=args.model,
+                           dataset=None if like_for_like else args.dataset,
                            metric=args.metric, observer=args.observer, where=args.where)
     except Exception as e:                      # DuckDB's errors name the problem
         import duckdb
@@ -96,7 +100,21 @@ def main(argv=None) -> int:
         _print(sel[cols + [c for c in sel.columns if c not in store.RUN_COLUMNS + cols]]
                if args.format == "text" else sel, args.format)
         return 0
-    _print(store.compare(sel, by=args.by, value=args.value), args.format, index=True)
+    if like_for_like and args.dataset:
+        named = store.match_patterns(sel["dataset"], args.dataset) & (sel["dataset"] != "aggregate")
+        if named.any():
+            sel = sel[named.to_numpy() | (sel["dataset"] == "aggregate").to_numpy()]
+    wide = store.compare(sel, by=args.by, value=args.value)
+    attrs = dict(wide.attrs)
+    if like_for_like and args.dataset:
+        wide = wide[store.match_patterns(pd.Series(wide.index.get_level_values("dataset")), args.dataset).to_numpy()]
+    _print(wide, args.format, index=True)
+    if args.format == "text" and like_for_like and attrs.get("aggregate_over") is not None:
+        over = ", ".join(attrs["aggregate_over"]) or "none"
+        print(f"\naggregate: the mean over the data sets every model has ({over}); of several runs "
+              "of one model on one data set, the latest counts")
+        for m, ds in attrs.get("not_in_aggregate", {}).items():
+            print(f"  {m}: also ran {', '.join(ds)} (shown above, not in its aggregate)")
     return 0
 
 

@@ -366,22 +366,67 @@ def latest_per_model(table: pd.DataFrame) -> pd.DataFrame:
     return t[keep]
 
 
+def common_aggregate(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str], dict[str, list[str]]]:
+    """Like-for-like aggregate rows of the latest per-model rows ``table`` (no ``aggregate``
+    rows): every model's (and the humans') means over the data sets that every model has
+    (:func:`psychobench.consistency.scoring.aggregate`), with those data sets and, per model,
+    the data sets it has beyond them (not in its aggregate)."""
+    from psychobench.consistency import scoring
+
+    models = table[table["observer"] == table["model"]]
+    per_model = {m: set(g["dataset"]) for m, g in models.groupby("model", sort=False)}
+    if not per_model:
+        return table.iloc[:0], [], {}
+    order = list(dict.fromkeys(models["dataset"]))
+    common = [d for d in order if all(d in sets for sets in per_model.values())]
+    extra = {m: [d for d in order if d in sets and d not in common] for m, sets in per_model.items()}
+    cols = METRIC_COLUMNS + [c for c in T.coordinates(table) if c not in RUN_COLUMNS]
+    parts = []
+    key = ["dataset", "condition", "metric", "observer"]
+    for m, g in table[table["dataset"].isin(common)].groupby("model", sort=False):
+        mine = g[g["observer"] == m][cols]
+        if len(mine):
+            parts.append(scoring.aggregate(mine).assign(model=m, run="", finished=g["finished"].max()))
+    humans = table[table["dataset"].isin(common) & (table["observer"] == T.HUMANS)]
+    humans = humans.sort_values("finished", kind="stable").drop_duplicates(key, keep="last")
+    if len(humans):
+        parts.append(scoring.aggregate(humans[cols]).assign(model=T.HUMANS, run="", finished=humans["finished"].max()))
+    rows = pd.concat(parts, ignore_index=True) if parts else table.iloc[:0]
+    return rows, common, extra
+
+
 def compare(table: pd.DataFrame, *, by: str = "model", value: str = "value") -> pd.DataFrame:
-    """Wide comparison: one row per (dataset, condition, metric), one column per model (its
-    latest run on that data set, :func:`latest_per_model`) or per run (``by="run"``), plus
-    ``humans`` (the human reference) where present and ``delta`` (second minus first) when
-    exactly two are compared."""
+    """Wide comparison: one row per (dataset, condition, metric), one column per model or per
+    run (``by="run"``), plus ``humans`` (the human reference) where present and ``delta``
+    (second minus first) when exactly two are compared.
+
+    ``by="model"``: every data set of every model is kept; where a model has several runs of
+    one data set (a rerun, or a sweep over another setting), its most recently finished run of
+    that data set counts (:func:`latest_per_model`).  The ``aggregate`` rows are recomputed
+    like for like: means over the data sets that every compared model has
+    (:func:`common_aggregate`), never a run's own aggregate over whatever it ran.  The wide
+    table's ``attrs`` name those data sets (``aggregate_over``) and each model's data sets
+    left out of its aggregate (``not_in_aggregate``).  ``by="run"`` keeps each run's own rows,
+    its aggregate included."""
     if by not in ("model", "run"):
         raise ValueError(f"by must be 'model' or 'run', got {by!r}")
     if value not in table.columns:
         raise ValueError(f"no column {value!r} in the results table")
-    t = latest_per_model(table) if by == "model" else table
+    attrs = {}
+    if by == "model":
+        t = latest_per_model(table[table["dataset"] != T.AGGREGATE])
+        agg, common, extra = common_aggregate(t)
+        if len(agg):
+            t = pd.concat([agg, t], ignore_index=True)
+        attrs = {"aggregate_over": common, "not_in_aggregate": {m: d for m, d in extra.items() if d}}
+    else:
+        t = table
     key = ["dataset", "condition", "metric"]
-    models = t[t["observer"] == t["model"]]
+    models = t[(t["observer"] == t["model"]) & (t["observer"] != T.HUMANS)]
     wide = models.pivot_table(index=key, columns=by, values=value, aggfunc="first", dropna=False, sort=False)
     order = list(dict.fromkeys(models.sort_values("finished", kind="stable")[by]))
     wide = wide.reindex(columns=order)
-    humans = t[t["observer"] == T.HUMANS].drop_duplicates(key, keep="last")
+    humans = t[t["observer"] == T.HUMANS].sort_values("finished", kind="stable").drop_duplicates(key, keep="last")
     if len(humans):
         h = humans.set_index(key)[value]
         wide = wide.reindex(wide.index.append(h.index.difference(wide.index)))
@@ -389,6 +434,7 @@ def compare(table: pd.DataFrame, *, by: str = "model", value: str = "value") -> 
     if len(order) == 2:
         wide["delta"] = wide[order[1]] - wide[order[0]]
     wide.columns.name = None
+    wide.attrs.update(attrs)
     return wide
 
 
