@@ -105,3 +105,40 @@ def test_model_condition_must_agree_with_humans(humans, resnet50):
     model.loc[0, "condition"] = "c01" if model.loc[0, "condition"] != "c01" else "c05"
     with pytest.raises(TrialTableError, match="condition"):
         benchmark.dataset_metrics(model, humans["contrast"], "contrast")
+
+
+def test_human_reference_draws_are_cached_by_content_and_checked(tmp_path, monkeypatch):
+    """The human reference's bootstrap draws do not depend on the model: a second model's
+    intervals reuse them, identical to a fresh computation; a changed entry is warned about and
+    recomputed; other human data miss the cache."""
+    from psychobench.data.io import IntegrityWarning
+
+    monkeypatch.setenv("PSYCHOBENCH_CACHE", str(tmp_path / "cache"))
+    rng = np.random.default_rng(5)
+    ids = [f"x{i}" for i in range(40)]
+
+    def table(subject, correct):
+        return pd.DataFrame({"experiment": "e", "subject": subject, "session": 1,
+                             "trial": np.arange(1, 41), "stimulus_id": ids, "condition": np.repeat(["0", "1"], 20),
+                             "category": "cat", "response": np.where(correct, "cat", "dog"),
+                             "correct": correct, "rt": np.nan})
+
+    humans = pd.concat([table(f"h{i}", rng.random(40) < 0.7) for i in range(4)], ignore_index=True)
+    a = benchmark.dataset_intervals(table("m1", rng.random(40) < 0.6), humans, "e", n_boot=200)
+    entries = list((tmp_path / "cache" / "human_draws").glob("*.npz"))
+    assert len(entries) == 1
+    m2 = table("m2", rng.random(40) < 0.5)
+    b = benchmark.dataset_intervals(m2, humans, "e", n_boot=200)                  # from the cache
+    assert {k: (v.low, v.high) for k, v in a["humans"].items()} == {k: (v.low, v.high) for k, v in b["humans"].items()}
+    with open(entries[0], "r+b") as f:                                           # flip one byte
+        f.seek(100)
+        x = f.read(1)
+        f.seek(100)
+        f.write(bytes([x[0] ^ 0xFF]))
+    with pytest.warns(IntegrityWarning, match="human bootstrap draws"):
+        c = benchmark.dataset_intervals(m2, humans, "e", n_boot=200)
+    assert {k: (v.low, v.high) for k, v in c["humans"].items()} == {k: (v.low, v.high) for k, v in b["humans"].items()}
+    assert {k: (v.low, v.high) for k, v in c["model"].items()} == {k: (v.low, v.high) for k, v in b["model"].items()}
+    other = humans.assign(correct=~humans["correct"], response=np.where(humans["correct"], "dog", "cat"))
+    benchmark.dataset_intervals(m2, other, "e", n_boot=200)
+    assert len(list((tmp_path / "cache" / "human_draws").glob("*.npz"))) == 2

@@ -329,33 +329,20 @@ def dataset_intervals(model: pd.DataFrame, humans: pd.DataFrame, dataset: str, *
         lo, hi = I.wilson(ks, ks + kt)
         out["model"]["shape_bias"] = I.Interval(float(lo), float(hi), np.nan)
         sh, th = _shape_texture(humans, p, humans["stimulus_id"])
-
+    else:
+        sh = th = None
     sets = {"stimuli": (w, np.ones((n_boot, S))), "observers": (np.ones((n_boot, X)), mult), "both": (w, mult)}
     draws: dict[str, dict[str, list]] = {k: {} for k in sets}
-    hv = np.isfinite(p.human)
-    h0 = np.nan_to_num(p.human)
     for key, (ww, mm) in sets.items():
         d = draws[key]
         for st in range(0, n_boot, chunk):                # chunks of draws, each vectorised
             sl = slice(st, st + chunk)
-            wb, mb = ww[sl], mm[sl]
-            pm = _pairwise_draws(p.model, p.human, onehot, wb, mb)
-            ph = _pairwise_draws(p.human, p.human, onehot, wb, mb, mult_a=mb)
+            pm = _pairwise_draws(p.model, p.human, onehot, ww[sl], mm[sl])
             for j, name in enumerate(PAIRWISE):
                 d.setdefault(("model", name), []).append(pm[j])
-                d.setdefault(("humans", name), []).append(ph[j])
-            # the humans' pooled accuracy: used trials, and per condition
-            num = np.einsum("bs,sx,bx->bx", mb, h0, wb)
-            den = np.einsum("bs,sx,bx->bx", mb, hv.astype(float), wb)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                d.setdefault(("humans", "ood_accuracy"), []).append((num * used_x).sum(-1) / (den * used_x).sum(-1))
-                for c, name in enumerate(p.conditions):
-                    sel = (p.cond == c).astype(float)
-                    d.setdefault(("humans", f"accuracy@{name}"), []).append((num * sel).sum(-1) / (den * sel).sum(-1))
-                if with_shape_bias:
-                    a_ = np.einsum("bs,sx,bx->b", mb, np.nan_to_num(sh), wb)
-                    b_ = np.einsum("bs,sx,bx->b", mb, np.nan_to_num(th), wb)
-                    d.setdefault(("humans", "shape_bias"), []).append(a_ / (a_ + b_))
+    for key, per in _human_draws(p, onehot, used_x, sets, sh, th, chunk).items():
+        for name, v in per.items():
+            draws[key][("humans", name)] = [v]
     point_m = dataset_metrics(model, humans, dataset, excluded=excluded, with_shape_bias=with_shape_bias)
     point_h = human_reference(humans, dataset, excluded=excluded, with_shape_bias=with_shape_bias)
     hc = humans.groupby(humans["condition"].astype(str))["correct"].mean()
@@ -368,6 +355,74 @@ def dataset_intervals(model: pd.DataFrame, humans: pd.DataFrame, dataset: str, *
             point = point_h[name]
         per = [np.concatenate(draws[k][(who, name)]) for k in ("stimuli", "observers", "both")]
         out[who][name] = I.crossed(point, *per, transform="log" if name == "accuracy_difference" else "identity")
+    return out
+
+
+_HUMAN_DRAWS_VERSION = 1
+
+
+def _human_draws(p: Paired, onehot, used_x, sets, sh, th, chunk) -> dict[str, dict[str, np.ndarray]]:
+    """Bootstrap draws of the human reference (pairwise metrics over pairs of humans, the
+    humans' pooled accuracy, per condition, and shape bias) for each set of draws ``sets``
+    (name -> (stimulus weights (B, X), human multiplicities (B, S))): ``{set: {metric: (B,)}}``.
+
+    They do not depend on the model, and they cost S times the model's share (pairs of humans
+    against one observer), so they are cached by content: the key hashes the humans' answers,
+    the conditions and every draw's weights, so the same human data and seed give the cached
+    draws and anything else misses.  The entry is sealed and checked on every read."""
+    import hashlib
+
+    from psychobench.data.io import cache_dir, check_seal, write_sealed
+
+    h = hashlib.sha256(f"human-draws/v{_HUMAN_DRAWS_VERSION}/".encode())
+    for a in (p.human, onehot, used_x, *(x for x in (sh, th) if x is not None),
+              *(np.ascontiguousarray(m) for k in sets for m in sets[k])):
+        a = np.ascontiguousarray(a, dtype=float)
+        h.update(repr(a.shape).encode())
+        h.update(a.tobytes())
+    h.update(repr((sorted(sets), sh is not None)).encode())
+    path = cache_dir() / "human_draws" / f"{h.hexdigest()}.npz"
+    if check_seal(path, "cached human bootstrap draws"):
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                out: dict[str, dict[str, np.ndarray]] = {k: {} for k in sets}
+                for name in z.files:
+                    k, metric = name.split("|", 1)
+                    out[k][metric] = z[name]
+            if all(len(v) == len(sets[k][0]) for k in out for v in out[k].values()) and all(out.values()):
+                return out
+        except (OSError, ValueError, KeyError):
+            pass
+        path.unlink(missing_ok=True)              # sealed but not ours (a format change)
+
+    hv = np.isfinite(p.human)
+    h0 = np.nan_to_num(p.human)
+    out = {k: {} for k in sets}
+    for key, (ww, mm) in sets.items():
+        d: dict[str, list] = {}
+        for st in range(0, len(ww), chunk):
+            sl = slice(st, st + chunk)
+            wb, mb = ww[sl], mm[sl]
+            ph = _pairwise_draws(p.human, p.human, onehot, wb, mb, mult_a=mb)
+            for j, name in enumerate(PAIRWISE):
+                d.setdefault(name, []).append(ph[j])
+            num = np.einsum("bs,sx,bx->bx", mb, h0, wb)
+            den = np.einsum("bs,sx,bx->bx", mb, hv.astype(float), wb)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                d.setdefault("ood_accuracy", []).append((num * used_x).sum(-1) / (den * used_x).sum(-1))
+                for c, name in enumerate(p.conditions):
+                    sel = (p.cond == c).astype(float)
+                    d.setdefault(f"accuracy@{name}", []).append((num * sel).sum(-1) / (den * sel).sum(-1))
+                if sh is not None:
+                    a_ = np.einsum("bs,sx,bx->b", mb, np.nan_to_num(sh), wb)
+                    b_ = np.einsum("bs,sx,bx->b", mb, np.nan_to_num(th), wb)
+                    d.setdefault("shape_bias", []).append(a_ / (a_ + b_))
+        out[key] = {name: np.concatenate(v) for name, v in d.items()}
+
+    def write(tmp):
+        with open(tmp, "wb") as f:
+            np.savez(f, **{f"{k}|{name}": v for k, per in out.items() for name, v in per.items()})
+    write_sealed(path, write)
     return out
 
 
