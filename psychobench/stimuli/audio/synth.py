@@ -272,8 +272,10 @@ def make_piper_voices(n: int, seed: int = 0, model: str = "joe", lengths: tuple[
 
 
 def synthesize_corpus(words: list[str] | tuple[str, ...], voices: list["Voice | PiperVoice"], fs: int = 16000,
-                      workers: int = 2, cache: bool = True) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    """Every word in every voice: ``(waves, word_index, voice_index)``, word-major order.
+                      workers: int = 2, cache: bool = True,
+                      progress: bool = True) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Every word in every voice: ``(waves, word_index, voice_index)``, word-major order; a
+    progress bar while synthesising (on a terminal, with ``progress``).
 
     waves: list of 1-D float32 arrays (lengths differ); word_index, voice_index: ``(len(waves),)``.
     Cached as one ``.npz`` per (words, voices, fs, engine versions).
@@ -287,9 +289,13 @@ def synthesize_corpus(words: list[str] | tuple[str, ...], voices: list["Voice | 
         z = np.load(path, allow_pickle=False)
         flat, offs = z["flat"], z["offsets"]
         return [flat[offs[i]:offs[i + 1]] for i in range(len(offs) - 1)], wi, vi
+    from tqdm.auto import tqdm
+
     jobs = [(words[w], voices[v]) for w, v in zip(wi, vi)]
     with ThreadPoolExecutor(max_workers=workers) as ex:
-        waves = list(ex.map(lambda j: j[1].synthesize(j[0], fs).astype(np.float32), jobs))
+        waves = list(tqdm(ex.map(lambda j: j[1].synthesize(j[0], fs).astype(np.float32), jobs), total=len(jobs),
+                          desc="synthesise speech", unit="token", leave=False,
+                          disable=None if progress else True))
     if cache:
         offs = np.concatenate([[0], np.cumsum([len(w) for w in waves])])
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
