@@ -171,6 +171,34 @@ def test_ccc_leave_one_out_vectorised_equals_definition():
         compare.ccc_leave_one_listener_out([["a", "b"], ["a"]], np.array(["a", "a"]))
 
 
+def test_ccc_table_intervals_over_tokens():
+    """The four rates' intervals come from resampling tokens: they hold the point estimate,
+    their width is that of a mean of per-token rates (about 2 x 1.96 SD / sqrt(n)), the
+    ceiling's interval bounds the per-token leave-one-listener-out mean, and an empty answer
+    counts as wrong."""
+    rng = np.random.default_rng(11)
+    vocab = np.array(["bad", "bat", "cat", "dad", "hat", "mat"])
+    n = 400
+    targets = rng.choice(vocab, n)
+    answers = [list(np.where(rng.random(12) < 0.6, t, rng.choice(vocab, 12))) for t in targets]
+    conf = np.array([compare._mode(np.array([a for a in ans if a != t] or ["-"])) for ans, t in zip(answers, targets)])
+    response = np.where(rng.random(n) < 0.5, targets, "").astype(object)        # half right, half silent
+    trials = pd.DataFrame({"subject": "m", "category": targets, "ccc_confusion": conf, "response": response})
+    t = compare.ccc_table(trials, answers, dataset="ccc", n_boot=2000).set_index("metric")
+    c = t.loc["correct"]
+    assert c["value"] == pytest.approx((response == targets).mean())
+    assert c["value_ci_low"] < c["value"] < c["value_ci_high"]
+    half = 1.96 * np.sqrt(c["value"] * (1 - c["value"]) / n)
+    assert c["value_ci_high"] - c["value_ci_low"] == pytest.approx(2 * half, rel=0.15)
+    per_token = compare.ccc_leave_one_listener_out(answers, targets, per_token=True)
+    assert c["ceiling"] == pytest.approx(per_token["correct"].mean())
+    assert c["ceiling_ci_low"] < c["ceiling"] < c["ceiling_ci_high"]
+    assert c["normalized_ci_low"] < c["normalized"] < c["normalized_ci_high"]
+    assert t.loc["in_answers", "value"] == pytest.approx(c["value"])      # silent answers are never in
+    lp = t.loc["logprob"]
+    assert np.isnan(lp["normalized"]) and lp["value_ci_low"] < lp["value"] < lp["value_ci_high"]
+
+
 @needs_mirror
 def test_saddler_loader(mirror_env):
     from psychobench.data.listeners import load_saddler2024_words

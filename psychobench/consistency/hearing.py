@@ -316,7 +316,8 @@ def ccc_item_rates(answers: list[list[str]], targets: np.ndarray, confusions: np
     })
 
 
-def ccc_leave_one_listener_out(answers: list[list[str]], targets: np.ndarray, alpha: float = 0.5) -> dict[str, float]:
+def ccc_leave_one_listener_out(answers: list[list[str]], targets: np.ndarray, alpha: float = 0.5,
+                               per_token: bool = False) -> dict[str, float] | pd.DataFrame:
     """The four rates of a held-out listener scored against the others, averaged over listeners
     and tokens (each token weighted equally): the ceiling the model's rates are read against.
     The dominant confusion of the others is their most frequent answer other than the target
@@ -365,9 +366,15 @@ def ccc_leave_one_listener_out(answers: list[list[str]], targets: np.ndarray, al
     dominant = is_wrong & (left >= 1) & ((left > other_c) | ((left == other_c) & (ans < other_w)))
     rates = np.stack([ans == tgt[tok], left >= 1, dominant,
                       np.log((left + alpha) / (n - 1 + alpha * (k - (c == 1) + 1)))], 1)
-    per_token = np.add.reduceat(rates, np.r_[0, np.cumsum(sizes)[:-1]], axis=0) / sizes[:, None]
-    r = per_token.mean(0)
+    tokens = np.add.reduceat(rates, np.r_[0, np.cumsum(sizes)[:-1]], axis=0) / sizes[:, None]
+    if per_token:                     # (tokens, 4): each token's mean over its held-out listeners
+        return pd.DataFrame(tokens, columns=list(CCC_RATES))
+    r = tokens.mean(0)
     return {"correct": float(r[0]), "in_answers": float(r[1]), "dominant": float(r[2]), "logprob": float(r[3])}
+
+
+#: the four per-token rates of the English CCC comparison
+CCC_RATES = ("correct", "in_answers", "dominant", "logprob")
 
 
 # --------------------------------------------------------------------------------------------
@@ -546,23 +553,51 @@ def saddler_reference_rows(humans: pd.DataFrame, dataset: str) -> list[dict]:
     return rows
 
 
-def ccc_table(model_trials: pd.DataFrame, answers: list[list[str]], *, dataset: str, alpha: float = 0.5) -> pd.DataFrame:
+def ccc_table(model_trials: pd.DataFrame, answers: list[list[str]], *, dataset: str, alpha: float = 0.5,
+              n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     """English CCC per-token rates of the model (:func:`ccc_item_rates`; trials carry ``category``
     = target and ``ccc_confusion``) beside the leave-one-listener-out ceiling: rows ``correct``,
     ``in_answers``, ``dominant`` (value, ceiling, value / ceiling) and ``logprob`` (value,
-    ceiling)."""
+    ceiling; a log-probability has no ratio).
+
+    Every number is a mean over tokens (each token weighted equally), so its 95% interval comes
+    from resampling tokens (``n_boot`` draws, seeded; percentile intervals, which for means of
+    bounded per-token rates over hundreds of tokens are close to the BCa ones): the model's rate
+    and the ceiling from the same draws, so the normalised rate's interval carries their
+    covariance.  The ceiling's interval bounds the listeners' agreement over these tokens with
+    these listeners (listeners are not resampled).  The empty answer (a recogniser that heard
+    no word) is a wrong answer: it is never the target and no listener typed it."""
     from psychobench.consistency import table as T
 
     observer = str(model_trials["subject"].iloc[0])
     targets = model_trials["category"].to_numpy(object)
     rates = ccc_item_rates(answers, targets, model_trials["ccc_confusion"].to_numpy(object),
                            model_trials["response"].to_numpy(object), alpha)
-    ceiling = ccc_leave_one_listener_out(answers, targets, alpha)
+    lolo = ccc_leave_one_listener_out(answers, targets, alpha, per_token=True)
+    n = len(rates)
+    m = rates[list(CCC_RATES)].to_numpy(float)
+    c = lolo[list(CCC_RATES)].to_numpy(float)
+    draws = None
+    if n_boot > 0 and n >= 2:
+        rng = np.random.default_rng([seed, 3207])
+        W = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot) / n          # (B, n) token weights
+        draws = W @ m, W @ c                                                  # (B, 4) each
+
+    def ci(x):
+        return tuple(float(v) for v in np.percentile(x, [2.5, 97.5]))
+
     rows = []
-    for k in ("correct", "in_answers", "dominant", "logprob"):
-        v = float(rates[k].mean())
-        norm = v / ceiling[k] if k != "logprob" and ceiling[k] > 0 else None
-        rows.append(T.row(dataset, k, observer, v, ceiling=ceiling[k], normalized=norm, n=len(rates)))
+    for j, k in enumerate(CCC_RATES):
+        v, ceil = float(m[:, j].mean()), float(c[:, j].mean())
+        has_ratio = k != "logprob" and ceil > 0
+        norm = v / ceil if has_ratio else None
+        kw = {}
+        if draws is not None:
+            kw = {"value_ci": ci(draws[0][:, j]), "ceiling_ci": ci(draws[1][:, j])}
+            if has_ratio:
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    kw["normalized_ci"] = ci(draws[0][:, j] / draws[1][:, j])
+        rows.append(T.row(dataset, k, observer, v, ceiling=ceil, normalized=norm, n=n, **kw))
     return T.metric_table(rows, f"{dataset}/{observer}")
 
 
