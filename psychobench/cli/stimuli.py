@@ -55,15 +55,23 @@ def _apply(args) -> int:
         if spec.square and im.shape[0] != im.shape[1]:
             raise StimulusError(f"{f}: wrong size {im.shape[1]}x{im.shape[0]}; {spec.name} needs square images")
         groups[im.shape[:2]].append(i)
+    if spec.mean_spectrum and args.spectrum is None:
+        from psychobench.stimuli.tables import SPECTRUM_SHAPE
+        for f, im in zip(files, imgs):
+            if im.shape[:2] != SPECTRUM_SHAPE:
+                raise StimulusError(f"{f}: wrong size {im.shape[1]}x{im.shape[0]}; the mean spectrum of "
+                                    "the human stimuli is 224x224 (--spectrum base: the images' own "
+                                    "mean; --spectrum FILE: another)")
     gamma = np.load(args.gamma_table) if args.gamma_table else None
-    spectrum = np.load(args.spectrum) if args.spectrum else None
+    spectrum = np.load(args.spectrum) if args.spectrum not in (None, "base") else None
     dst.mkdir(parents=True, exist_ok=True)
     for shape, idx in groups.items():
         x = np.stack([np.repeat(imgs[i][..., None], 3, 2) if imgs[i].ndim == 2 else imgs[i]
                       for i in idx]) / 255.0
         if spec.grey_input:
             x = M.grey(x)
-        amp = spectrum if spectrum is not None else (M.mean_amplitude_spectrum(x) if spec.mean_spectrum else None)
+        # default (None): the human stimuli's mean spectrum; "base": these images' own mean
+        amp = M.mean_amplitude_spectrum(x) if spec.mean_spectrum and args.spectrum == "base" else spectrum
         batches = iter_levels(spec, [(raw, canon, params)], x, [files[i].stem for i in idx], args.seed,
                               mean_amplitude=amp, gamma=gamma, quantise=args.quantise,
                               workers=args.workers)
@@ -137,8 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("out_dir")
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--quantise", choices=("truncate", "round"), default="truncate")
-    a.add_argument("--gamma-table", default=None, help="false colour: 256-entry monitor table (.npy)")
-    a.add_argument("--spectrum", default=None, help="power equalisation: mean amplitude spectrum (.npy)")
+    a.add_argument("--gamma-table", default=None,
+                   help="false colour: 256-entry monitor table (.npy; default: the experiment's "
+                        "measured table)")
+    a.add_argument("--spectrum", default=None,
+                   help="power equalisation: target amplitude spectrum (.npy), or 'base' for the "
+                        "input images' own mean (default: the 224x224 mean spectrum of the human "
+                        "stimuli)")
     a.add_argument("--workers", type=int, default=None,
                    help="threads (default: the usable cores, at most 8; output does not depend on it)")
     a.set_defaults(func=_apply)

@@ -28,8 +28,12 @@ GH = "https://raw.githubusercontent.com"
 MVH_HUMANS = f"{GH}/bethgelab/model-vs-human/79ed7cd1d9ac3a114e71b6638f0a98bdd627316c/raw-data"
 MVH_SWAG = f"{GH}/bethgelab/model-vs-human/93ee6766db71bc99de23a16cf5216acff181b470/raw-data"
 TVS = f"{GH}/rgeirhos/texture-vs-shape/ccd0c01d42c0a8a834e90ec141e7f24fa915dc23/stimuli"
-GHD = f"{GH}/rgeirhos/generalisation-humans-DNNs/0b88343536ec21acc2d635c0e325f827111e149a/raw-data/humans"
+GHD_ROOT = f"{GH}/rgeirhos/generalisation-humans-DNNs/0b88343536ec21acc2d635c0e325f827111e149a"
+GHD = f"{GHD_ROOT}/raw-data/humans"
 RELEASE = "https://github.com/bethgelab/model-vs-human/releases/download/v0.1"
+
+#: The data files the original manipulation code reads (power equalisation, false colour).
+MANIPULATION_TABLES = "tables/geirhos2018-manipulations"
 
 #: The 17 model-vs-human data sets, in model-vs-human's order.
 MVH_DATASETS: tuple[str, ...] = (
@@ -96,6 +100,12 @@ def _specs() -> dict[str, DatasetSpec]:
                     "Geirhos et al. 2018 human trials, 11 experiments (images differ by subject)",
                     "CC-BY-4.0", "Geirhos et al. (2018) Generalisation in humans and deep neural "
                     "networks. NeurIPS 31", tags=("humans",)))
+    add(DatasetSpec(MANIPULATION_TABLES, f"{GHD_ROOT}/code/",
+                    "Geirhos et al. 2018 manipulation tables: mean_power_spectrum_grey.npy (224x224 "
+                    "mean amplitude spectrum that power equalisation imposes) and x_gamma_function.npy "
+                    "(256x1 measured monitor table of false colour)",
+                    "CC-BY-4.0", "Geirhos et al. (2018) Generalisation in humans and deep neural "
+                    "networks. NeurIPS 31", tags=("tables",)))
     add(DatasetSpec("audio/saddler2024",
                     f"{GH}/msaddler/phaselocknet/98b287b49407c72bced4ae75cb0049c320875814/",
                     "Saddler & McDermott 2024 human data (word recognition in noise, localisation)",

@@ -38,8 +38,14 @@ from .manifest import (StimulusSet, cached_set, output_folder, read_manifest, st
                        write_manifest)
 from .recipes import Recipe, load_recipe
 
-#: Bumped whenever generated pixels change for the same recipe, base and seed.
-GENERATOR_VERSION = "1"
+#: Bumped whenever generated pixels change for the same recipe, base and seed.  2: power
+#: equalisation and false colour use the experiments' data tables (:mod:`.tables`).
+GENERATOR_VERSION = "2"
+#: Recipe parameters that choose inputs of the generator rather than per-stimulus parameters.
+_GENERATOR_PARAMS = ("gamma_table", "on_grey", "spectrum")
+#: ``params.spectrum`` of power-equalisation recipes: the human stimuli's table (default) or,
+#: as a fallback, the mean amplitude spectrum of the base images.
+SPECTRUM_CHOICES = ("geirhos2018", "base")
 BATCH = 64
 
 
@@ -54,8 +60,9 @@ def apply_level(spec: SetSpec, params: dict[str, Any], x: np.ndarray, rngs=None,
     """Apply one condition to a batch ``x`` (N, H, W[, 3]) in [0, 1] -> float (N, H, W[, 3]).
 
     ``rngs``: one Generator per image (noise, phase, eidolon); ``mean_amplitude``: target
-    spectrum (H, W) for power equalisation (default: the batch's own mean); ``gamma``: monitor
-    table for false colour (default :func:`manipulations.default_gamma_table`).
+    spectrum (H, W) for power equalisation (default: the experiments' mean spectrum,
+    :func:`.tables.mean_power_spectrum`); ``gamma``: monitor table for false colour (default:
+    the measured one, :func:`.tables.gamma_table`).
     """
     return spec.make(x, params, rngs, {"mean_amplitude": mean_amplitude, "gamma": gamma})
 
@@ -157,7 +164,7 @@ def generate(recipe: Recipe, base: BaseSet, seed: int, out: Path, *, quantise: s
     x = _as_rgb_float([b.image for b in base.images])
     if spec.grey_input:
         x = M.grey(x)                  # once for all levels (the manipulations start from Y)
-    mean_amp = M.mean_amplitude_spectrum(x) if spec.mean_spectrum else None
+    mean_amp = M.mean_amplitude_spectrum(x) if _spectrum_choice(recipe, spec) == "base" else None
     gamma = np.asarray(recipe.params["gamma_table"]) if "gamma_table" in recipe.params else None
     sub = out / "dnn" / "session-1"
     sub.mkdir(parents=True, exist_ok=True)
@@ -168,7 +175,7 @@ def generate(recipe: Recipe, base: BaseSet, seed: int, out: Path, *, quantise: s
     for k, (i, j) in enumerate(order, start=1):
         b, (raw, canon, params) = base.images[i], levels[j]
         names[(i, j)] = imagename(k, spec, raw, b.category, b.source_id)
-    extra = {k: v for k, v in recipe.params.items() if k not in ("gamma_table", "on_grey")}
+    extra = {k: v for k, v in recipe.params.items() if k not in _GENERATOR_PARAMS}
     ids = [b.source_id for b in base.images]
     n_batches = -(-len(ids) // BATCH)
     it = iter_levels(spec, levels, x, ids, seed, extra_params=extra, mean_amplitude=mean_amp,
@@ -210,9 +217,33 @@ def generate(recipe: Recipe, base: BaseSet, seed: int, out: Path, *, quantise: s
     return df, pix.hexdigest()
 
 
+def _spectrum_choice(recipe: Recipe, spec: SetSpec) -> str | None:
+    """``geirhos2018`` / ``base`` for power equalisation (see :data:`SPECTRUM_CHOICES`), else None."""
+    if not spec.mean_spectrum:
+        return None
+    choice = recipe.params.get("spectrum", "geirhos2018")
+    if choice not in SPECTRUM_CHOICES:
+        raise StimulusError(f"{recipe.source}: params.spectrum must be one of {SPECTRUM_CHOICES}; "
+                            f"got {choice!r}")
+    return choice
+
+
+def _tables_used(recipe: Recipe, spec: SetSpec) -> dict[str, str]:
+    """sha256 of the data tables the set's pixels depend on (in the cache key)."""
+    from .tables import GAMMA_FILE, SPECTRUM_FILE, table_digests
+    d = table_digests()
+    if _spectrum_choice(recipe, spec) == "geirhos2018":
+        return {SPECTRUM_FILE: d[SPECTRUM_FILE]}
+    if spec.name == "false-colour" and "gamma_table" not in recipe.params:
+        return {GAMMA_FILE: d[GAMMA_FILE]}
+    return {}
+
+
 def _key(recipe: Recipe, base: BaseSet, seed: int, quantise: str) -> str:
+    spec = get_set(recipe.manipulation)
     blob = json.dumps({"recipe": recipe.generation_dict(), "base": base.key(), "seed": int(seed),
-                       "quantise": quantise, "version": GENERATOR_VERSION}, sort_keys=True)
+                       "quantise": quantise, "version": GENERATOR_VERSION,
+                       "tables": _tables_used(recipe, spec)}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -252,7 +283,8 @@ def make_set(name: str, base: str | Path = DEFAULT_BASE, *, seed: int = 0, out: 
                 f"{pixel_key[:16]}..., the recipe pins {expected['pixel_key'][:16]}...")
         info = {"name": rec.name, "base": bset.name, "base_key": bset.key(), "seed": int(seed),
                 "quantise": quantise, "generator_version": GENERATOR_VERSION, "pixel_key": pixel_key,
-                "recipe": rec.generation_dict(), "n": len(df)}
+                "recipe": rec.generation_dict(), "n": len(df),
+                "tables": _tables_used(rec, get_set(rec.manipulation))}
         (tmp / "set.json").write_text(json.dumps(info, indent=1, sort_keys=True))
         write_manifest(df, tmp)
     if expected is not None and expected.get("content_key"):

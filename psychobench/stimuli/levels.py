@@ -96,8 +96,9 @@ def _eidolon(raw: str, name: str) -> dict:
 
 # ----------------------------------------------------------------- making one manipulation's images
 # Each maker applies the manipulation to a batch x (N, H, W[, 3]) in [0, 1]: make(x, params, rngs,
-# ctx), with ``rngs`` one Generator per image and ``ctx`` holding ``mean_amplitude`` (the set's
-# mean spectrum, power equalisation) and ``gamma`` (false colour's monitor table).
+# ctx), with ``rngs`` one Generator per image and ``ctx`` holding ``mean_amplitude`` (power
+# equalisation's target spectrum) and ``gamma`` (false colour's monitor table); None stands for
+# the experiments' own data tables (:mod:`psychobench.stimuli.tables`).
 
 def _m():
     from psychobench.stimuli import manipulations
@@ -108,8 +109,8 @@ def _make_power(x, p, rngs, ctx):
     M = _m()
     if not p["equalise"]:
         return np.clip(M.grey(x), 0, 1)
-    amp = ctx.get("mean_amplitude")
-    return M.power_equalise(x, M.mean_amplitude_spectrum(x) if amp is None else amp)
+    # ctx "mean_amplitude" None: the mean spectrum of the human stimuli (the data table)
+    return M.power_equalise(x, ctx.get("mean_amplitude"))
 
 
 def _make_false_colour(x, p, rngs, ctx):
@@ -153,7 +154,7 @@ class SetSpec:
     ``parse``: raw condition -> parameters; ``level``: parameters -> one number; ``make``: the
     manipulation itself (``make(x, params, rngs, ctx)``, see above);
     ``grey_input``: the manipulation starts from the luminance of the base image (all but colour,
-    false colour and eidolons); ``mean_spectrum``: it needs the set's mean amplitude spectrum
+    false colour and eidolons); ``mean_spectrum``: it imposes a mean amplitude spectrum
     (power equalisation); ``even_sides`` / ``square``: image size requirements.
     """
 

@@ -19,7 +19,6 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import fft as sfft
 from scipy import ndimage
-from scipy.interpolate import PchipInterpolator
 
 from psychobench.errors import PsychobenchError
 
@@ -29,10 +28,6 @@ GREY_WEIGHTS = np.array([0.2125, 0.7154, 0.0721])
 BG_GREY = 0.4423
 #: Contrast of the uniform-noise and salt-and-pepper experiments.
 NOISE_CONTRAST = 0.3
-#: Monitor gamma table of the false-colour experiment at k = 0, 32, ..., 224, 255 (fraction of
-#: maximum luminance), from ``code/x_gamma_function.npy`` (facts listed in the spec).
-GAMMA_KNOTS_K = np.array([0, 32, 64, 96, 128, 160, 192, 224, 255], dtype=float)
-GAMMA_KNOTS_L = np.array([0.0, 0.0072, 0.0441, 0.1239, 0.2441, 0.3982, 0.5904, 0.8042, 1.0])
 #: L+M cone luminance weights of linear R, G, B that the false-colour transform keeps.
 CONE_LUMINANCE = np.array([0.258828, 0.607436, 0.133736])
 
@@ -284,9 +279,23 @@ def mean_amplitude_spectrum(x: np.ndarray) -> np.ndarray:
     return np.abs(_spectrum(grey(x))).mean(axis=0)
 
 
-def power_equalise(x: np.ndarray, mean_amplitude: np.ndarray) -> np.ndarray:
-    """Grey; replace the amplitude spectrum by ``mean_amplitude`` (H, W), keep the phase; clip."""
+def power_equalise(x: np.ndarray, mean_amplitude: np.ndarray | None = None) -> np.ndarray:
+    """Grey; replace the amplitude spectrum by ``mean_amplitude`` (H, W), keep the phase; clip.
+
+    ``mean_amplitude=None``: the spectrum the human stimuli got, Geirhos et al.'s
+    ``mean_power_spectrum_grey.npy`` (:func:`psychobench.stimuli.tables.mean_power_spectrum`,
+    224x224).  Another target (e.g. :func:`mean_amplitude_spectrum` of a base set) is a fallback
+    for other image sizes only.
+    """
     y = grey(x)
+    if mean_amplitude is None:
+        from psychobench.stimuli.tables import mean_power_spectrum
+        mean_amplitude = mean_power_spectrum()
+        if mean_amplitude.shape != y.shape[1:]:
+            raise ManipulationError(
+                f"the mean spectrum of the human stimuli is {mean_amplitude.shape[1]}x"
+                f"{mean_amplitude.shape[0]}; images are {y.shape[2]}x{y.shape[1]} (give another "
+                "target spectrum: recipe params spectrum: base, apply --spectrum base|FILE)")
     mean_amplitude = np.asarray(mean_amplitude, dtype=np.float64)
     if mean_amplitude.shape != y.shape[1:]:
         raise ManipulationError(
@@ -294,23 +303,24 @@ def power_equalise(x: np.ndarray, mean_amplitude: np.ndarray) -> np.ndarray:
     return _inverse(mean_amplitude * np.exp(1j * np.angle(_spectrum(y))))
 
 
-def default_gamma_table() -> np.ndarray:
-    """256-entry monitor table g[k] (luminance fraction of 8-bit value k), monotone cubic (PCHIP)
-    through the nine published knots.  The original used a measured table
-    (``x_gamma_function.npy``); between the knots this interpolation is an approximation."""
-    return PchipInterpolator(GAMMA_KNOTS_K, GAMMA_KNOTS_L)(np.arange(256.0))
-
-
 def false_colour(x: np.ndarray, gamma: np.ndarray | None = None) -> np.ndarray:
     """Opponent colours: linearise ``L = g[255 x]``, ``L' = 2 Lambda - L`` with Lambda the L+M cone
     luminance (luminance kept, both opponent axes inverted about grey), clip, re-encode with
-    the nearest table entry ``argmin_k |g[k] - L'| / 255``. -> (N, H, W, 3)."""
+    the nearest table entry ``argmin_k |g[k] - L'| / 255``. -> (N, H, W, 3).
+
+    ``gamma=None``: the measured monitor table of the experiment, ``x_gamma_function.npy``
+    (:func:`psychobench.stimuli.tables.gamma_table`)."""
     x = as_batch(x, colour=True)
-    g = default_gamma_table() if gamma is None else np.asarray(gamma, dtype=np.float64)
+    if gamma is None:
+        from psychobench.stimuli.tables import gamma_table
+        gamma = gamma_table()
+    g = np.asarray(gamma, dtype=np.float64)
+    if g.shape == (256, 1):
+        g = g[:, 0]
     if g.shape != (256,):
         raise ManipulationError(f"gamma table must have 256 entries; got shape {g.shape}")
     k = x * 255
-    ki = k.astype(np.uint8)
+    ki = np.rint(k).astype(np.uint8)
     if not np.allclose(k, ki):
         raise ManipulationError("false colour needs 8-bit images (values k/255)")
     lin = g[ki]
