@@ -523,7 +523,7 @@ def coverage_note(table: pd.DataFrame, by: str = "model", what: str = "(data set
     if n_common == n_all:
         return f"Every {by} has all {n_all} {what}; each mean covers all of them."
     lines = [f"Means cover only the {n_common} of {n_all} {what} that every {by} has."
-             if n_common else f"No {what} is shared by every {by}: no mean is comparable, none is shown."]
+             if n_common else f"None of the {n_all} {what} is shared by every {by}: no mean is comparable, none is shown."]
     for r in table.itertuples(index=False):
         if r.missing:
             lines.append(f"{getattr(r, by)} lacks {r.n_all - r.n_own}: {r.missing}.")
