@@ -344,7 +344,8 @@ def confusion_matrices(table: pd.DataFrame) -> plt.Figure:
     per = {ds: list(dict.fromkeys(table.loc[table["dataset"] == ds].sort_values(
         "kind", key=lambda k: k != "humans", kind="stable")["observer"])) for ds in sets}
     ncol = max(len(v) for v in per.values())
-    fig, axes = plt.subplots(len(sets), ncol, figsize=(3.6 * ncol + 0.8, 3.6 * len(sets)), squeeze=False)
+    fig, axes = plt.subplots(len(sets), ncol, figsize=(3.6 * ncol + 0.8, 3.9 * len(sets)), squeeze=False,
+                             layout="constrained")
     cats = list(dict.fromkeys(table["category"]))
     resp = list(dict.fromkeys(table["response"]))
     im = None
@@ -362,6 +363,5 @@ def confusion_matrices(table: pd.DataFrame) -> plt.Figure:
             ax.set_xlabel("response", fontsize=7)
             ax.set_ylabel("true category", fontsize=7)
     if im is not None:
-        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.5, fraction=0.03, pad=0.02,
-                     label="share of the category's trials")
+        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.5, label="share of the category's trials")
     return fig

@@ -210,4 +210,5 @@ if analyses.has_hearing(data):
 # "in these runs" marks those the runs above hold.
 
 # %%
-display(analyses.glossary(data).set_index("metric").style.set_properties(**{"text-align": "left"}))
+display(analyses.glossary(data).set_index("metric").style.set_properties(**{"text-align": "left"})
+        .set_table_styles([{"selector": "th", "props": [("text-align", "left")]}]))
