@@ -358,7 +358,7 @@ def leaderboard(data: Runs) -> pd.DataFrame:
 
 WORD_POINT_COLUMNS = ["observer", "kind", "background", "background_name", "snr_db", "accuracy",
                       "ci_low", "ci_high", "n"]
-HEADLINE_COLUMNS = ["run", "model", "experiment", "metric", "value", "human", "ceiling", "normalized"]
+HEADLINE_COLUMNS = ["run", "model", "experiment", "metric", "value", "human", "ceiling", "normalized", "status"]
 
 
 def runs_with_metric(data: Runs, metric: str) -> list[tuple[str, str]]:
@@ -460,7 +460,8 @@ def pitch_thresholds(data: Runs) -> pd.DataFrame:
 
 def audio_headlines(data: Runs) -> pd.DataFrame:
     """Each hearing run's headline metrics (as its experiment names them) with the listeners'
-    value of the same metric where there is one, the ceiling and the value relative to it."""
+    value of the same metric where there is one, the ceiling, the value relative to it and the
+    row's status (why a value is missing: ``undefined``, ``not_reached``, ...)."""
     rows = []
     for run in data.runs["run"]:
         s = data.summaries.get(run, {})
@@ -478,7 +479,7 @@ def audio_headlines(data: Runs) -> pd.DataFrame:
                     continue
                 r = mine.iloc[0]
                 rows.append((run, model, ds, metric, r["value"], hum["value"].iloc[0] if len(hum) else np.nan,
-                             r["ceiling"], r["normalized"]))
+                             r["ceiling"], r["normalized"], r["status"]))
     df = pd.DataFrame(rows, columns=HEADLINE_COLUMNS)
     for c in ("value", "human", "ceiling", "normalized"):
         df[c] = pd.to_numeric(df[c], errors="coerce")

@@ -180,12 +180,13 @@ if analyses.has_hearing(data):
         "and listener accuracy over the noisy cells against the split-half ceiling of the listener "
         "mean; English CCC, the four per-token rates against the leave-one-listener-out ceiling; "
         "pitch, the correlation of log F0 difference limens with Bernstein & Oxenham (2005); speech "
-        "detection, d'."))
+        "detection, d'.  A dash is a number the comparison does not have (no listener value "
+        "or ceiling for that metric); `status` says why a value itself is missing."))
     hearing = analyses.audio_headlines(data)
     if hearing.empty:
         display(Markdown("*No headline comparison among these hearing runs.*"))
     else:
-        display(hearing.set_index(["experiment", "model", "run", "metric"]))
+        display(hearing.set_index(["experiment", "model", "run", "metric"]).style.format(precision=3, na_rep="-"))
     word_points = analyses.words_in_noise_points(data)
     if len(word_points):
         display(Markdown(
