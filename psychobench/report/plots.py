@@ -12,9 +12,23 @@ from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 HUMAN_COLOUR = "#d62728"
 
 
+_OBSERVERS: list[str] = []
+
+
+def use_observers(names) -> None:
+    """Fix every observer's colour for all later figures (the report passes all its models), so
+    that one observer has one colour throughout; people are always red."""
+    _OBSERVERS[:] = sorted(n for n in dict.fromkeys(map(str, names)) if n != "humans")
+
+
 def _palette(names) -> dict:
-    names = [n for n in dict.fromkeys(names) if n != "humans"]
-    cols = sns.color_palette("tab10" if len(names) <= 10 else "husl", len(names))
+    """Colours by name: from :func:`use_observers`' list where it holds every name, else by the
+    sorted names of this figure; people red."""
+    names = sorted(n for n in dict.fromkeys(map(str, names)) if n != "humans")
+    if names and set(names) <= set(_OBSERVERS):
+        names = list(_OBSERVERS)
+    tab = [c for i, c in enumerate(sns.color_palette("tab10", 10)) if i != 3]   # tab10 less its red
+    cols = tab[:len(names)] if len(names) <= len(tab) else sns.color_palette("husl", len(names))
     return {**dict(zip(names, cols, strict=True)), "humans": HUMAN_COLOUR}
 
 
@@ -330,9 +344,11 @@ def consistency_vs_accuracy(table: pd.DataFrame) -> plt.Figure:
         ax.grid(alpha=0.3)
     axes[1].axhline(0, color="grey", ls=":", lw=0.8)
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
-    h_obs = [Line2D([], [], color=pal[o], marker="o", ls="none", label=o) for o in dict.fromkeys(table["observer"])]
-    h_set = [Line2D([], [], color="0.4", marker=marks[s], ls="none", label=s) for s in sets]
+    h_obs = [Patch(color=pal[o], label=o) for o in dict.fromkeys(table["observer"])]     # colour: observer
+    h_set = [Line2D([], [], color="white", markeredgecolor="black", marker=marks[s], ls="none", label=s)
+             for s in sets]                                                              # marker: data set
     axes[1].legend(handles=h_obs + h_set, fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
     fig.tight_layout()
     return fig

@@ -37,6 +37,7 @@ def missing(what):
 
 
 data = analyses.load(results_dir, runs=runs, models=models)
+plots.use_observers(data.runs["model"])
 display(Markdown(f"{len(data.runs)} run(s) from `{results_dir}`"))
 if len(data.runs):
     display(data.runs[["run", "model", "sets", "seed", "n_trials", "forward_passes"]])
@@ -95,7 +96,8 @@ else:
 # Each score as a bar (with its 95% bootstrap interval); the black line is the human noise
 # ceiling and the grey band around it the ceiling's own 95% interval ("no interval" where the
 # bootstrap gave none); "n/a" marks a score a model has none for (undefined, e.g. for constant
-# answers), which is also why such a model lacks cells in the leaderboard.
+# answers), which is also why such a model lacks cells in the leaderboard; a bar without
+# whiskers has no valid bootstrap interval (the run's `status` column says so).
 
 # %%
 ceil = analyses.ceiling_table(data)
