@@ -82,6 +82,15 @@ def test_leaderboard_is_like_for_like_and_names_the_gap(tmp_path):
     assert "only the 2 of 3" in note and "net-b lacks 1: silhouette/i1" in note
 
 
+def test_leaderboard_reads_whole_model_rows_not_layer_rows(tmp_path):
+    root = tmp_path / "results"
+    layer = cell("edge", "i1", "net-a", 0.1)
+    layer["layer"] = "blocks.3"
+    write_run(root, "r1", "net-a", [cell("edge", "i1", "net-a", 0.5), layer])
+    board = analyses.leaderboard(analyses.load(root))
+    assert board["mean_normalized"].tolist() == [pytest.approx(0.5)] and board["n_scores"].tolist() == [1]
+
+
 def test_benchmark_table_averages_the_sets_every_model_has(tmp_path):
     root = tmp_path / "results"
 

@@ -299,9 +299,20 @@ CEILING_COLUMNS = ["dataset", "metric", "model", "value", "value_ci_low", "value
                    "ceiling_ci_low", "ceiling_ci_high", "normalized", "normalized_ci_low", "normalized_ci_high"]
 
 
+def _without_coordinates(m: pd.DataFrame) -> pd.DataFrame:
+    """Rows that are no analysis of one part of a model (a network ``layer``, a gain ``beta``,
+    ...): those whose analysis coordinates, the columns beyond the run and metric columns, are
+    all empty."""
+    extra = [c for c in m.columns if c not in store.RUN_COLUMNS and c not in T.COLUMNS]
+    if not extra:
+        return m
+    x = m[extra]
+    return m[(x.isna() | (x.astype(str) == "")).all(axis=1)]         # CSV writes an empty one as ""
+
+
 def _model_rows(data: Runs, modality: str | None = "image") -> pd.DataFrame:
     """The models' whole-set rows (of experiments of ``modality``; aggregates count as image)."""
-    m = data.metrics
+    m = _without_coordinates(data.metrics)
     m = m[(m["observer"] == m["model"]) & (m["condition"] == "")]
     if modality is None or m.empty:
         return m
@@ -543,7 +554,7 @@ BENCHMARK_COLUMNS = ["metric", "observer", "kind", "value", "n_sets", "sets", "m
 def _benchmark_rows(data: Runs, metrics) -> pd.DataFrame:
     """Whole-set rows of ``metrics`` on image data sets: each model's (latest run) and the
     humans' reference (once per data set); column ``who`` is the model's name or ``humans``."""
-    m = data.metrics
+    m = _without_coordinates(data.metrics)
     m = m[(m["condition"] == "") & (m["dataset"] != T.AGGREGATE) & m["metric"].isin(list(metrics))]
     m = m[(m["observer"] == m["model"]) | (m["observer"] == T.HUMANS)]
     if m.empty:
