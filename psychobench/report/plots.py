@@ -104,7 +104,11 @@ def error_consistency(matrix: pd.DataFrame) -> plt.Figure:
         ax.axhline(n_models, color="white", lw=2)
         ax.axvline(n_models, color="white", lw=2)
     ax.set(xlabel="", ylabel="", title=str(matrix["dataset"].iloc[0]))
-    fig.tight_layout()
+    blank = wide.isna().to_numpy().any()
+    fig.tight_layout(rect=(0, 0.06 if blank else 0, 1, 1))
+    if blank:
+        fig.text(0.01, 0.005, "blank: kappa undefined (no shared trials, or an observer\nall right "
+                 "or all wrong in every condition)", fontsize=7, color="0.35")
     return fig
 
 
@@ -233,7 +237,7 @@ def pitch_thresholds(table: pd.DataFrame) -> plt.Figure:
                 g = g.sort_values("lowest_harmonic")
                 ok = np.isfinite(g["threshold_percent"].to_numpy(float))
                 ax.plot(g["lowest_harmonic"][ok], g["threshold_percent"][ok], marker=marker.get(ph, "o"),
-                        mfc="none", color=pal[m], ls="--", label=f"{m}, {ph} phase")
+                        mfc="none", color=pal[m], ls="--", label=f"{m}, {ph} phase" if ok.any() else None)
                 ax.scatter(g["lowest_harmonic"][~ok], np.full((~ok).sum(), ymax), marker="v", color=pal[m],
                            s=22, label=f"{m}: no threshold" if ph == "sine" else None)
         ax.set(xscale="log", yscale="log", title=f"{reg} spectral region", xlabel="lowest harmonic number")
