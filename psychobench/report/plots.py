@@ -208,7 +208,11 @@ def words_in_noise(points: pd.DataFrame, curves: pd.DataFrame) -> plt.Figure:
         ax.axvline((top + x_clean) / 2, color="0.85", lw=0.8)
         ax.set(title=str(p["background_name"].iloc[0]), xlabel="SNR (dB)", ylim=(0, 1.02))
     axes[0, 0].set_ylabel("words correct")
-    axes[0, 0].legend(fontsize=7, loc="upper left")
+    seen = {}                            # every observer once, whichever panel it appears in
+    for ax in axes[0]:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(lab, h)
+    axes[0, -1].legend(seen.values(), seen.keys(), fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
     fig.tight_layout()
     return fig
 

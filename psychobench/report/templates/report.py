@@ -195,7 +195,8 @@ if analyses.has_hearing(data):
             "## Hearing: words in noise\n"
             "Words correct against SNR in each background: the 44 listeners of Saddler & McDermott "
             "(2024) (red: mean and 95% interval over listeners) and the models (95% Wilson "
-            "intervals), with the logistic fits of each run.  The backgrounds are synthetic "
+            "intervals), with the logistic fits of each run (drawn in the backgrounds a run tested; "
+            "the others show the listeners' points only).  The backgrounds are synthetic "
             "stand-ins for theirs (each run's `summary.json` says which)."))
         show(plots.words_in_noise(word_points, analyses.words_in_noise_curves(data)))
     pitch = analyses.pitch_thresholds(data)
