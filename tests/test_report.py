@@ -123,6 +123,9 @@ def test_leaderboard_and_ceilings(results):
     expect = m.groupby("model")["normalized"].mean().sort_values(ascending=False)
     assert board["model"].tolist() == expect.index.tolist()
     np.testing.assert_allclose(board["mean_normalized"], expect.to_numpy())
+    # both observers have every cell, so the like-for-like mean is each one's whole mean
+    assert (board["n_scores"] == board["n_own"]).all() and (board["n_own"] == board["n_all"]).all()
+    assert (board["missing"] == "").all()
     ceil = analyses.ceiling_table(data)
     assert set(ceil["dataset"]) == {"cue-conflict", "contrast"}
     ok = ceil.dropna(subset=["ceiling_ci_low", "ceiling_ci_high"])
@@ -160,16 +163,19 @@ def test_report_cli_renders_in_chromium(results, tmp_path):
     assert all(c.get("execution_count") for c in code)
     assert not [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
     pngs = sum("image/png" in o.get("data", {}) for c in code for o in c.get("outputs", []))
-    # leaderboard, ceiling bars, psychometric, shape bias, error consistency x 2 data sets
-    assert pngs == 6
+    # leaderboard, benchmark bars, consistency vs accuracy, ceiling bars, psychometric, accuracy and
+    # error consistency per condition, shape bias, error consistency x 2 data sets, confusion matrices
+    assert pngs == 10
     html = (out / "report.html").read_text()
     assert "not available" not in html
     dom = _render(out / "report.html", tmp_path)
     n = re.search(r'data-images="(\d+)"', dom)
     loaded = re.search(r'data-loaded="(\d+)"', dom)
     assert n and loaded, "the page did not finish loading"
-    assert int(n[1]) == 6 and int(loaded[1]) == 6
-    assert "Leaderboard" in dom and "Shape bias per category" in dom
+    assert int(n[1]) == 10 and int(loaded[1]) == 10
+    assert "Leaderboard" in dom and "Shape bias per category" in dom and "Glossary" in dom
+    assert "Every model has all" in dom                                   # the same cells for both
+    assert "Hearing" not in dom                                           # no hearing run
 
 
 def test_report_says_what_is_missing(tmp_path):
@@ -183,11 +189,15 @@ def test_report_says_what_is_missing(tmp_path):
     from psychobench.cli.report import build
 
     ipynb, html = build(tmp_path / "results", tmp_path / "out")
-    assert html.read_text().count("not available for these runs") == 5
+    # leaderboard, consistency vs accuracy, ceilings, psychometric, per condition, shape bias,
+    # error consistency, confusion matrices
+    assert html.read_text().count("not available for these runs") == 8
+    assert "Hearing" not in html.read_text()
     nb = json.loads(ipynb.read_text())
     outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
-    assert not [o for o in outputs if "image/png" in o.get("data", {})]
+    # the one figure: the benchmark bar of the model's OOD accuracy
+    assert sum("image/png" in o.get("data", {}) for o in outputs) == 1
 
 
 def test_psychometric_points_from_a_condition_level_comparison(tmp_path, human):
@@ -304,4 +314,4 @@ def test_report_shows_hearing_runs(hearing, tmp_path):
     assert sum("image/png" in o.get("data", {}) for o in outputs) == 2   # words in noise, pitch
     text = html.read_text()
     assert "Hearing: words in noise" in text and "r2_cell_means" in text
-    assert "No hearing runs" not in text and "No pitch runs" not in text
+    assert "Hearing: pitch" in text and "Glossary" in text

@@ -73,6 +73,37 @@ GLOSSARY: dict[str, str] = {
     "threshold": "level at which the fitted psychometric function reaches its criterion",
     "threshold_delta": "model threshold minus the pooled humans' threshold",
     "threshold_z": "model threshold as a z-score among the single humans' thresholds",
+    # hearing: words in noise (Saddler & McDermott 2024)
+    "r2_cell_means": "words in noise: squared Pearson r of model and listener word accuracy over "
+                     "the (background, SNR) cells; ceiling: the listener mean's split-half reliability",
+    "r_cell_means": "words in noise: Pearson r of model and listener accuracy over the cells",
+    "r_background_pattern": "words in noise: r of model and listener cell accuracies after removing "
+                            "each side's mean per SNR (which backgrounds are harder)",
+    "r2_snr_only": "words in noise, listeners: r^2 of their cell means with their own per-SNR means "
+                   "(what SNR alone explains; the trivial baseline for r2_cell_means)",
+    "clean_accuracy": "words in noise: word accuracy on the clean (no background) trials",
+    "srt_db": "speech reception threshold: SNR (dB) at which the fitted curve reaches 50% words correct",
+    "srt_delta_db": "model SRT minus the pooled listeners' SRT (dB)",
+    "srt_z": "model SRT as a z-score among the single listeners' SRTs",
+    "fit_alpha": "psychometric fit: location (dB) of the logistic",
+    "fit_beta": "psychometric fit: slope of the logistic",
+    "fit_lapse": "psychometric fit: lapse rate (bounded to [0, 0.06])",
+    "fit_guess": "psychometric fit: guess rate (fixed)",
+    # hearing: English consistent confusion corpus (per-token rates)
+    "correct": "English CCC: share of tokens the model answers with the target word",
+    "in_answers": "English CCC: share of tokens whose model answer is among the listeners' answers",
+    "dominant": "English CCC: share of tokens whose model answer is the listeners' dominant confusion",
+    "logprob": "English CCC: mean log probability of the model's answer under the listeners' "
+               "(smoothed) answer distribution",
+    # hearing: pitch (Bernstein & Oxenham 2005)
+    "f0dl_percent": "F0 difference limen (%) at 70.7% correct, two intervals",
+    "f0_estimate_ratio": "median estimated / true F0 (observers that report F0 estimates)",
+    "r_log_thresholds": "Pearson r of model and listener log F0 difference limens over conditions",
+    "n_thresholds_reached": "conditions in which the model reached a threshold",
+    # hearing: speech detection
+    "dprime": "speech detection: z(hit rate) - z(false-alarm rate), rates log-linear corrected",
+    "hit_rate": "speech detection: share of speech trials answered 'speech' ((k + 0.5) / (n + 1))",
+    "fa_rate": "speech detection: share of noise-only trials answered 'speech' ((k + 0.5) / (n + 1))",
 }
 
 

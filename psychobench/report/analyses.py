@@ -299,9 +299,20 @@ CEILING_COLUMNS = ["dataset", "metric", "model", "value", "value_ci_low", "value
                    "ceiling_ci_low", "ceiling_ci_high", "normalized", "normalized_ci_low", "normalized_ci_high"]
 
 
+def _without_coordinates(m: pd.DataFrame) -> pd.DataFrame:
+    """Rows that are no analysis of one part of a model (a network ``layer``, a gain ``beta``,
+    ...): those whose analysis coordinates, the columns beyond the run and metric columns, are
+    all empty."""
+    extra = [c for c in m.columns if c not in store.RUN_COLUMNS and c not in T.COLUMNS]
+    if not extra:
+        return m
+    x = m[extra]
+    return m[(x.isna() | (x.astype(str) == "")).all(axis=1)]         # CSV writes an empty one as ""
+
+
 def _model_rows(data: Runs, modality: str | None = "image") -> pd.DataFrame:
     """The models' whole-set rows (of experiments of ``modality``; aggregates count as image)."""
-    m = data.metrics
+    m = _without_coordinates(data.metrics)
     m = m[(m["observer"] == m["model"]) & (m["condition"] == "")]
     if modality is None or m.empty:
         return m
@@ -322,20 +333,34 @@ def ceiling_table(data: Runs) -> pd.DataFrame:
     return m[CEILING_COLUMNS].reset_index(drop=True)
 
 
+LEADERBOARD_COLUMNS = ["rank", "model", "mean_normalized", "n_scores", "n_own", "n_all", "missing"]
+
+
 def leaderboard(data: Runs) -> pd.DataFrame:
-    """Models ranked by their mean ceiling-normalised consistency: the mean of ``normalized``
-    over every (data set, consistency metric) score of a vision experiment the model has
-    (finite values only), with the number of scores and the mean per metric.  Columns: rank,
-    model, mean_normalized, n_scores, then one column per metric."""
+    """Models ranked by their mean ceiling-normalised consistency, like for like: the mean of
+    ``normalized`` over the (data set, consistency metric) cells of vision experiments that every
+    model in the table has a finite score for (:func:`like_for_like`).  Columns: rank, model,
+    mean_normalized, n_scores (cells in the mean, the same for every model), n_own (the model's
+    cells), n_all (cells any model has), missing (the cells the model lacks), then the mean per
+    metric over the same common cells.  A model that lacks cells is named in :func:`coverage_note`;
+    where no cell is common, mean_normalized is NaN and no rank is given."""
     m = _model_rows(data)
-    m = m[m["ceiling"].notna() & (m["dataset"] != T.AGGREGATE) & np.isfinite(m["normalized"].to_numpy(float))]
+    m = m[m["ceiling"].notna() & (m["dataset"] != T.AGGREGATE)]
     if m.empty:
-        return pd.DataFrame(columns=["rank", "model", "mean_normalized", "n_scores"])
+        return pd.DataFrame(columns=LEADERBOARD_COLUMNS)
     m = m.drop_duplicates(["model", "dataset", "metric"], keep="last")
-    overall = m.groupby("model")["normalized"].agg(mean_normalized="mean", n_scores="count")
-    per = m.pivot_table(index="model", columns="metric", values="normalized", aggfunc="mean")
-    out = overall.join(per).sort_values("mean_normalized", ascending=False).reset_index()
-    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    per_model, common = like_for_like(m, ["dataset", "metric"], "normalized")
+    out = per_model.rename(columns={"mean": "mean_normalized", "n_common": "n_scores"})
+    if common:
+        c = m[np.isfinite(m["normalized"].to_numpy(float))]
+        c = c[pd.MultiIndex.from_frame(c[["dataset", "metric"]]).isin(common)]
+        per = c.pivot_table(index="model", columns="metric", values="normalized", aggfunc="mean")
+        per = per[[k for k in dict.fromkeys(t[1] for t in common)]]
+        out = out.merge(per, left_on="model", right_index=True, how="left")
+    out = out.sort_values("mean_normalized", ascending=False, na_position="last").reset_index(drop=True)
+    ranked = np.isfinite(out["mean_normalized"].to_numpy(float))
+    out.insert(0, "rank", pd.array(np.where(ranked, np.arange(1, len(out) + 1), 0), dtype="Int64"))
+    out.loc[~ranked, "rank"] = pd.NA
     out.columns.name = None
     return out
 
@@ -344,7 +369,7 @@ def leaderboard(data: Runs) -> pd.DataFrame:
 
 WORD_POINT_COLUMNS = ["observer", "kind", "background", "background_name", "snr_db", "accuracy",
                       "ci_low", "ci_high", "n"]
-HEADLINE_COLUMNS = ["run", "model", "experiment", "metric", "value", "human", "ceiling", "normalized"]
+HEADLINE_COLUMNS = ["run", "model", "experiment", "metric", "value", "human", "ceiling", "normalized", "status"]
 
 
 def runs_with_metric(data: Runs, metric: str) -> list[tuple[str, str]]:
@@ -446,7 +471,8 @@ def pitch_thresholds(data: Runs) -> pd.DataFrame:
 
 def audio_headlines(data: Runs) -> pd.DataFrame:
     """Each hearing run's headline metrics (as its experiment names them) with the listeners'
-    value of the same metric where there is one, the ceiling and the value relative to it."""
+    value of the same metric where there is one, the ceiling, the value relative to it and the
+    row's status (why a value is missing: ``undefined``, ``not_reached``, ...)."""
     rows = []
     for run in data.runs["run"]:
         s = data.summaries.get(run, {})
@@ -464,8 +490,269 @@ def audio_headlines(data: Runs) -> pd.DataFrame:
                     continue
                 r = mine.iloc[0]
                 rows.append((run, model, ds, metric, r["value"], hum["value"].iloc[0] if len(hum) else np.nan,
-                             r["ceiling"], r["normalized"]))
+                             r["ceiling"], r["normalized"], r["status"]))
     df = pd.DataFrame(rows, columns=HEADLINE_COLUMNS)
     for c in ("value", "human", "ceiling", "normalized"):
         df[c] = pd.to_numeric(df[c], errors="coerce")
     return df
+
+
+# ---------------------------------------------------------------- like-for-like aggregates
+
+def like_for_like(cells: pd.DataFrame, keys: list[str], value: str = "value",
+                  by: str = "model") -> tuple[pd.DataFrame, list[tuple]]:
+    """Each ``by`` group's mean of ``value`` over the cells (``keys`` tuples) that every group has
+    a finite value for, so that no mean covers other data sets or metrics than another's.
+
+    Returns (per group: ``by``, mean, n_common, n_own, n_all, missing: the cells of the union
+    this group lacks, as ``"a/b"`` strings) and the list of common cells.  ``mean`` is NaN when no
+    cell is common to all groups."""
+    c = cells[np.isfinite(cells[value].to_numpy(float))]
+    c = c.drop_duplicates([by, *keys], keep="last")
+    groups = list(dict.fromkeys(cells[by]))
+    own = {g: set(map(tuple, c.loc[c[by] == g, keys].to_numpy().tolist())) for g in groups}
+    union = set().union(*own.values()) if own else set()
+    common = set.intersection(*own.values()) if own else set()
+    order = [t for t in map(tuple, c[keys].drop_duplicates().to_numpy().tolist()) if t in common]
+    rows = []
+    for g in groups:
+        mine = c[c[by] == g]
+        hit = np.array([tuple(t) in common for t in mine[keys].to_numpy().tolist()], bool)
+        v = mine[value].to_numpy(float)[hit] if len(mine) else np.array([])
+        rows.append({by: g, "mean": float(v.mean()) if v.size else np.nan, "n_common": len(common),
+                     "n_own": len(own[g]), "n_all": len(union),
+                     "missing": ", ".join("/".join(map(str, t)) for t in sorted(union - own[g]))})
+    return pd.DataFrame(rows, columns=[by, "mean", "n_common", "n_own", "n_all", "missing"]), order
+
+
+def coverage_note(table: pd.DataFrame, by: str = "model", what: str = "(data set, metric) cells") -> str:
+    """One sentence per group that lacks cells the others have (from :func:`like_for_like`'s
+    columns), and what the means cover; empty when every group has every cell."""
+    if table.empty:
+        return ""
+    common = "n_common" if "n_common" in table else "n_scores"          # the leaderboard's name
+    n_common, n_all = int(table[common].iloc[0]), int(table["n_all"].iloc[0])
+    if n_common == n_all:
+        return f"Every {by} has all {n_all} {what}; each mean covers all of them."
+    lines = [f"Means cover only the {n_common} of {n_all} {what} that every {by} has."
+             if n_common else f"None of the {n_all} {what} is shared by every {by}: no mean is comparable, none is shown."]
+    for r in table.itertuples(index=False):
+        if r.missing:
+            lines.append(f"{getattr(r, by)} lacks {r.n_all - r.n_own}: {r.missing}.")
+    return " ".join(lines)
+
+
+# ---------------------------------------------------------------- model-vs-human benchmark
+
+BENCHMARK_METRICS = ("ood_accuracy", "accuracy_difference", "observed_consistency", "error_consistency")
+#: Which way is closer to people (the bar plots sort the best first).
+HIGHER_IS_BETTER = {"ood_accuracy": True, "accuracy_difference": False, "observed_consistency": True,
+                    "error_consistency": True, "shape_bias": True}
+BENCHMARK_COLUMNS = ["metric", "observer", "kind", "value", "n_sets", "sets", "missing"]
+
+
+def _benchmark_rows(data: Runs, metrics) -> pd.DataFrame:
+    """Whole-set rows of ``metrics`` on image data sets: each model's (latest run) and the
+    humans' reference (once per data set); column ``who`` is the model's name or ``humans``."""
+    m = _without_coordinates(data.metrics)
+    m = m[(m["condition"] == "") & (m["dataset"] != T.AGGREGATE) & m["metric"].isin(list(metrics))]
+    m = m[(m["observer"] == m["model"]) | (m["observer"] == T.HUMANS)]
+    if m.empty:
+        return m.assign(who=pd.Series(dtype=str))
+    keep = [getattr(data.experiment(run, ds), "modality", "image") == "image"
+            for run, ds in zip(m["run"], m["dataset"])]
+    m = m[np.asarray(keep, bool)]
+    m = m.assign(who=np.where(m["observer"] == T.HUMANS, T.HUMANS, m["model"]))
+    return m.drop_duplicates(["who", "dataset", "metric"], keep="last")
+
+
+def benchmark_table(data: Runs) -> pd.DataFrame:
+    """model-vs-human's benchmark numbers (Geirhos et al. 2021; definitions in the metric
+    glossary): per metric, each model's mean over the data sets that every model has a finite
+    value for (the runs' per-data-set rows; unweighted, as model-vs-human averages its 17 sets)
+    and the humans' reference over the same sets; shape bias per cue-conflict data set.
+    Columns: metric, observer, kind, value, n_sets, sets (those averaged), missing (the sets a
+    model lacks that another has)."""
+    m = _benchmark_rows(data, BENCHMARK_METRICS + ("shape_bias",))
+    parts = []
+    for metric in BENCHMARK_METRICS:
+        g = m[m["metric"] == metric]
+        models = g[g["who"] != T.HUMANS]
+        if models.empty:
+            continue
+        per, common = like_for_like(models, ["dataset"], "value", by="who")
+        sets = [t[0] for t in common]
+        hum = g[(g["who"] == T.HUMANS) & g["dataset"].isin(sets)]
+        h = hum["value"].to_numpy(float)
+        rows = [{"observer": r.who, "kind": "model", "value": r.mean, "missing": r.missing}
+                for r in per.itertuples(index=False)]
+        if len(sets) and len(hum) == len(sets) and np.isfinite(h).all():
+            rows.append({"observer": T.HUMANS, "kind": "humans", "value": float(h.mean()), "missing": ""})
+        parts.append(pd.DataFrame(rows).assign(metric=metric, n_sets=len(sets), sets=", ".join(sets)))
+    for ds, g in m[m["metric"] == "shape_bias"].groupby("dataset", sort=False):
+        parts.append(pd.DataFrame({"observer": g["who"].to_numpy(),
+                                   "kind": np.where(g["who"] == T.HUMANS, "humans", "model"),
+                                   "value": g["value"].to_numpy(float), "missing": ""}).assign(
+            metric="shape_bias", n_sets=1, sets=ds))
+    if not parts:
+        return pd.DataFrame(columns=BENCHMARK_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[BENCHMARK_COLUMNS]
+
+
+SCATTER_COLUMNS = ["dataset", "observer", "kind", "ood_accuracy", "observed_consistency", "error_consistency"]
+
+
+def consistency_vs_accuracy(data: Runs) -> pd.DataFrame:
+    """Per image data set compared item by item, each model's and the humans' OOD accuracy beside
+    their observed and error consistency with people (the humans': between pairs of people)."""
+    m = _benchmark_rows(data, ("ood_accuracy", "observed_consistency", "error_consistency"))
+    if m.empty:
+        return pd.DataFrame(columns=SCATTER_COLUMNS)
+    w = m.pivot_table(index=["dataset", "who"], columns="metric", values="value", aggfunc="last").reset_index()
+    for c in SCATTER_COLUMNS[3:]:
+        if c not in w:
+            w[c] = np.nan
+    w = w.dropna(subset=["ood_accuracy", "error_consistency"], how="any")
+    w = w.rename(columns={"who": "observer"}).assign(
+        kind=lambda d: np.where(d["observer"] == T.HUMANS, "humans", "model"))
+    w.columns.name = None
+    return w[SCATTER_COLUMNS].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- accuracy and kappa per condition
+
+CONDITION_COLUMNS = ["dataset", "observer", "kind", "condition", "level", "x", "accuracy",
+                     "error_consistency", "parameter", "transform", "item_level"]
+
+
+def _kappa_per_condition(a: np.ndarray, h: np.ndarray, cond: np.ndarray, conditions, exclude_self=False) -> dict:
+    """Mean kappa over humans per condition of observers ``a`` against humans ``h`` (then over
+    observers), by model-vs-human's aggregation (:func:`benchmark.pairwise_metrics`, one
+    condition at a time)."""
+    from psychobench.consistency import benchmark
+
+    out = {}
+    for i, c in enumerate(conditions):
+        used = np.zeros(len(conditions), bool)
+        used[i] = True
+        out[str(c)] = benchmark.pairwise_metrics(a, h, cond, used, exclude_self=exclude_self)["error_consistency"]
+    return out
+
+
+def condition_curves(data: Runs) -> pd.DataFrame:
+    """Accuracy and error consistency against condition on every parametric image experiment:
+    accuracy from :func:`psychometric_points`; error consistency (kappa with each person per
+    condition, mean over people) where the model saw the images people saw (the run compared
+    it item by item), and the people's own (mean over pairs of people) from their trials.
+    ``item_level`` is False for a model compared per condition only (error consistency NaN)."""
+    from psychobench.consistency import benchmark
+    from psychobench.experiments.vision import as_scored
+
+    pts = psychometric_points(data)
+    if pts.empty:
+        return pd.DataFrame(columns=CONDITION_COLUMNS)
+    lv_cond = {}
+    kappas, item = {}, {}
+    m = data.metrics
+    for (run, ds), g in m[m["dataset"].isin(pts["dataset"].unique())].groupby(["run", "dataset"], sort=False):
+        exp = data.experiment(run, ds)
+        model = data.model(run)
+        levels = exp.conditions.levels(g.loc[g["condition"] != "", "condition"].unique())
+        lv_cond.update({(ds, v): c for c, v in levels.items()})
+        h = human_trials(data, run, ds)
+        if h.empty:
+            continue
+        if (ds, T.HUMANS) not in kappas:
+            p = benchmark.pair(h, h, ds)
+            kappas[(ds, T.HUMANS)] = _kappa_per_condition(p.human, p.human, p.cond, p.conditions, exclude_self=True)
+            item[(ds, T.HUMANS)] = True
+        is_item = bool(((g["metric"] == "error_consistency") & (g["observer"] == model)).any())
+        item[(ds, model)] = is_item
+        if is_item:
+            t = data.trials(run)
+            t = as_scored(t[t["experiment"] == ds].assign(subject=model))
+            p = benchmark.pair(t, h, ds)
+            kappas[(ds, model)] = _kappa_per_condition(p.model, p.human, p.cond, p.conditions)
+    df = pts.copy()
+    df["condition"] = [lv_cond.get((d, v), "") for d, v in zip(df["dataset"], df["level"])]
+    df["error_consistency"] = [kappas.get((d, o), {}).get(c, np.nan)
+                               for d, o, c in zip(df["dataset"], df["observer"], df["condition"])]
+    df["item_level"] = [item.get((d, o), False) for d, o in zip(df["dataset"], df["observer"])]
+    return df[CONDITION_COLUMNS].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- confusion matrices
+
+CONFUSION_COLUMNS = ["dataset", "observer", "kind", "category", "response", "count", "rate"]
+OTHER_RESPONSE = "other"
+
+
+def confusion_table(trials: pd.DataFrame, categories=None) -> pd.DataFrame:
+    """Object-level confusion of a trial table: per true category (rows) the count and share of
+    each response (columns; answers outside ``categories``, e.g. people's "na", pooled as
+    ``other``), counted by :func:`psychobench.consistency.metrics.confusion_matrix`."""
+    from psychobench.consistency.metrics import confusion_matrix
+    from psychobench.data.categories import CATEGORIES
+
+    cats = list(categories or CATEGORIES)
+    idx = pd.Index(cats)
+    truth = idx.get_indexer(trials["category"].astype(str))
+    if (truth < 0).any():
+        bad = trials["category"].astype(str)[truth < 0].iloc[0]
+        raise ValueError(f"confusion table: true category {bad!r} is not one of {len(cats)} categories")
+    resp = idx.get_indexer(trials["response"].astype(str))
+    conf = confusion_matrix(truth, np.where(resp < 0, len(cats), resp), len(cats), len(cats) + 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = conf / conf.sum(axis=1, keepdims=True)
+    cols = cats + [OTHER_RESPONSE]
+    ti, ri = np.meshgrid(np.arange(len(cats)), np.arange(len(cols)), indexing="ij")
+    return pd.DataFrame({"category": np.asarray(cats)[ti.ravel()], "response": np.asarray(cols)[ri.ravel()],
+                         "count": conf.ravel(), "rate": rate.ravel()})
+
+
+def confusion_matrices(data: Runs) -> pd.DataFrame:
+    """The confusion matrix (true category x response, pooled over conditions) of every model
+    on every image data set it answered with the 16 categories, and of the pooled people of that
+    set (what the object-level metrics o2_offdiag and o2_dprime compare)."""
+    from psychobench.data.categories import CATEGORIES
+
+    parts, seen = [], set()
+    for run in data.runs["run"]:
+        t = data.trials(run)
+        if t.empty or "response" not in t:
+            continue
+        model = data.model(run)
+        for ds, g in t.groupby("experiment", sort=False):
+            exp = data.experiment(run, ds)
+            if getattr(exp, "modality", "image") != "image" or not g["category"].astype(str).isin(CATEGORIES).all():
+                continue
+            parts.append(confusion_table(g).assign(dataset=ds, observer=model, kind="model"))
+            if ds not in seen:
+                h = human_trials(data, run, ds)
+                if len(h):
+                    seen.add(ds)
+                    parts.append(confusion_table(h).assign(dataset=ds, observer=T.HUMANS, kind="humans"))
+    if not parts:
+        return pd.DataFrame(columns=CONFUSION_COLUMNS)
+    df = pd.concat(parts, ignore_index=True)
+    return df.drop_duplicates(["dataset", "observer", "category", "response"], keep="last")[CONFUSION_COLUMNS]
+
+
+# ---------------------------------------------------------------- glossary, hearing
+
+def glossary(data: Runs | None = None) -> pd.DataFrame:
+    """Every metric code the metric table can hold with its meaning (:data:`table.GLOSSARY`, the
+    one source), and whether these runs hold it."""
+    g = pd.DataFrame(list(T.GLOSSARY.items()), columns=["metric", "meaning"])
+    if data is not None:
+        g["in these runs"] = np.where(g["metric"].isin(set(data.metrics["metric"])), "yes", "")
+    return g
+
+
+def has_hearing(data: Runs) -> bool:
+    """Whether any run holds a hearing (audio) experiment."""
+    for run, sets in zip(data.runs["run"], data.runs["sets"]):
+        for ds in str(sets).split(","):
+            if getattr(data.experiment(run, ds), "modality", None) == "audio":
+                return True
+    return False

@@ -7,14 +7,28 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.ticker import NullFormatter, ScalarFormatter
+from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
 HUMAN_COLOUR = "#d62728"
 
 
+_OBSERVERS: list[str] = []
+
+
+def use_observers(names) -> None:
+    """Fix every observer's colour for all later figures (the report passes all its models), so
+    that one observer has one colour throughout; people are always red."""
+    _OBSERVERS[:] = sorted(n for n in dict.fromkeys(map(str, names)) if n != "humans")
+
+
 def _palette(names) -> dict:
-    names = [n for n in dict.fromkeys(names) if n != "humans"]
-    cols = sns.color_palette("tab10" if len(names) <= 10 else "husl", len(names))
+    """Colours by name: from :func:`use_observers`' list where it holds every name, else by the
+    sorted names of this figure; people red."""
+    names = sorted(n for n in dict.fromkeys(map(str, names)) if n != "humans")
+    if names and set(names) <= set(_OBSERVERS):
+        names = list(_OBSERVERS)
+    tab = [c for i, c in enumerate(sns.color_palette("tab10", 10)) if i != 3]   # tab10 less its red
+    cols = tab[:len(names)] if len(names) <= len(tab) else sns.color_palette("husl", len(names))
     return {**dict(zip(names, cols, strict=True)), "humans": HUMAN_COLOUR}
 
 
@@ -24,7 +38,7 @@ def psychometric(points: pd.DataFrame, curves: pd.DataFrame) -> plt.Figure:
     sets = list(dict.fromkeys(points["dataset"]))
     ncol = min(3, len(sets))
     nrow = int(np.ceil(len(sets) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.4 * nrow), squeeze=False)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol + 2.4, 3.4 * nrow), squeeze=False)
     pal = _palette(points["observer"])
     for ax, ds in zip(axes.ravel(), sets, strict=False):
         p = points[points["dataset"] == ds]
@@ -36,12 +50,14 @@ def psychometric(points: pd.DataFrame, curves: pd.DataFrame) -> plt.Figure:
             c = curves[(curves["dataset"] == ds) & (curves["observer"] == obs)]
             ax.plot(c["x"], c["p"], color=pal[obs], lw=1.5)
         ax.axhline(1 / 16, color="grey", ls="--", lw=0.8)
+        ax.text(1.0, 1 / 16, "chance ", transform=ax.get_yaxis_transform(), fontsize=7, color="grey",
+                ha="right", va="bottom")
         t = p["transform"].iloc[0]
         ax.set(title=ds, ylim=(0, 1.02), ylabel="accuracy",
                xlabel=f"{p['parameter'].iloc[0]}" + (f" ({t})" if isinstance(t, str) else ""))
     for ax in axes.ravel()[len(sets):]:
         ax.set_visible(False)
-    axes.ravel()[0].legend(fontsize=7, loc="lower left")
+    axes.ravel()[min(len(sets), ncol) - 1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
     fig.tight_layout()
     return fig
 
@@ -58,14 +74,19 @@ def shape_bias(table: pd.DataFrame) -> plt.Figure:
         marker = "D" if obs == "humans" else "o"
         ax.scatter(g["shape_bias"], g["category"].map(y), color=pal[obs], marker=marker,
                    s=36, label=obs, zorder=3)
-        ax.axvline(np.nanmean(g["shape_bias"]), color=pal[obs], lw=1, alpha=0.7)
+        overall = g["shape_hits"].sum() / (g["shape_hits"].sum() + g["texture_hits"].sum())
+        ax.axvline(overall, color=pal[obs], lw=1, alpha=0.7)
     ax.set_yticks(range(len(cats)), cats)
     ax.set_xlim(-0.02, 1.02)
     ax.set_xlabel("fraction of 'shape' decisions")
     top = ax.secondary_xaxis("top", functions=(lambda v: 1 - v, lambda v: 1 - v))
     top.set_xlabel("fraction of 'texture' decisions")
     ax.invert_yaxis()
-    ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(1.01, 0))
+    from matplotlib.lines import Line2D
+
+    handles, _ = ax.get_legend_handles_labels()
+    handles.append(Line2D([], [], color="0.4", lw=1, label="vertical line: shape bias\nover all categories"))
+    ax.legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(1.01, 0))
     fig.tight_layout()
     return fig
 
@@ -83,7 +104,11 @@ def error_consistency(matrix: pd.DataFrame) -> plt.Figure:
         ax.axhline(n_models, color="white", lw=2)
         ax.axvline(n_models, color="white", lw=2)
     ax.set(xlabel="", ylabel="", title=str(matrix["dataset"].iloc[0]))
-    fig.tight_layout()
+    blank = wide.isna().to_numpy().any()
+    fig.tight_layout(rect=(0, 0.06 if blank else 0, 1, 1))
+    if blank:
+        fig.text(0.01, 0.005, "blank: kappa undefined (no shared trials, or an observer\nall right "
+                 "or all wrong in every condition)", fontsize=7, color="0.35")
     return fig
 
 
@@ -107,13 +132,19 @@ def ceiling_bars(table: pd.DataFrame) -> plt.Figure:
             ceil = float(r["ceiling"].iloc[0])
             lo, hi = float(r["ceiling_ci_low"].iloc[0]), float(r["ceiling_ci_high"].iloc[0])
             if np.isfinite(lo) and np.isfinite(hi):
-                ax.fill_between([i - 0.45, i + 0.45], lo, hi, color="0.8", zorder=1)
-            ax.plot([i - 0.45, i + 0.45], [ceil, ceil], color="black", lw=1.2, zorder=2)
+                ax.fill_between([i - 0.45, i + 0.45], lo, hi, color="0.75", alpha=0.6, lw=0, zorder=4,
+                                label="ceiling 95% interval")
+            else:
+                ax.text(i, ceil, "no interval", fontsize=6, ha="center", va="bottom", zorder=5)
+            ax.plot([i - 0.45, i + 0.45], [ceil, ceil], color="black", lw=1.2, zorder=5,
+                    label="noise ceiling")
             for j, m in enumerate(models):
                 if m not in r.index:
                     continue
                 v = float(r.loc[m, "value"])
                 x = i - 0.4 + w * (j + 0.5)
+                if not np.isfinite(v):                      # say why a bar is absent
+                    ax.text(x, 0, "n/a", fontsize=6, ha="center", va="bottom", rotation=90, color=pal[m])
                 ax.bar(x, v if np.isfinite(v) else 0, width=w * 0.9, color=pal[m], zorder=3,
                        label=m if i == 0 or met == metrics[0] else None)
                 cl, ch = float(r.loc[m, "value_ci_low"]), float(r.loc[m, "value_ci_high"])
@@ -132,15 +163,23 @@ def ceiling_bars(table: pd.DataFrame) -> plt.Figure:
 
 
 def leaderboard(board: pd.DataFrame) -> plt.Figure:
-    """Horizontal bars of mean ceiling-normalised consistency, best model on top; 1 = the
-    noise ceiling."""
-    fig, ax = plt.subplots(figsize=(6, 0.4 * len(board) + 1.4))
+    """Horizontal bars of mean ceiling-normalised consistency over the cells every model has,
+    best model on top; 1 = the noise ceiling.  A model that lacks cells says how many beside its
+    bar; the title gives the number of cells in each mean."""
+    b = board[np.isfinite(board["mean_normalized"].to_numpy(float))]
+    fig, ax = plt.subplots(figsize=(7.5, 0.4 * len(board) + 1.6))
     pal = _palette(board["model"])
-    ax.barh(board["model"], board["mean_normalized"], color=[pal[m] for m in board["model"]])
-    ax.axvline(1.0, color="black", ls="--", lw=1, label="noise ceiling")
+    ax.barh(b["model"], b["mean_normalized"], color=[pal[m] for m in b["model"]])
+    for y, r in enumerate(b.itertuples(index=False)):
+        gap = f"  (lacks {r.n_all - r.n_own} of {r.n_all} cells)" if r.n_own < r.n_all else ""
+        ax.text(max(r.mean_normalized, 0), y, f" {r.mean_normalized:.3f}{gap}", va="center", fontsize=7)
+    ax.axvline(1.0, color="black", ls="--", lw=1)
+    ax.text(1.0, 0.03, " noise ceiling", transform=ax.get_xaxis_transform(), fontsize=7, va="bottom")
     ax.invert_yaxis()
+    ax.set_xlim(min(0.0, float(b["mean_normalized"].min()) if len(b) else 0.0), 1.6)
+    n = int(board["n_scores"].iloc[0]) if len(board) else 0
     ax.set_xlabel("mean ceiling-normalised consistency")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(f"mean over the {n} (data set, metric) cells every model has", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -169,7 +208,11 @@ def words_in_noise(points: pd.DataFrame, curves: pd.DataFrame) -> plt.Figure:
         ax.axvline((top + x_clean) / 2, color="0.85", lw=0.8)
         ax.set(title=str(p["background_name"].iloc[0]), xlabel="SNR (dB)", ylim=(0, 1.02))
     axes[0, 0].set_ylabel("words correct")
-    axes[0, 0].legend(fontsize=7, loc="upper left")
+    seen = {}                            # every observer once, whichever panel it appears in
+    for ax in axes[0]:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(lab, h)
+    axes[0, -1].legend(seen.values(), seen.keys(), fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
     fig.tight_layout()
     return fig
 
@@ -198,13 +241,152 @@ def pitch_thresholds(table: pd.DataFrame) -> plt.Figure:
                 g = g.sort_values("lowest_harmonic")
                 ok = np.isfinite(g["threshold_percent"].to_numpy(float))
                 ax.plot(g["lowest_harmonic"][ok], g["threshold_percent"][ok], marker=marker.get(ph, "o"),
-                        mfc="none", color=pal[m], ls="--", label=f"{m}, {ph} phase")
+                        mfc="none", color=pal[m], ls="--", label=f"{m}, {ph} phase" if ok.any() else None)
                 ax.scatter(g["lowest_harmonic"][~ok], np.full((~ok).sum(), ymax), marker="v", color=pal[m],
                            s=22, label=f"{m}: no threshold" if ph == "sine" else None)
         ax.set(xscale="log", yscale="log", title=f"{reg} spectral region", xlabel="lowest harmonic number")
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         ax.xaxis.set_major_formatter(ScalarFormatter())
         ax.xaxis.set_minor_formatter(NullFormatter())
     axes[0, 0].set_ylabel("F0 difference limen (%)")
     axes[0, -1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
+    return fig
+
+
+BENCHMARK_TITLES = {"ood_accuracy": "OOD accuracy", "accuracy_difference": "accuracy difference",
+                    "observed_consistency": "observed consistency", "error_consistency": "error consistency",
+                    "shape_bias": "shape bias"}
+
+
+def benchmark_bars(table: pd.DataFrame, higher_is_better: dict) -> plt.Figure:
+    """model-vs-human's benchmark bar plots: one panel per metric (shape bias: per cue-conflict
+    set), models sorted best first (``higher_is_better``), the humans' reference as a red bar
+    and a dashed red line; the panel title says over which data sets the means run."""
+    panels = list(dict.fromkeys(zip(table["metric"], table["sets"])))
+    obs = list(dict.fromkeys(table["observer"]))
+    pal = _palette(obs)
+    ncol = min(3, len(panels))
+    nrow = int(np.ceil(len(panels) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 0.32 * len(obs) * nrow + 1.9 * nrow),
+                             squeeze=False)
+    for ax, (metric, sets) in zip(axes.ravel(), panels, strict=False):
+        t = table[(table["metric"] == metric) & (table["sets"] == sets)]
+        t = t[np.isfinite(t["value"].to_numpy(float))]
+        t = t.sort_values("value", ascending=not higher_is_better.get(metric, True))
+        ax.barh(t["observer"], t["value"], color=[pal[o] for o in t["observer"]])
+        for y, v in enumerate(t["value"]):
+            ax.text(v, y, f" {v:.3f}", va="center", fontsize=7)
+        hum = t.loc[t["kind"] == "humans", "value"]
+        if len(hum):
+            ax.axvline(float(hum.iloc[0]), color=HUMAN_COLOUR, ls="--", lw=1)
+        ax.invert_yaxis()
+        hi = float(max(t["value"].max(), 0)) if len(t) else 1.0
+        ax.set_xlim(min(0.0, float(t["value"].min()) if len(t) else 0.0), hi * 1.25 + 1e-3)
+        better = "higher" if higher_is_better.get(metric, True) else "lower"
+        n = int(t["n_sets"].iloc[0]) if len(t) else 0
+        where = sets if n <= 3 else f"{n} data sets"
+        if metric == "shape_bias":
+            ax.set_title(f"shape bias (1 = all shape, 0 = all texture)\n{where}", fontsize=9)
+        else:
+            ax.set_title(f"{BENCHMARK_TITLES.get(metric, metric)} ({better} is closer to people)\n"
+                         f"mean over {where}", fontsize=9)
+        ax.tick_params(axis="y", labelsize=8)
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def condition_curves(table: pd.DataFrame) -> plt.Figure:
+    """Per parametric data set, accuracy (left) and error consistency with people (right)
+    against the condition level, one line per observer (people red; their error consistency is
+    the mean over pairs of people).  A model compared only per condition has no error
+    consistency; its absence is written in the panel."""
+    sets = list(dict.fromkeys(table["dataset"]))
+    pal = _palette(table["observer"])
+    fig, axes = plt.subplots(len(sets), 2, figsize=(10.5, 3.3 * len(sets)), squeeze=False)
+    for (a_acc, a_ec), ds in zip(axes, sets, strict=True):
+        t = table[table["dataset"] == ds]
+        lvl = t.drop_duplicates("x").sort_values("x")
+        for obs, g in t.groupby("observer", sort=False):
+            g = g.sort_values("x")
+            style = dict(color=pal[obs], marker="D" if obs == "humans" else "o", ms=4, lw=1.4, label=obs)
+            a_acc.plot(g["x"], g["accuracy"], **style)
+            if g["item_level"].any():
+                a_ec.plot(g["x"], g["error_consistency"], **style)
+        a_acc.axhline(1 / 16, color="grey", ls=":", lw=0.8)
+        a_acc.text(lvl["x"].iloc[-1], 1 / 16, "chance", fontsize=7, color="grey", ha="right", va="bottom")
+        a_ec.axhline(0, color="grey", ls=":", lw=0.8)
+        absent = sorted(set(t.loc[~t["item_level"], "observer"]))
+        if absent:
+            a_ec.text(0.02, 0.97, "no error consistency (saw other images than people,\ncompared per "
+                      "condition only):\n" + "\n".join(absent), transform=a_ec.transAxes,
+                      fontsize=7, va="top", color="0.35")
+        xl = f"{t['parameter'].iloc[0]}" + (f" ({t['transform'].iloc[0]} scale)"
+                                            if isinstance(t["transform"].iloc[0], str) else "")
+        for ax in (a_acc, a_ec):
+            ax.set_xticks(lvl["x"], [f"{v:g}" for v in lvl["level"]], fontsize=7)
+            ax.set_xlabel(xl)
+        a_acc.set(title=f"{ds}: accuracy", ylabel="accuracy", ylim=(0, 1.02))
+        a_ec.set(title=f"{ds}: error consistency with people", ylabel="kappa", ylim=(-0.2, 1.0))
+        a_ec.legend(*a_acc.get_legend_handles_labels(), fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
+    fig.tight_layout()
+    return fig
+
+
+def consistency_vs_accuracy(table: pd.DataFrame) -> plt.Figure:
+    """Observed consistency (left) and error consistency (right) with people against OOD
+    accuracy, one point per observer and data set (marker: data set; colour: observer; people
+    red, their consistency the mean over pairs of people)."""
+    pal = _palette(table["observer"])
+    sets = list(dict.fromkeys(table["dataset"]))
+    marks = dict(zip(sets, "osD^vP*Xhp<>" * 2, strict=False))
+    fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.0))
+    for ax, col, lab in ((axes[0], "observed_consistency", "observed consistency"),
+                         (axes[1], "error_consistency", "error consistency (kappa)")):
+        for r in table.itertuples(index=False):
+            ax.scatter(r.ood_accuracy, getattr(r, col), color=pal[r.observer], marker=marks[r.dataset],
+                       s=40, edgecolor="black", lw=0.4, zorder=3)
+        ax.set(xlabel="OOD accuracy", ylabel=lab, xlim=(0, 1))
+        ax.grid(alpha=0.3)
+    axes[1].axhline(0, color="grey", ls=":", lw=0.8)
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    h_obs = [Patch(color=pal[o], label=o) for o in dict.fromkeys(table["observer"])]     # colour: observer
+    h_set = [Line2D([], [], color="white", markeredgecolor="black", marker=marks[s], ls="none", label=s)
+             for s in sets]                                                              # marker: data set
+    axes[1].legend(handles=h_obs + h_set, fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrices(table: pd.DataFrame) -> plt.Figure:
+    """Row-normalised confusion matrices (true category down, response across; "other": answers
+    outside the 16 categories), one row of panels per data set, people first."""
+    sets = list(dict.fromkeys(table["dataset"]))
+    per = {ds: list(dict.fromkeys(table.loc[table["dataset"] == ds].sort_values(
+        "kind", key=lambda k: k != "humans", kind="stable")["observer"])) for ds in sets}
+    ncol = max(len(v) for v in per.values())
+    fig, axes = plt.subplots(len(sets), ncol, figsize=(3.6 * ncol + 0.8, 3.9 * len(sets)), squeeze=False,
+                             layout="constrained")
+    cats = list(dict.fromkeys(table["category"]))
+    resp = list(dict.fromkeys(table["response"]))
+    im = None
+    for row, ds in zip(axes, sets, strict=True):
+        for ax, obs in zip(row, per[ds] + [None] * (ncol - len(per[ds])), strict=True):
+            if obs is None:
+                ax.set_visible(False)
+                continue
+            t = table[(table["dataset"] == ds) & (table["observer"] == obs)]
+            w = t.pivot(index="category", columns="response", values="rate").reindex(index=cats, columns=resp)
+            im = ax.imshow(w.to_numpy(float), cmap="magma_r", vmin=0, vmax=1, aspect="equal")
+            ax.set_xticks(range(len(resp)), resp, rotation=90, fontsize=6)
+            ax.set_yticks(range(len(cats)), cats, fontsize=6)
+            ax.set_title(f"{ds}: {obs}", fontsize=8)
+            ax.set_xlabel("response", fontsize=7)
+            ax.set_ylabel("true category", fontsize=7)
+    if im is not None:
+        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.5, label="share of the category's trials")
     return fig

@@ -23,6 +23,7 @@ from psychobench.report import analyses, plots
 
 warnings.filterwarnings("ignore", category=RuntimeWarning)
 pd.set_option("display.precision", 3)
+pd.set_option("display.max_colwidth", None)
 plt.rcParams.update({"figure.dpi": 96, "savefig.dpi": 96})
 
 
@@ -36,6 +37,7 @@ def missing(what):
 
 
 data = analyses.load(results_dir, runs=runs, models=models)
+plots.use_observers(data.runs["model"])
 display(Markdown(f"{len(data.runs)} run(s) from `{results_dir}`"))
 if len(data.runs):
     display(data.runs[["run", "model", "sets", "seed", "n_trials", "forward_passes"]])
@@ -44,7 +46,9 @@ if len(data.runs):
 # ## Leaderboard
 # Models ranked by their mean ceiling-normalised consistency: each consistency score divided
 # by the human noise ceiling (1 = as consistent with people as people are with each other),
-# averaged over every data set and metric the model was scored on.
+# averaged over the (data set, metric) cells that every model in the table has, so that every
+# mean covers the same cells.  `n_scores`: cells in each mean; `n_own`: the model's cells;
+# `n_all`: cells any model has; `missing`: the cells a model lacks (left out of everyone's mean).
 
 # %%
 board = analyses.leaderboard(data)
@@ -52,12 +56,48 @@ if board.empty:
     missing("Ceiling-normalised consistency scores")
 else:
     display(board.set_index("rank"))
-    show(plots.leaderboard(board))
+    display(Markdown(f"*{analyses.coverage_note(board)}*"))
+    if board["mean_normalized"].notna().any():
+        show(plots.leaderboard(board))
+
+# %% [markdown]
+# ## Benchmark: models and people (model-vs-human)
+# The benchmark numbers of Geirhos et al. (2021): OOD accuracy, accuracy difference (squared,
+# per condition), observed consistency and error consistency (both trial by trial with each
+# person), each the mean over the data sets every model was compared on item by item; models
+# sorted best first, people in red (bar and dashed line: the same numbers between pairs of
+# people; OOD accuracy pooled over people).  Shape bias on cue-conflict images.
+
+# %%
+bench = analyses.benchmark_table(data)
+if bench.empty:
+    missing("Benchmark metrics (item-level comparisons)")
+else:
+    show(plots.benchmark_bars(bench, analyses.HIGHER_IS_BETTER))
+    gaps = bench[bench["missing"] != ""]
+    for r in gaps.itertuples(index=False):
+        display(Markdown(f"*{r.metric}: {r.observer} lacks {r.missing}, left out of every mean.*"))
+
+# %% [markdown]
+# ## Consistency against accuracy
+# Observed and error consistency with people against OOD accuracy, one point per observer and
+# data set.  Observed consistency rises with accuracy by itself; error consistency (kappa)
+# removes what two observers' accuracies alone would give.
+
+# %%
+scatter = analyses.consistency_vs_accuracy(data)
+if scatter.empty:
+    missing("Consistency against accuracy (item-level comparisons)")
+else:
+    show(plots.consistency_vs_accuracy(scatter))
 
 # %% [markdown]
 # ## Scores against the noise ceiling
 # Each score as a bar (with its 95% bootstrap interval); the black line is the human noise
-# ceiling and the grey band its 95% interval.
+# ceiling and the grey band around it the ceiling's own 95% interval ("no interval" where the
+# bootstrap gave none); "n/a" marks a score a model has none for (undefined, e.g. for constant
+# answers), which is also why such a model lacks cells in the leaderboard; a bar without
+# whiskers has no valid bootstrap interval (the run's `status` column says so).
 
 # %%
 ceil = analyses.ceiling_table(data)
@@ -77,6 +117,19 @@ if points.empty:
     missing("Psychometric curves (parametric stimulus sets)")
 else:
     show(plots.psychometric(points, analyses.psychometric_curves(points)))
+
+# %% [markdown]
+# ## Accuracy and error consistency per condition
+# Every parametric set: accuracy (left) and error consistency with people (right, mean kappa
+# over people; people's own: mean over pairs of people) at each condition level.  A network
+# that saw regenerated images (other images than people saw) has accuracy per condition only.
+
+# %%
+cond = analyses.condition_curves(data)
+if cond.empty:
+    missing("Accuracy and error consistency per condition (parametric stimulus sets)")
+else:
+    show(plots.condition_curves(cond))
 
 # %% [markdown]
 # ## Shape bias per category
@@ -108,42 +161,58 @@ if not shown:
     missing("Error consistency (item-level human data)")
 
 # %% [markdown]
-# ## Hearing: comparisons with listeners
-# Each hearing run's headline comparison: words in noise, the squared correlation of model and
-# listener accuracy over the noisy cells against the split-half ceiling of the listener mean;
-# English CCC, the four per-token rates against the leave-one-listener-out ceiling; pitch, the
-# correlation of log F0 difference limens with Bernstein & Oxenham (2005); speech detection, d'.
+# ## Confusion matrices
+# Object level: for each true category (rows), the share of each response (columns), pooled
+# over conditions; "other" collects answers outside the 16 categories (people's "na").  The
+# object-level metrics (o2_offdiag, o2_dprime) correlate the off-diagonal of such matrices.
 
 # %%
-hearing = analyses.audio_headlines(data)
-if hearing.empty:
-    display(Markdown("*No hearing runs among these runs.*"))
+conf = analyses.confusion_matrices(data)
+if conf.empty:
+    missing("Confusion matrices (16-category trials)")
 else:
-    display(hearing.set_index(["experiment", "model", "run", "metric"]))
+    show(plots.confusion_matrices(conf))
+
+# %%
+# Hearing: shown only where hearing runs exist.
+if analyses.has_hearing(data):
+    display(Markdown(
+        "## Hearing: comparisons with listeners\n"
+        "Each hearing run's headline comparison: words in noise, the squared correlation of model "
+        "and listener accuracy over the noisy cells against the split-half ceiling of the listener "
+        "mean; English CCC, the four per-token rates against the leave-one-listener-out ceiling; "
+        "pitch, the correlation of log F0 difference limens with Bernstein & Oxenham (2005); speech "
+        "detection, d'.  A dash is a number the comparison does not have (no listener value "
+        "or ceiling for that metric); `status` says why a value itself is missing."))
+    hearing = analyses.audio_headlines(data)
+    if hearing.empty:
+        display(Markdown("*No headline comparison among these hearing runs.*"))
+    else:
+        display(hearing.set_index(["experiment", "model", "run", "metric"]).style.format(precision=3, na_rep="-"))
+    word_points = analyses.words_in_noise_points(data)
+    if len(word_points):
+        display(Markdown(
+            "## Hearing: words in noise\n"
+            "Words correct against SNR in each background: the 44 listeners of Saddler & McDermott "
+            "(2024) (red: mean and 95% interval over listeners) and the models (95% Wilson "
+            "intervals), with the logistic fits of each run (drawn in the backgrounds a run tested; "
+            "the others show the listeners' points only).  The backgrounds are synthetic "
+            "stand-ins for theirs (each run's `summary.json` says which)."))
+        show(plots.words_in_noise(word_points, analyses.words_in_noise_curves(data)))
+    pitch = analyses.pitch_thresholds(data)
+    if len(pitch):
+        display(Markdown(
+            "## Hearing: pitch\n"
+            "F0 difference limens against the lowest harmonic number (Bernstein & Oxenham 2005, two "
+            "intervals, 70.7% correct); triangles at the top mark conditions where a model reached "
+            "no threshold inside the tested differences."))
+        show(plots.pitch_thresholds(pitch))
 
 # %% [markdown]
-# ## Hearing: words in noise
-# Words correct against SNR in each background: the 44 listeners of Saddler & McDermott (2024)
-# (red: mean and 95% interval over listeners) and the models (95% Wilson intervals), with the
-# logistic fits of each run.  The backgrounds are synthetic stand-ins for theirs (each run's
-# `summary.json` says which).
+# ## Glossary
+# Every metric code a run's metric table can hold (`metrics.csv`, `psychobench-results`);
+# "in these runs" marks those the runs above hold.
 
 # %%
-word_points = analyses.words_in_noise_points(data)
-if word_points.empty:
-    display(Markdown("*No words-in-noise runs among these runs.*"))
-else:
-    show(plots.words_in_noise(word_points, analyses.words_in_noise_curves(data)))
-
-# %% [markdown]
-# ## Hearing: pitch
-# F0 difference limens against the lowest harmonic number (Bernstein & Oxenham 2005, two
-# intervals, 70.7% correct); triangles at the top mark conditions where a model reached no
-# threshold inside the tested differences.
-
-# %%
-pitch = analyses.pitch_thresholds(data)
-if pitch.empty:
-    display(Markdown("*No pitch runs among these runs.*"))
-else:
-    show(plots.pitch_thresholds(pitch))
+display(analyses.glossary(data).set_index("metric").style.set_properties(**{"text-align": "left"})
+        .set_table_styles([{"selector": "th", "props": [("text-align", "left")]}]))

@@ -1,0 +1,284 @@
+"""The report's benchmark figures and like-for-like aggregates: analyses with known answers on
+small metric and trial tables, the glossary against every metric code the scorers can write,
+and the hearing section shown only where hearing runs exist."""
+
+import ast
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from psychobench.consistency import agreement
+from psychobench.consistency import table as T
+from psychobench.report import analyses
+
+pytestmark = pytest.mark.timeout(600)
+PACKAGE = Path(analyses.__file__).resolve().parents[1]
+
+
+def write_run(root: Path, name: str, model: str, rows: list[dict] | pd.DataFrame, *, config: str = "seed: 0\n",
+              trials: dict | None = None, headline: dict | None = None) -> Path:
+    from psychobench.results.run_folder import RunFolder
+
+    run = RunFolder(root / "runs" / name)
+    run.write_config(config)
+    if trials:
+        run.write_trials({ds: t.assign(subject=model) for ds, t in trials.items()}, model)
+    table = rows if isinstance(rows, pd.DataFrame) else T.metric_table(rows)
+    run.write_metrics(table)
+    run.write_summary({"model": model, **T.summary_view(table, model), **({"headline": headline} if headline else {}),
+                       "n_trials": 10, "forward_passes": 0})
+    return run.path
+
+
+def cell(ds, metric, model, norm, ceiling=0.8):
+    value = norm * ceiling if np.isfinite(norm) else np.nan
+    return T.row(ds, metric, model, value, ceiling=ceiling, ceiling_ci=(ceiling - 0.1, ceiling + 0.05),
+                 normalized=norm, n=100)
+
+
+# ---------------------------------------------------------------- like for like
+
+def test_like_for_like_means_cover_only_the_shared_cells():
+    cells = pd.DataFrame({"model": ["a", "a", "a", "b", "b", "b"],
+                          "dataset": ["x", "x", "y", "x", "x", "y"],
+                          "metric": ["i1", "o1_acc", "i1", "i1", "o1_acc", "i1"],
+                          "value": [0.2, 0.4, 0.9, 0.6, 0.8, np.nan]})
+    per, common = analyses.like_for_like(cells, ["dataset", "metric"])
+    assert sorted(common) == [("x", "i1"), ("x", "o1_acc")]
+    per = per.set_index("model")
+    assert per.loc["a", "mean"] == pytest.approx(0.3)          # not (0.2 + 0.4 + 0.9) / 3
+    assert per.loc["b", "mean"] == pytest.approx(0.7)
+    assert per.loc["a", "n_own"] == 3 and per.loc["b", "n_own"] == 2 and (per["n_all"] == 3).all()
+    assert per.loc["b", "missing"] == "y/i1" and per.loc["a", "missing"] == ""
+
+
+def test_like_for_like_without_a_shared_cell_gives_no_mean():
+    cells = pd.DataFrame({"model": ["a", "b"], "dataset": ["x", "y"], "value": [0.5, 0.6]})
+    per, common = analyses.like_for_like(cells, ["dataset"])
+    assert common == [] and per["mean"].isna().all()
+    note = analyses.coverage_note(per)
+    assert note.startswith("None of the 2 (data set, metric) cells is shared") and "a lacks 1: y." in note
+
+
+def test_leaderboard_is_like_for_like_and_names_the_gap(tmp_path):
+    root = tmp_path / "results"
+    write_run(root, "r1", "net-a", [cell("edge", "i1", "net-a", 0.5), cell("edge", "o1_acc", "net-a", 0.7),
+                                    cell("silhouette", "i1", "net-a", 0.9)])
+    write_run(root, "r2", "net-b", [cell("edge", "i1", "net-b", 0.4), cell("edge", "o1_acc", "net-b", 0.4),
+                                    cell("silhouette", "i1", "net-b", np.nan)])
+    board = analyses.leaderboard(analyses.load(root)).set_index("model")
+    # over the two cells both have: a = (0.5 + 0.7) / 2, b = (0.4 + 0.4) / 2; a's own mean
+    # over its three cells (0.7) never enters
+    assert board.loc["net-a", "mean_normalized"] == pytest.approx(0.6)
+    assert board.loc["net-b", "mean_normalized"] == pytest.approx(0.4)
+    assert (board["n_scores"] == 2).all() and board.loc["net-b", "n_own"] == 2 and (board["n_all"] == 3).all()
+    assert board.loc["net-b", "missing"] == "silhouette/i1" and board.loc["net-a", "missing"] == ""
+    assert board.loc["net-a", "rank"] == 1 and board.loc["net-b", "rank"] == 2
+    assert board.loc["net-a", "i1"] == pytest.approx(0.5) and board.loc["net-a", "o1_acc"] == pytest.approx(0.7)
+    note = analyses.coverage_note(board.reset_index())
+    assert "only the 2 of 3" in note and "net-b lacks 1: silhouette/i1" in note
+
+
+def test_leaderboard_reads_whole_model_rows_not_layer_rows(tmp_path):
+    root = tmp_path / "results"
+    layer = cell("edge", "i1", "net-a", 0.1)
+    layer["layer"] = "blocks.3"
+    write_run(root, "r1", "net-a", [cell("edge", "i1", "net-a", 0.5), layer])
+    board = analyses.leaderboard(analyses.load(root))
+    assert board["mean_normalized"].tolist() == [pytest.approx(0.5)] and board["n_scores"].tolist() == [1]
+
+
+def test_benchmark_table_averages_the_sets_every_model_has(tmp_path):
+    root = tmp_path / "results"
+
+    def rows(model, ds, ood, ec):
+        return [T.row(ds, "ood_accuracy", model, ood, n=160), T.row(ds, "error_consistency", model, ec, n=160)]
+
+    humans = rows(T.HUMANS, "edge", 0.9, 0.4) + rows(T.HUMANS, "silhouette", 0.7, 0.5)
+    write_run(root, "r1", "net-a", rows("net-a", "edge", 0.3, 0.1) + rows("net-a", "silhouette", 0.5, 0.3) + humans)
+    write_run(root, "r2", "net-b", rows("net-b", "edge", 0.6, 0.2) + humans
+              + [T.row("cue-conflict", "shape_bias", "net-b", 0.25, n=1280),
+                 T.row("cue-conflict", "shape_bias", T.HUMANS, 0.96, n=12800)])
+    b = analyses.benchmark_table(analyses.load(root))
+    ood = b[b["metric"] == "ood_accuracy"].set_index("observer")
+    assert (ood["sets"] == "edge").all() and (ood["n_sets"] == 1).all()
+    assert ood.loc["net-a", "value"] == pytest.approx(0.3)        # silhouette left out: b has none
+    assert ood.loc["humans", "value"] == pytest.approx(0.9) and ood.loc["humans", "kind"] == "humans"
+    assert ood.loc["net-b", "missing"] == "silhouette"
+    sb = b[b["metric"] == "shape_bias"].set_index("observer")
+    assert sb.loc["net-b", "value"] == pytest.approx(0.25) and sb.loc["humans", "value"] == pytest.approx(0.96)
+    sc = analyses.consistency_vs_accuracy(analyses.load(root)).set_index(["dataset", "observer"])
+    assert sc.loc[("silhouette", "net-a"), "error_consistency"] == pytest.approx(0.3)
+    assert sc.loc[("edge", "humans"), "ood_accuracy"] == pytest.approx(0.9)
+    assert len(sc) == 5
+
+
+# ---------------------------------------------------------------- confusion
+
+def test_confusion_table_from_known_trials():
+    t = pd.DataFrame({"category": ["cat", "cat", "cat", "cat", "dog", "dog"],
+                      "response": ["cat", "cat", "dog", "na", "dog", "cat"]})
+    c = analyses.confusion_table(t, ["cat", "dog"]).set_index(["category", "response"])
+    assert c.loc[("cat", "cat"), "count"] == 2 and c.loc[("cat", "dog"), "count"] == 1
+    assert c.loc[("cat", analyses.OTHER_RESPONSE), "count"] == 1
+    assert c.loc[("cat", "cat"), "rate"] == pytest.approx(0.5)
+    assert c.loc[("dog", "cat"), "rate"] == pytest.approx(0.5) and c.loc[("dog", "other"), "count"] == 0
+    with pytest.raises(ValueError, match="'bird'"):
+        analyses.confusion_table(pd.DataFrame({"category": ["bird"], "response": ["cat"]}), ["cat", "dog"])
+
+
+# ---------------------------------------------------------------- per condition (real human data)
+
+@pytest.fixture(scope="module")
+def contrast_run(tmp_path_factory, humans):
+    """One person of model-vs-human's contrast experiment as the "model", scored item by item."""
+    import psychobench as pb
+
+    h = humans["contrast"]
+    root = tmp_path_factory.mktemp("cond") / "results"
+    me = h[h["subject"] == "subject-01"].drop(columns="condition_raw", errors="ignore")
+    metrics = pb.score(me.assign(subject="obs-1"), h, n_splits=2, n_boot=0)
+    write_run(root, "r1", "obs-1", metrics, trials={"contrast": me})
+    return root, h
+
+
+def test_error_consistency_per_condition(contrast_run):
+    root, h = contrast_run
+    data = analyses.load(root)
+    cc = analyses.condition_curves(data)
+    assert set(cc["observer"]) == {"obs-1", "humans"} and cc["item_level"].all()
+    subjects = sorted(h["subject"].unique())
+    for cond, g in h.groupby("condition"):
+        w = g.pivot(index="stimulus_id", columns="subject", values="correct").astype(bool)
+        me = w["subject-01"].to_numpy()
+        mine = np.nanmean([agreement.error_consistency(me, w[s].to_numpy()) for s in subjects])
+        pairs = np.nanmean([agreement.error_consistency(w[a].to_numpy(), w[b].to_numpy())
+                            for a in subjects for b in subjects if a != b])
+        got = cc[cc["condition"] == cond].set_index("observer")
+        assert got.loc["obs-1", "error_consistency"] == pytest.approx(mine, nan_ok=True)
+        assert got.loc["humans", "error_consistency"] == pytest.approx(pairs, nan_ok=True)
+        assert got.loc["obs-1", "accuracy"] == pytest.approx(me.mean())
+    conf = analyses.confusion_matrices(data)
+    assert set(conf["observer"]) == {"obs-1", "humans"}
+    assert conf[conf["observer"] == "humans"]["count"].sum() == len(h)
+    rows = conf[conf["observer"] == "obs-1"].groupby("category")["rate"].sum()
+    np.testing.assert_allclose(rows.to_numpy(), 1.0)
+
+
+# ---------------------------------------------------------------- glossary
+
+def _emitted_codes() -> tuple[set, list]:
+    """Metric codes the package writes with ``T.row``: literal codes, f-strings and names bound
+    by a ``for`` over a literal tuple are expanded here; other names must be listed in
+    ``KNOWN`` (the constant they take their values from); anything else is reported."""
+    from psychobench.consistency import benchmark, scoring
+
+    known = {("scoring.py", "metric"): set(scoring.AGGREGATED) | set(benchmark.METRICS)}
+    codes, unknown = set(), []
+    for path in PACKAGE.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        parents = {c: p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
+
+        def loops(node):
+            while node in parents:
+                node = parents[node]
+                if isinstance(node, (ast.For, ast.comprehension)) and isinstance(node.target, ast.Name) \
+                        and isinstance(node.iter, (ast.Tuple, ast.List)):
+                    yield node.target.id, [e.value for e in node.iter.elts if isinstance(e, ast.Constant)]
+
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "row"
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "T" and len(node.args) >= 2):
+                continue
+            arg = node.args[1]
+            if isinstance(arg, ast.Constant):
+                codes.add(arg.value)
+            elif isinstance(arg, ast.JoinedStr) and len(arg.values) == 2 and isinstance(arg.values[1], ast.FormattedValue):
+                var = arg.values[1].value.id
+                vals = dict(loops(node)).get(var)
+                if vals is None:
+                    unknown.append(f"{path.name}:{node.lineno}")
+                else:
+                    codes |= {arg.values[0].value + v for v in vals}
+            elif isinstance(arg, ast.Name):
+                vals = dict(loops(node)).get(arg.id)
+                if vals is not None:
+                    codes |= set(vals)
+                elif (path.name, arg.id) in known:
+                    codes |= known[(path.name, arg.id)]
+                else:
+                    unknown.append(f"{path.name}:{node.lineno} ({arg.id})")
+            else:
+                unknown.append(f"{path.name}:{node.lineno}")
+    return codes, unknown
+
+
+def test_every_metric_code_has_a_glossary_entry():
+    codes, unknown = _emitted_codes()
+    assert not unknown, f"metric codes the glossary test cannot read: {unknown}"
+    assert {"o1_acc", "i1n", "r2_cell_means", "fit_lapse", "dominant", "f0dl_percent", "fa_rate"} <= codes
+    assert codes - set(T.GLOSSARY) == set()
+    assert all(isinstance(v, str) and len(v) > 10 for v in T.GLOSSARY.values())
+    g = analyses.glossary()
+    assert g["metric"].tolist() == list(T.GLOSSARY) and g["meaning"].notna().all()
+
+
+def test_a_scored_run_holds_only_glossary_codes(contrast_run):
+    root, _ = contrast_run
+    data = analyses.load(root)
+    assert set(data.metrics["metric"]) <= set(T.GLOSSARY)
+    g = analyses.glossary(data).set_index("metric")
+    assert g.loc["error_consistency", "in these runs"] == "yes" and g.loc["srt_db", "in these runs"] == ""
+
+
+# ---------------------------------------------------------------- hearing only with hearing runs
+
+def _pitch_run(root: Path) -> None:
+    """A pitch run's folder: the composed ``experiment=pitch`` config, the listeners' real
+    thresholds and a model with twice theirs (so r of the log thresholds is 1)."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from psychobench.results.pipeline import experiments_of
+
+    with initialize_config_dir(str(PACKAGE.parent / "conf"), version_base="1.3"):
+        cfg = compose("config", overrides=["experiment=pitch"])
+    exp = experiments_of(cfg)["pitch_f0dl"]
+    cond = exp.conditions_table().iloc[:6]
+    rows = []
+    for c, h in zip(cond["condition"], cond["human_f0dl_percent"], strict=True):
+        rows += [T.row("pitch_f0dl", "f0dl_percent", "crepe", 2 * h, condition=c, n=54),
+                 T.row("pitch_f0dl", "f0dl_percent", T.HUMANS, h, condition=c)]
+    rows += [T.row("pitch_f0dl", "r_log_thresholds", "crepe", 1.0, n=6),
+             T.row("pitch_f0dl", "n_thresholds_reached", "crepe", 6, n=6)]
+    write_run(root, "pitch", "crepe", rows, config=OmegaConf.to_yaml(cfg),
+              headline={"pitch_f0dl": ["r_log_thresholds", "n_thresholds_reached"]})
+
+
+@pytest.mark.slow
+def test_report_shows_hearing_only_with_hearing_runs(tmp_path, mirror):
+    from psychobench.cli.report import build
+
+    vision = tmp_path / "vision"
+    write_run(vision, "r1", "net-a", [cell("edge", "i1", "net-a", 0.5), T.row("edge", "ood_accuracy", "net-a", 0.4)])
+    assert not analyses.has_hearing(analyses.load(vision))
+    ipynb, html = build(vision, tmp_path / "out1")
+    text = html.read_text()
+    assert "Hearing" not in text and "Glossary" in text and "r2_cell_means" in text   # glossary lists all codes
+    both = tmp_path / "both"
+    write_run(both, "r1", "net-a", [cell("edge", "i1", "net-a", 0.5)])
+    _pitch_run(both)
+    data = analyses.load(both)
+    assert analyses.has_hearing(data)
+    th = analyses.pitch_thresholds(data)
+    np.testing.assert_allclose(th["threshold_percent"], 2 * th["human_f0dl_percent"])
+    ipynb, html = build(both, tmp_path / "out2")
+    text = html.read_text()
+    assert "Hearing: comparisons with listeners" in text and "Hearing: pitch" in text
+    assert "Hearing: words in noise" not in text                     # no words-in-noise run
+    nb = json.loads(ipynb.read_text())
+    outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
