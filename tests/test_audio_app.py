@@ -137,6 +137,8 @@ def test_ccc_preset_small(tmp_path, mirror):
     c = s["datasets"]["english_ccc"]["consistency"]
     for k in ("correct", "in_answers", "dominant", "logprob"):
         assert finite(c[k]["value"]) and finite(c[k]["ceiling"])
+        lo, hi = c[k]["ceiling_ci"]                       # intervals over tokens
+        assert lo <= c[k]["ceiling"] <= hi and c[k]["value_ci"][0] <= c[k]["value"] <= c[k]["value_ci"][1]
     assert 0 <= c["correct"]["value"] <= 1 and c["logprob"]["ceiling"] < 0
     t = pd.read_parquet(tmp_path / "ccc" / "trials.parquet")
     assert len(t) == 4 and {"ccc_correct", "ccc_logprob", "snr_db", "masker"} <= set(t.columns)

@@ -321,3 +321,30 @@ def test_saddler_models_reference(mirror_env):
     r2 = rows[(rows["metric"] == "r2_cell_means")].set_index("observer")["value"]
     assert r2["saddler2024-ihc3000hz"] > 0.9            # their networks on the real stimuli
     assert (rows["n"] == 20).all()                     # 4 backgrounds x 5 SNRs
+
+
+@needs_mirror
+def test_ccc_answer_space_and_known_targets(mirror_env):
+    """CCC's closed answer space is every word listeners typed plus the targets; with
+    ``targets="word_task"`` only tokens whose target the word network knows are kept, and its
+    answers are those words; a bad setting names the field."""
+    from psychobench.data.listeners import ccc_vocabulary, load_ccc
+    from psychobench.errors import SettingError
+    from psychobench.experiments.hearing import EnglishCCC
+    from psychobench.stimuli.audio.words import VOCABULARY
+
+    table = load_ccc()
+    vocab = ccc_vocabulary(table)
+    assert set(table["Target"]) <= set(vocab) and all(w in vocab for a in table["answers"] for w in a)
+    assert list(vocab) == sorted(set(vocab)) and "" not in vocab
+    e = EnglishCCC(n_tokens=None)
+    assert e.answers.labels == vocab
+    known = EnglishCCC(n_tokens=None, targets="word_task")
+    toks = known.tokens()
+    assert len(toks) > 0 and set(toks["Target"]) <= set(VOCABULARY)
+    assert len(toks) == int(table["Target"].isin(VOCABULARY).sum())       # all three maskers
+    assert known.answers.labels == tuple(VOCABULARY)
+    with pytest.raises(SettingError, match="stimuli.targets"):
+        EnglishCCC(targets="wordnet")
+    with pytest.raises(SettingError, match="no token"):
+        EnglishCCC(targets=["zzzz"]).tokens()

@@ -107,10 +107,36 @@ def test_whisper_closed_set_search_equals_exhaustive_scoring():
     for i in range(len(waves)):   # reference: every spelling of every stimulus scored
         for c, lp in enumerate(obs._decode(np.repeat(enc[i:i + 1], len(seqs), 0), [prompt + q for q in seqs])):
             full[i, c] = lp[np.arange(len(seqs[c])), seqs[c]].sum() + np.logaddexp.reduce(lp[len(seqs[c]), ends])
-    exact = _lse_words(full, owner[None, :] == np.arange(len(vocab))[:, None])
+    exact = _lse_words(full, owner)
     assert (fast.argmax(1) == exact.argmax(1)).all()
     t = np.array([vocab.index(w) for w in targets])
     np.testing.assert_allclose(fast[np.arange(6), t], exact[np.arange(6), t], atol=1e-9)   # targets scored
     assert (fast >= exact - 1e-9).all() and ((gap >= 0) & (gap < 1)).all()              # bounds are upper
     assert (obs.last_n_scored < len(seqs)).any()                                          # the search saves work
     assert vocab[int(fast[0].argmax())] == "umbrella"
+
+
+def test_word_scores_pool_spellings_without_a_dense_word_by_spelling_array():
+    """Per-word log-sum-exp of spelling scores by segments equals the definition, with words
+    whose every spelling is unscored (-inf) left at -inf."""
+    from psychobench.models.audio.observers import _lse_words
+
+    rng = np.random.default_rng(0)
+    owner = np.repeat(np.arange(60), rng.integers(1, 4, 60))
+    x = rng.normal(size=(5, len(owner))) * 5
+    x[0, owner == 3] = -np.inf
+    x[1] = -np.inf
+    want = np.array([[np.logaddexp.reduce(x[i, owner == w]) for w in range(60)] for i in range(5)])
+    got = _lse_words(x, owner)
+    assert (np.isfinite(got) == np.isfinite(want)).all() and np.isneginf(got[0, 3]) and np.isneginf(got[1]).all()
+    np.testing.assert_allclose(got[np.isfinite(want)], want[np.isfinite(want)], rtol=1e-12)
+
+
+def test_one_word_answers():
+    from psychobench.models.audio.observers import one_word
+
+    assert one_word("") == "na" and one_word("  ...  ") == "na"
+    assert one_word(" Umbrella.") == "umbrella"
+    assert one_word("the apple") == "apple"                        # longest word
+    assert one_word(" Thank you.", {"you", "pin"}) == "you"        # a word of the answer space first
+    assert one_word("big dog", {"cat"}) == "big"                   # none known: the longest, first of equals

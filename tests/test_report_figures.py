@@ -174,9 +174,10 @@ def _emitted_codes() -> tuple[set, list]:
     """Metric codes the package writes with ``T.row``: literal codes, f-strings and names bound
     by a ``for`` over a literal tuple are expanded here; other names must be listed in
     ``KNOWN`` (the constant they take their values from); anything else is reported."""
-    from psychobench.consistency import benchmark, scoring
+    from psychobench.consistency import benchmark, hearing, scoring
 
-    known = {("scoring.py", "metric"): set(scoring.AGGREGATED) | set(benchmark.METRICS)}
+    known = {("scoring.py", "metric"): set(scoring.AGGREGATED) | set(benchmark.METRICS),
+             ("hearing.py", "k"): set(hearing.CCC_RATES)}
     codes, unknown = set(), []
     for path in PACKAGE.rglob("*.py"):
         tree = ast.parse(path.read_text())

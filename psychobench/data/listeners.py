@@ -110,6 +110,17 @@ def load_ccc(path: str | os.PathLike | None = None) -> pd.DataFrame:
     return df
 
 
+def ccc_vocabulary(table: pd.DataFrame | None = None) -> tuple[str, ...]:
+    """The English CCC response vocabulary: every word a listener typed for any token, and every
+    target (6946 words in v1.2), sorted: the answer space of closed-set recognisers on CCC."""
+    table = load_ccc() if table is None else table
+    words = set(table["Target"].astype(str))
+    for a in table["answers"]:
+        words.update(a)
+    words.discard("")
+    return tuple(sorted(words))
+
+
 def ccc_listener_trials(table: pd.DataFrame) -> pd.DataFrame:
     """The listeners' answers of CCC tokens (:func:`load_ccc` rows) as a trial table: one trial
     per (token, listener).  The corpus gives each token's answers without listener ids, so

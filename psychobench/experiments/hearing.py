@@ -204,17 +204,27 @@ class EnglishCCC(Experiment):
     ceiling).  ``speech_dir``: a folder of upstream stereo ``T_<ID>.wav`` or speech-only
     ``T_<ID>_speech.flac`` (None: the chosen tokens' stimuli are downloaded); ``n_tokens``: a
     random subset of the 3207 tokens (None: all); ``alpha``: additive smoothing of the
-    listeners' answer distribution."""
+    listeners' answer distribution.
+
+    ``answers``: ``"ccc"`` (default) is the corpus's response vocabulary (every word listeners
+    typed, plus the targets: :func:`~psychobench.data.listeners.ccc_vocabulary`), the closed set
+    of closed-set recognisers; open-set recognisers answer freely and are scored the same way.
+    ``targets``: keep only the tokens whose target is in this word list, ``"word_task"`` for the
+    words of psychobench's word network (whose answers are then those words), or None (all):
+    a recogniser that knows only some words is scored, and its ceiling computed, on the tokens
+    it could get right."""
 
     modality = "audio"
     name: str = "english_ccc"
     comparison: str = "item"
-    answers: object = None
+    answers: object = "ccc"
+    targets: object = None
     speech_dir: str | None = None
     n_tokens: int | None = 40
     maskers: tuple = ("SSN", "BMN3", "BAB4")
     snr_db: float | None = None
     alpha: float = 0.5
+    n_boot: int = 2000
     seed: int = 0
 
     def __post_init__(self):
@@ -226,6 +236,19 @@ class EnglishCCC(Experiment):
             raise SettingError(f"{self.name}: stimuli.maskers: {bad} unknown; the corpus has {list(CCC_MASKERS)}")
         if self.n_tokens is not None and int(self.n_tokens) < 1:
             raise SettingError(f"{self.name}: stimuli.n_tokens must be >= 1 or null (all), got {self.n_tokens}")
+        if isinstance(self.targets, str):
+            if self.targets != "word_task":
+                raise SettingError(f"{self.name}: stimuli.targets must be a list of words, 'word_task' or null, "
+                                   f"got {self.targets!r}")
+            self.targets = VOCABULARY
+            if isinstance(self.answers, str) and self.answers == "ccc":
+                self.answers = VOCABULARY
+        elif self.targets is not None:
+            self.targets = tuple(str(w).strip().lower() for w in self.targets)
+        if isinstance(self.answers, str) and self.answers == "ccc":
+            from psychobench.data.listeners import ccc_vocabulary
+
+            self.answers = ccc_vocabulary()
         self.headline = self.headline or ("correct", "in_answers", "dominant", "logprob")
         self.notes = {"ceiling": "leave-one-listener-out", "snr_db": "recorded" if self.snr_db is None else self.snr_db,
                       "logprob_smoothing_alpha": self.alpha,
@@ -238,6 +261,11 @@ class EnglishCCC(Experiment):
 
         table = load_ccc()
         table = table[table["Masker"].isin(self.maskers)]
+        if self.targets is not None:
+            table = table[table["Target"].isin(self.targets)]
+            if table.empty:
+                raise SettingError(f"{self.name}: no token of maskers {list(self.maskers)} has its target among "
+                                   f"stimuli.targets ({len(self.targets)} words)")
         if self.n_tokens is not None and int(self.n_tokens) < len(table):
             table = table.sample(n=int(self.n_tokens), random_state=self.seed)
         return table.sort_values("ID").reset_index(drop=True)
@@ -279,10 +307,12 @@ class EnglishCCC(Experiment):
     def score(self, trials: pd.DataFrame, settings: ScoreSettings, *, chance: float | None = None) -> pd.DataFrame:
         from psychobench.consistency import hearing as H
 
-        return H.ccc_table(trials, list(self.tokens()["answers"]), dataset=self.name, alpha=self.alpha)
+        return H.ccc_table(trials, list(self.tokens()["answers"]), dataset=self.name, alpha=self.alpha,
+                           n_boot=self.n_boot, seed=self.seed)
 
     def identity(self) -> dict:
-        return {**super().identity(), "stimuli": self.stimuli().content_key(), "alpha": self.alpha}
+        return {**super().identity(), "stimuli": self.stimuli().content_key(), "alpha": self.alpha,
+                "n_boot": self.n_boot}
 
 
 # --------------------------------------------------------------------------------------------

