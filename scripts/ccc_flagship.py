@@ -8,7 +8,9 @@ ceiling, and the wall time of each run.
 
 ``--all`` runs the 3207 tokens (about an hour per Whisper mode on 2 CPU cores).  The runs are
 ordinary psychobench runs (answer cache and run memo apply); the table is written as
-``OUT/ccc_flagship.csv`` and ``OUT/ccc_flagship.md`` and printed.
+``OUT/ccc_flagship.csv`` and ``OUT/ccc_flagship.md`` and printed.  ``run_seconds`` is the wall
+time of each command; a run whose answers came from the cache (``forward_passes`` 0) takes
+seconds, so time a fresh cache (``PSYCHOBENCH_CACHE=$(mktemp -d)``) for the cost of recognition.
 """
 
 from __future__ import annotations
@@ -74,7 +76,8 @@ def main(argv=None) -> int:
             rows.append({"recogniser": summary["model"], "tokens": n_tok, "rate": rate, "value": _ci(e, "value"),
                          "ceiling (leave one listener out)": _ci(e, "ceiling"),
                          "normalised": _ci(e, "normalized") if rate != "logprob" else "-",
-                         "run_seconds": round(seconds, 1)})
+                         "run_seconds": round(seconds, 1),
+                         "forward_passes": summary.get("forward_passes")})
     table = pd.DataFrame(rows)
     a.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(a.out / "ccc_flagship.csv", index=False)
