@@ -240,7 +240,12 @@ def controls_figure(table: pd.DataFrame, dataset: str = "pooled", show_sets: boo
     nets = who[who["kind"] == "network"]
     ctrl = who[who["kind"] != "network"]
     order = list(nets["observer"]) + list(ctrl["observer"])
-    x = {o: i + (1 if o in set(ctrl["observer"]) and len(nets) else 0) for i, o in enumerate(order)}
+    fitted_nets = set(nets.loc[nets["readout"].str.contains("fitted"), "observer"])
+    # gaps: between networks and controls, and (half) between fixed and fitted network readouts
+    x = {o: i + (1 if o in set(ctrl["observer"]) and len(nets) else 0)
+         + (0.5 if fitted_nets and len(fitted_nets) < len(nets) and (o in fitted_nets or o in set(ctrl["observer"]))
+            else 0) for i, o in enumerate(order)}
+    label = {o: short_observer_name(o) + (" fit" if o in fitted_nets else "") for o in order}
     colour = {o: ("#9ecae1" if "fitted" in r else "#2166ac") for o, r in zip(nets["observer"], nets["readout"], strict=True)}
     colour |= {o: ("#969696" if f == "random" else "#525252") for o, f in zip(ctrl["observer"], ctrl["family"], strict=True)}
     pooled_sets = str(t["sets"].iloc[0]).split(",") if dataset == "pooled" and "sets" in t else []
@@ -272,9 +277,9 @@ def controls_figure(table: pd.DataFrame, dataset: str = "pooled", show_sets: boo
         ax.axhline(1.0, color=HUMAN_COLOUR, ls="--", lw=1, zorder=1, label="human noise ceiling")
         ax.axhline(0.0, color="black", lw=0.6, zorder=1)
         if len(nets) and len(ctrl):
-            ax.axvline(len(nets), color="0.8", lw=0.8, zorder=0)
-        ax.set_xticks([x[o] for o in order], [short_observer_name(o) for o in order], rotation=45, ha="right",
-                      fontsize=8)
+            ax.axvline((max(x[o] for o in nets["observer"]) + min(x[o] for o in ctrl["observer"])) / 2,
+                       color="0.8", lw=0.8, zorder=0)
+        ax.set_xticks([x[o] for o in order], [label[o] for o in order], rotation=45, ha="right", fontsize=8)
         lvl = str(r["level"].iloc[0]) if "level" in r and len(r) else ""
         ax.set_title(CONTROL_TITLES.get(met, met) if met in CONTROL_TITLES else f"{met} ({lvl})", fontsize=10)
         ax.set_xlim(-0.7, max(x.values()) + 0.7)
@@ -288,7 +293,7 @@ def controls_figure(table: pd.DataFrame, dataset: str = "pooled", show_sets: boo
 
     handles = [Patch(color="#2166ac", label="network, fixed ImageNet mapping")]
     if any("fitted" in r for r in nets["readout"]):
-        handles.append(Patch(color="#9ecae1", label="network, fitted readout"))
+        handles.append(Patch(color="#9ecae1", label="network, fitted readout (fit)"))
     if (ctrl["family"] == "random").any():
         handles.append(Patch(color="#969696", label="random-weight twin, fitted readout"))
     if (ctrl["family"] != "random").any():
