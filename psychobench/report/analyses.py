@@ -756,3 +756,122 @@ def has_hearing(data: Runs) -> bool:
             if getattr(data.experiment(run, ds), "modality", None) == "audio":
                 return True
     return False
+
+
+# ---------------------------------------------------------------- networks vs control observers
+
+#: The consistency metrics of the networks-vs-controls comparison (Rajalingham et al. 2018;
+#: Kell & McDermott 2019, Fig. 2a): two object-level and two image-level ones.  O1 and O2 are
+#: the accuracy-based forms (per-category accuracy, off-diagonal confusion rates) of the 16-way
+#: task: their d' forms (``o1_dprime``, ``o2_dprime``) often have no valid interval on these
+#: small sets (infinite d' in bootstrap draws where a category is answered perfectly).
+CONTROL_METRICS: dict[str, str] = {"o1_acc": "object", "o2_offdiag": "object",
+                                   "i1n": "image", "error_consistency": "image"}
+POOLED = "pooled"
+CONTROL_COLUMNS = ["observer", "kind", "family", "readout", "dataset", "metric", "level", "value",
+                   "ceiling", "normalized", "normalized_ci_low", "normalized_ci_high", "status", "sets"]
+
+
+def _observer_facts(data: Runs, run: str) -> tuple[str, str, str]:
+    """(kind, family, readout) of a run's observer: kind ``network`` for trained networks,
+    ``control`` for the rest (random-weight twins, pixels, V1), from the run's summary."""
+    obs = (data.summaries.get(run) or {}).get("observer") or {}
+    family = str(obs.get("family") or "network")
+    fitted = bool(obs.get("fitted"))
+    readout = str(obs.get("readout") or "")
+    return ("network" if family == "network" else "control", family,
+            f"{readout} (fitted)" if fitted else
+            ("fixed ImageNet mapping" if readout in ("auto", "imagenet", "imagenet16") else f"{readout} (fixed)"))
+
+
+def controls_table(data: Runs, metrics=None, datasets=None) -> pd.DataFrame:
+    """Ceiling-normalised consistency with people of every model in ``data`` on each data set
+    and pooled over data sets, for the metrics of :data:`CONTROL_METRICS` (or ``metrics``).
+
+    One row per (observer, dataset, metric): the latest run's whole-set row per data set (runs
+    may hold different data sets: an edge + silhouette run and a cue-conflict run count
+    together), and a ``pooled`` row per (observer, metric): the unweighted mean over the data
+    sets that *every* observer in the table has (so that all are pooled over the same sets;
+    they are listed in ``sets``), with its interval by the rule of the runs' own ``aggregate``
+    rows (:func:`psychobench.consistency.scoring.aggregate`).  ``kind`` is ``network`` or
+    ``control``; ``level`` ``object`` or ``image``.  Rows run networks first (fixed readout, then
+    fitted), then random-weight twins, then the other controls.  Empty (with its columns) when no run has
+    any of the metrics.
+    """
+    from psychobench.consistency.scoring import aggregate
+
+    levels = dict(CONTROL_METRICS) if metrics is None else {m: CONTROL_METRICS.get(m, "") for m in metrics}
+    m = data.metrics
+    m = m[(m["observer"] == m["model"]) & (m["condition"] == "") & (m["dataset"] != T.AGGREGATE)
+          & m["metric"].isin(list(levels))]
+    if datasets is not None:
+        m = m[m["dataset"].isin(list(datasets))]
+    if m.empty:
+        return pd.DataFrame(columns=CONTROL_COLUMNS)
+    m = m.drop_duplicates(["model", "dataset", "metric"], keep="last").copy()
+    facts = {r: _observer_facts(data, r) for r in m["run"].unique()}
+    m["kind"], m["family"], m["readout"] = zip(*(facts[r] for r in m["run"]), strict=True)
+    m["sets"] = m["dataset"]
+    have = m.groupby("model")["dataset"].agg(lambda s: set(s))
+    common = sorted(set.intersection(*have.to_list()))
+    parts = [m]
+    if common:
+        pool = m[m["dataset"].isin(common)]
+        agg = aggregate(pool[list(T.COLUMNS)], metrics=list(levels))
+        agg = agg[agg["observer"] != T.HUMANS].rename(columns={"observer": "model"})
+        who = pool.drop_duplicates("model").set_index("model")[["kind", "family", "readout"]]
+        agg = agg.join(who, on="model").assign(dataset=POOLED, sets=",".join(common))
+        # the aggregate rule builds an interval from the sets that have one; a pooled interval
+        # here must cover every set pooled, else it is left out and the row says why
+        ok = np.isfinite(pool[["normalized", "normalized_ci_low", "normalized_ci_high"]].to_numpy(float)).all(axis=1)
+        full = pd.Series(ok, index=pool.index).groupby([pool["model"], pool["metric"]]).all()
+        bad = ~full.reindex(pd.MultiIndex.from_frame(agg[["model", "metric"]])).fillna(False).to_numpy(bool)
+        agg.loc[bad, ["normalized_ci_low", "normalized_ci_high"]] = np.nan
+        agg.loc[bad & np.isfinite(agg["normalized"].to_numpy(float)), "status"] = "no_valid_interval"
+        parts.append(agg)
+    out = pd.concat([p.drop(columns="observer", errors="ignore") for p in parts],
+                    ignore_index=True).rename(columns={"model": "observer"})
+    out["level"] = out["metric"].map(levels)
+    order = {k: i for i, k in enumerate(levels)}
+    sets = [*sorted(m["dataset"].unique()), POOLED]
+    out["_m"] = out["metric"].map(order)
+    out["_d"] = out["dataset"].map({d: i for i, d in enumerate(sets)})
+    # networks (fixed readout, then fitted), then random-weight twins, then the other controls
+    out["_k"] = np.where(out["kind"] == "network", out["readout"].str.contains("fitted").astype(int),
+                         np.where(out["family"] == "random", 2, 3))
+    out = out.sort_values(["_d", "_m", "_k", "observer"]).reset_index(drop=True)
+    return out[CONTROL_COLUMNS]
+
+
+def controls_contrast(table: pd.DataFrame) -> pd.DataFrame:
+    """Networks minus controls per (dataset, metric): the mean ceiling-normalised consistency of
+    each group (``network_mean``, ``control_mean``), their difference, and a 95% interval of the
+    difference (normal approximation: each observer's interval half-width gives its standard
+    error ``(high - low) / (2 * 1.96)``, a group mean's is ``sqrt(sum SE^2) / k`` and the
+    difference's ``sqrt(SE_n^2 + SE_c^2)``; the observers share one human data set, so this
+    treats as independent what is not, and is a rough guide), and the best of each group.
+    Networks read out by their fixed mapping and by a fitted readout are contrasted with the
+    controls separately (``networks``: their readout)."""
+    cols = ["dataset", "metric", "level", "networks", "n_networks", "n_controls", "network_mean",
+            "control_mean", "difference", "difference_ci_low", "difference_ci_high", "best_network",
+            "best_control"]
+    rows = []
+    t = table[np.isfinite(table["normalized"].to_numpy(float))]
+
+    def mean_se(g):
+        v = g["normalized"].to_numpy(float)
+        se = (g["normalized_ci_high"].to_numpy(float) - g["normalized_ci_low"].to_numpy(float)) / (2 * Z95)
+        se = se[np.isfinite(se)]
+        return float(v.mean()), (float(np.sqrt((se ** 2).sum()) / len(se)) if len(se) == len(v) else np.nan)
+
+    for (ds, met), g in t.groupby(["dataset", "metric"], sort=False):
+        c = g[g["kind"] == "control"]
+        if c.empty:
+            continue
+        cm, cse = mean_se(c)
+        for ro, n in g[g["kind"] == "network"].groupby("readout", sort=False):
+            nm, nse = mean_se(n)
+            d, se = nm - cm, float(np.hypot(nse, cse))
+            rows.append((ds, met, g["level"].iloc[0], ro, len(n), len(c), nm, cm, d, d - Z95 * se, d + Z95 * se,
+                         float(n["normalized"].max()), float(c["normalized"].max())))
+    return pd.DataFrame(rows, columns=cols)

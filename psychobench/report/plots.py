@@ -389,4 +389,101 @@ def confusion_matrices(table: pd.DataFrame) -> plt.Figure:
             ax.set_ylabel("true category", fontsize=7)
     if im is not None:
         fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.5, label="share of the category's trials")
+
+
+CONTROL_TITLES = {"o1_acc": "O1 (object level, accuracy per category)", "o1_dprime": "O1 (object, d')", "o2_offdiag": "O2 (object level, confusions)",
+                  "i1n": "I1n (image level, normalised)", "error_consistency": "error consistency (image level, kappa)"}
+
+
+def short_observer_name(name: str) -> str:
+    """A short axis label: ``tf_efficientnet_lite0`` -> ``Lite0``, ``-random`` -> `` random``,
+    a readout suffix (``+logistic``) dropped (the bar colour says how it is read out)."""
+    base, _, readout = str(name).partition("+")
+    base = base.replace("tf_efficientnet_", "").replace("lite", "Lite").replace("-random", " random")
+    return {"v1": "V1", "pixels": "pixels"}.get(base, base)
+_SET_MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
+def controls_figure(table: pd.DataFrame, dataset: str = "pooled", show_sets: bool = True) -> plt.Figure:
+    """Networks vs control observers in the layout of Kell & McDermott (2019, Fig. 2a): one panel
+    per metric (object-level metrics first), a bar per observer with the ceiling-normalised
+    consistency on ``dataset`` (default the mean over data sets) and its 95% interval; networks
+    on the left in blue (read out by a fixed mapping: dark, by a fitted readout: light),
+    controls on the right in grey, separated by a gap; the human noise ceiling (1) dashed.
+    ``show_sets``: each data set's own value as a small open marker on the bar.  ``table``:
+    :func:`psychobench.report.analyses.controls_table`."""
+    t = table[table["dataset"] == dataset]
+    if t.empty:
+        raise ValueError(f"controls_figure: no rows for dataset {dataset!r}; "
+                         f"the table has {sorted(table['dataset'].unique())}")
+    metrics = list(dict.fromkeys(t["metric"]))
+    who = t.drop_duplicates("observer")
+    nets = who[who["kind"] == "network"]
+    ctrl = who[who["kind"] != "network"]
+    order = list(nets["observer"]) + list(ctrl["observer"])
+    fitted_nets = set(nets.loc[nets["readout"].str.contains("fitted"), "observer"])
+    # gaps: between networks and controls, and (half) between fixed and fitted network readouts
+    x = {o: i + (1 if o in set(ctrl["observer"]) and len(nets) else 0)
+         + (0.5 if fitted_nets and len(fitted_nets) < len(nets) and (o in fitted_nets or o in set(ctrl["observer"]))
+            else 0) for i, o in enumerate(order)}
+    label = {o: short_observer_name(o) + (" fit" if o in fitted_nets else "") for o in order}
+    colour = {o: ("#9ecae1" if "fitted" in r else "#2166ac") for o, r in zip(nets["observer"], nets["readout"], strict=True)}
+    colour |= {o: ("#969696" if f == "random" else "#525252") for o, f in zip(ctrl["observer"], ctrl["family"], strict=True)}
+    pooled_sets = str(t["sets"].iloc[0]).split(",") if dataset == "pooled" and "sets" in t else []
+    per_set = table[table["dataset"].isin(pooled_sets)] if show_sets else table.iloc[:0]
+    sets = list(dict.fromkeys(per_set["dataset"]))
+    ncol = min(len(metrics), 2)
+    nrow = int(np.ceil(len(metrics) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(0.5 * len(x) * ncol + 1.6 * ncol, 3.6 * nrow + 1.0),
+                             squeeze=False, sharey=True)
+    for ax, met in zip(axes.ravel(), metrics, strict=False):
+        r = t[t["metric"] == met].set_index("observer")
+        for o in order:
+            if o not in r.index:
+                continue
+            v, lo, hi = (float(r.loc[o, c]) for c in ("normalized", "normalized_ci_low", "normalized_ci_high"))
+            if not np.isfinite(v):
+                ax.text(x[o], 0.02, "n/a", ha="center", va="bottom", fontsize=7, rotation=90)
+                continue
+            ax.bar(x[o], v, width=0.8, color=colour[o], zorder=2)
+            if np.isfinite(lo) and np.isfinite(hi):
+                ax.errorbar(x[o], v, yerr=[[max(v - lo, 0)], [max(hi - v, 0)]], color="black", lw=1, capsize=2.5,
+                            zorder=4)
+        for k, ds in enumerate(sets):
+            s = per_set[(per_set["dataset"] == ds) & (per_set["metric"] == met)]
+            s = s[s["observer"].isin(order)]
+            ax.scatter([x[o] + 0.22 * (k - (len(sets) - 1) / 2) for o in s["observer"]], s["normalized"], s=14,
+                       marker=_SET_MARKERS[k % len(_SET_MARKERS)], facecolors="white", edgecolors="black",
+                       linewidths=0.7, zorder=5, label=ds)
+        ax.axhline(1.0, color=HUMAN_COLOUR, ls="--", lw=1, zorder=1, label="human noise ceiling")
+        ax.axhline(0.0, color="black", lw=0.6, zorder=1)
+        if len(nets) and len(ctrl):
+            ax.axvline((max(x[o] for o in nets["observer"]) + min(x[o] for o in ctrl["observer"])) / 2,
+                       color="0.8", lw=0.8, zorder=0)
+        ax.set_xticks([x[o] for o in order], [label[o] for o in order], rotation=45, ha="right", fontsize=8)
+        lvl = str(r["level"].iloc[0]) if "level" in r and len(r) else ""
+        ax.set_title(CONTROL_TITLES.get(met, met) if met in CONTROL_TITLES else f"{met} ({lvl})", fontsize=10)
+        ax.set_xlim(-0.7, max(x.values()) + 0.7)
+        lows = t[["normalized", "normalized_ci_low"]].to_numpy(float)
+        ax.set_ylim(min(-0.1, float(np.nanmin(lows)) - 0.05) if np.isfinite(lows).any() else -0.1, 1.15)
+    for ax in axes.ravel()[len(metrics):]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("consistency with humans / noise ceiling")
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color="#2166ac", label="network, fixed ImageNet mapping")]
+    if any("fitted" in r for r in nets["readout"]):
+        handles.append(Patch(color="#9ecae1", label="network, fitted readout (fit)"))
+    if (ctrl["family"] == "random").any():
+        handles.append(Patch(color="#969696", label="random-weight twin, fitted readout"))
+    if (ctrl["family"] != "random").any():
+        handles.append(Patch(color="#525252", label="pixels / V1 control, fitted readout"))
+    h, lab = axes.ravel()[0].get_legend_handles_labels()
+    handles += list(dict(zip(lab, h, strict=True)).values())
+    pooled_over = str(t["sets"].iloc[0]).replace(",", ", ") if "sets" in t else ""
+    where = f"mean over {pooled_over}" if dataset == "pooled" and pooled_over else dataset
+    fig.suptitle(f"Consistency with people, networks vs controls ({where}; bars: 95% intervals)", fontsize=11)
+    fig.legend(handles=handles, loc="lower center", ncol=min(4, len(handles)), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 0.95))
     return fig
