@@ -290,7 +290,8 @@ def format_table(table: pd.DataFrame, model: str, headline: Mapping[str, Sequenc
     if headline is None:
         present = whole.groupby("dataset")["metric"].agg(set).to_dict()
         headline = {ds: [m for m in DEFAULT_HEADLINE if m in ms] for ds, ms in present.items()}
-    head = (f"{'metric':<22}{'data set':<22}{model[:24]:>24}{'humans':>8}{'ceiling [95% CI]':>24}"
+    wm = max(24, len(model) + 2)                  # the model's name in full (fitted readouts: arch@layer+readout)
+    head = (f"{'metric':<22}{'data set':<22}{model:>{wm}}{'humans':>8}{'ceiling [95% CI]':>24}"
             f"  {'normalized [95% CI]'}")
     lines = [head]
 
@@ -307,7 +308,7 @@ def format_table(table: pd.DataFrame, model: str, headline: Mapping[str, Sequenc
             ceil = with_ci(m.ceiling, m.ceiling_ci_low, m.ceiling_ci_high)
             norm = with_ci(m.normalized, m.normalized_ci_low, m.normalized_ci_high)
         status = f"  ({m.status.replace('_', ' ')})" if m is not None and m.status != "ok" else ""
-        return (f"{metric[:21]:<22}{ds[:21]:<22}{v:>24}{_fmt(h.value if h else None):>8}"
+        return (f"{metric[:21]:<22}{ds[:21]:<22}{v:>{wm}}{_fmt(h.value if h else None):>8}"
                 f"{ceil or '-':>24}  {norm}{status}").rstrip()
 
     for metric in AGGREGATED:
