@@ -175,9 +175,10 @@ def _emitted_codes() -> tuple[set, list]:
     by a ``for`` over a literal tuple are expanded here; other names must be listed in
     ``KNOWN`` (the constant they take their values from); anything else is reported."""
     from psychobench.consistency import benchmark, hearing, scoring
+    from psychobench.experiments import layers
 
     known = {("scoring.py", "metric"): set(scoring.AGGREGATED) | set(benchmark.METRICS),
-             ("hearing.py", "k"): set(hearing.CCC_RATES)}
+             ("hearing.py", "k"): set(hearing.CCC_RATES), ("layers.py", "metric"): set(layers.METRICS)}
     codes, unknown = set(), []
     for path in PACKAGE.rglob("*.py"):
         tree = ast.parse(path.read_text())

@@ -283,7 +283,9 @@ def format_table(table: pd.DataFrame, model: str, headline: Mapping[str, Sequenc
     bootstrap (or Wilson, for proportions) interval of the number it follows; where the design
     gives no valid interval the row's status says so instead."""
     t = T.validate(table)
-    t = t[t[T.coordinates(t)].isna().all(axis=1)] if T.coordinates(t) else t
+    coords = T.coordinates(t)
+    at = t[t[coords].notna().any(axis=1)] if coords else t.iloc[:0]      # rows of an analysis coordinate
+    t = t[t[coords].isna().all(axis=1)] if coords else t
     whole = t[t["condition"] == ""]
     idx = {(r.dataset, r.metric, r.observer): r for r in whole.itertuples(index=False)}
     per_condition = t[t["condition"] != ""]
@@ -291,7 +293,12 @@ def format_table(table: pd.DataFrame, model: str, headline: Mapping[str, Sequenc
         present = whole.groupby("dataset")["metric"].agg(set).to_dict()
         headline = {ds: [m for m in DEFAULT_HEADLINE if m in ms] for ds, ms in present.items()}
     wm = max(24, len(model) + 2)                  # the model's name in full (fitted readouts: arch@layer+readout)
-    head = (f"{'metric':<22}{'data set':<22}{model:>{wm}}{'humans':>8}{'ceiling [95% CI]':>24}"
+    labels = [*t["dataset"], *(f"{d}@{c}" for d, c in zip(per_condition["dataset"], per_condition["condition"]))]
+    if coords:
+        labels += [f"{d}@{','.join(str(v) for v in vals if v == v)}"
+                   for d, *vals in at[["dataset", *coords]].itertuples(index=False)]
+    wd = min(48, max([22, *(len(x) + 2 for x in labels)]))
+    head = (f"{'metric':<22}{'data set':<{wd}}{model:>{wm}}{'humans':>8}{'ceiling [95% CI]':>24}"
             f"  {'normalized [95% CI]'}")
     lines = [head]
 
@@ -308,7 +315,7 @@ def format_table(table: pd.DataFrame, model: str, headline: Mapping[str, Sequenc
             ceil = with_ci(m.ceiling, m.ceiling_ci_low, m.ceiling_ci_high)
             norm = with_ci(m.normalized, m.normalized_ci_low, m.normalized_ci_high)
         status = f"  ({m.status.replace('_', ' ')})" if m is not None and m.status != "ok" else ""
-        return (f"{metric[:21]:<22}{ds[:21]:<22}{v:>{wm}}{_fmt(h.value if h else None):>8}"
+        return (f"{metric[:21]:<22}{ds[:wd - 1]:<{wd}}{v:>{wm}}{_fmt(h.value if h else None):>8}"
                 f"{ceil or '-':>24}  {norm}{status}").rstrip()
 
     for metric in AGGREGATED:
@@ -330,4 +337,16 @@ def format_table(table: pd.DataFrame, model: str, headline: Mapping[str, Sequenc
                     out = line(f"{ds}@{c}", metric)
                     if out:
                         lines.append(out)
+    for ds in dict.fromkeys(at["dataset"]):            # per layer (or other coordinate) of an analysis
+        rows = at[at["dataset"] == ds]
+        wanted = list((headline or {}).get(ds, ())) or list(dict.fromkeys(rows["metric"]))
+        for key, g in rows.groupby(coords, sort=False, dropna=False):
+            key = key if isinstance(key, tuple) else (key,)
+            where = ",".join(str(k) for k in key if isinstance(k, str) or (k == k))
+            for r in g[g["metric"].isin(wanted)].itertuples(index=False):
+                idx[(f"{ds}@{where}", r.metric, r.observer)] = r
+            for metric in wanted:
+                out = line(f"{ds}@{where}", metric)
+                if out:
+                    lines.append(out)
     return "\n".join(dict.fromkeys(lines))

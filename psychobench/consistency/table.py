@@ -104,6 +104,13 @@ GLOSSARY: dict[str, str] = {
     "dprime": "speech detection: z(hit rate) - z(false-alarm rate), rates log-linear corrected",
     "hit_rate": "speech detection: share of speech trials answered 'speech' ((k + 0.5) / (n + 1))",
     "fa_rate": "speech detection: share of noise-only trials answered 'speech' ((k + 0.5) / (n + 1))",
+    "category_accuracy": "layer decoding: cross-validated accuracy of a logistic readout of the object's "
+                         "category from one layer's features (coordinate layer; chance 1 / objects)",
+    "r2_x_position": "layer decoding: r² of the object's horizontal position, ridge regression from one layer",
+    "r2_y_position": "layer decoding: r² of the object's vertical position, ridge regression from one layer",
+    "r2_scale": "layer decoding: r² of the object's size in the image, ridge regression from one layer",
+    "r2_rotation_in_plane": "layer decoding: r² of the in-plane rotation (camera roll), ridge regression",
+    "r2_rotation_in_depth": "layer decoding: r² of the in-depth rotation (camera azimuth), ridge regression",
 }
 
 

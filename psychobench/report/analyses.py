@@ -875,3 +875,26 @@ def controls_contrast(table: pd.DataFrame) -> pd.DataFrame:
             rows.append((ds, met, g["level"].iloc[0], ro, len(n), len(c), nm, cm, d, d - Z95 * se, d + Z95 * se,
                          float(n["normalized"].max()), float(c["normalized"].max())))
     return pd.DataFrame(rows, columns=cols)
+
+
+def layer_decoding_table(data: Runs) -> pd.DataFrame:
+    """Layer-decoding rows of every run (``experiment=layer_decoding``): ``model, run, layer,
+    depth`` (the layer's position in the run's order, 0 = first, 1 = last), ``metric, value,
+    value_ci_low, value_ci_high``, plus ``trained`` (False for random-weight twins)."""
+    m = data.metrics
+    if "layer" not in m.columns:
+        return pd.DataFrame()
+    decoded = (m["metric"] == "category_accuracy") | m["metric"].astype(str).str.startswith("r2_")
+    t = m[m["layer"].notna() & decoded & (m["dataset"] == "layer_decoding")]
+    t = t[t["observer"] == t["model"]]
+    if t.empty:
+        return pd.DataFrame()
+    parts = []
+    for run, g in t.groupby("run", sort=False):
+        order = list(dict.fromkeys(g["layer"].astype(str)))
+        g = g.assign(layer=g["layer"].astype(str))
+        g = g.assign(depth=g["layer"].map({lay: i / max(len(order) - 1, 1) for i, lay in enumerate(order)}))
+        parts.append(g)
+    out = pd.concat(parts, ignore_index=True)
+    out["trained"] = ~out["model"].astype(str).str.contains("random|untrained")
+    return out[["model", "run", "layer", "depth", "trained", "metric", "value", "value_ci_low", "value_ci_high"]]

@@ -487,3 +487,41 @@ def controls_figure(table: pd.DataFrame, dataset: str = "pooled", show_sets: boo
     fig.legend(handles=handles, loc="lower center", ncol=min(4, len(handles)), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.1, 1, 0.95))
     return fig
+
+
+DECODING_TITLES = {"category_accuracy": "category (accuracy; chance 1/9)", "r2_x_position": "horizontal position (r²)",
+                   "r2_y_position": "vertical position (r²)", "r2_scale": "scale (r²)",
+                   "r2_rotation_in_plane": "in-plane rotation (r²)", "r2_rotation_in_depth": "in-depth rotation (r²)"}
+
+
+def layer_decoding(table: pd.DataFrame) -> plt.Figure:
+    """In the style of Kell & McDermott (2019) Fig. 3c: one panel per decoded variable,
+    decoding performance against relative layer depth, one line per network (solid: trained,
+    dashed: random-weight twin), 95% intervals over objects as bands."""
+    metrics = [m for m in DECODING_TITLES if m in set(table["metric"])]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.0 * len(metrics), 3.2), sharex=True, squeeze=False)
+    import re
+
+    def base_of(name) -> str:                  # a twin shares its network's colour
+        return re.sub(r"-(random|untrained).*$", "", str(name)).replace("random_", "")
+
+    pal = _palette(sorted({base_of(m) for m in table["model"]}))
+    for ax, metric in zip(axes[0], metrics):
+        sub = table[table["metric"] == metric]
+        for (model, run), g in sub.groupby(["model", "run"], sort=False):
+            g = g.sort_values("depth")
+            base = base_of(model)
+            trained = bool(g["trained"].iloc[0])
+            colour = pal.get(base, "grey")
+            ax.plot(g["depth"], g["value"], "-" if trained else "--", marker="o", ms=3, color=colour,
+                    label=f"{model}" if trained else f"{model} (random weights)")
+            ax.fill_between(g["depth"], g["value_ci_low"], g["value_ci_high"], color=colour, alpha=0.15, lw=0)
+        ax.axhline(1 / 9 if metric == "category_accuracy" else 0.0, color="k", lw=0.6, ls=":")
+        ax.set_title(DECODING_TITLES[metric], fontsize=9)
+        ax.set_xlabel("relative layer depth", fontsize=8)
+        ax.set_ylim(-0.2 if metric != "category_accuracy" else 0, 1.02)
+    axes[0, 0].set_ylabel("cross-validated decoding")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(3, len(labels)), fontsize=7, bbox_to_anchor=(0.5, -0.02))
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    return fig

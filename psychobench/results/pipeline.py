@@ -154,8 +154,13 @@ def run(cfg: DictConfig, run_dir: str | Path, experiments: dict[str, Experiment]
     use_cache = bool(cfg.get("cache_answers", True))
     seed = int(cfg.get("seed", 0))
     plans = {name: fitting.plan(observer, exp, seed) for name, exp in experiments.items()} if observer.fitted else {}
-    tables, passes, fits = {}, 0, {}
+    tables, passes, fits, analyses = {}, 0, {}, []
     for name, exp in experiments.items():
+        if getattr(exp, "features_analysis", False):      # scored from features per layer, not answers
+            part, n, _ = exp.analyse(cfg.model, predictor, use_cache=use_cache)
+            analyses.append(part)
+            passes += n
+            continue
         if observer.fitted:
             answers, n, fits[name] = fitting.fitted_answers(observer, exp, predictor, plans[name], seed=seed,
                                                             use_cache=use_cache)
@@ -165,6 +170,8 @@ def run(cfg: DictConfig, run_dir: str | Path, experiments: dict[str, Experiment]
         tables[name] = exp.trials(answers, observer.name)
         passes += n
     metrics = score_all(tables, experiments, observer, settings)
+    if analyses:
+        metrics = T.concat([metrics, *analyses])
     folder.write_trials(tables, observer.name)
     folder.write_metrics(metrics)
     about = {"name": observer.name, "family": observer.family,

@@ -51,7 +51,10 @@ class RunFolder:
         return atomic_write_text(self.path / CONFIG, yaml_text)
 
     def write_trials(self, tables: dict[str, pd.DataFrame], model: str) -> None:
-        """``trials.parquet`` (all experiments) and one model-vs-human CSV per experiment."""
+        """``trials.parquet`` (all experiments) and one model-vs-human CSV per experiment; nothing
+        where no experiment has trials (analyses scored from features only)."""
+        if not tables:
+            return
         trials = pd.concat(tables.values(), ignore_index=True)
         atomic_write_frame(trials, self.path / TRIALS)
         for name, t in tables.items():

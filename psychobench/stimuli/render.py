@@ -243,6 +243,12 @@ class Renderer:
 
     def render(self, v: Viewpoint) -> np.ndarray:
         """Render viewpoint ``v`` -> uint8 (size, size, 3) on the background colour."""
+        rgb, mask = self.render_masked(v)
+        bg = (self.background * 255 + 0.5).astype(np.uint8)
+        return np.where(mask[..., None], rgb, bg)
+
+    def render_masked(self, v: Viewpoint) -> tuple[np.ndarray, np.ndarray]:
+        """Render viewpoint ``v`` -> (uint8 (size, size, 3) colours, bool (size, size) object mask)."""
         p, q = self.p, self.view_params(v)
         view = p.computeViewMatrix(q["eye"].tolist(), self.centre.tolist(), q["up"].tolist())
         proj = p.computeProjectionMatrixFOV(FOV_DEG, 1.0, max(q["dist"] - 2 * self.radius, 1e-3),
@@ -253,8 +259,7 @@ class Renderer:
             lightDiffuseCoeff=0.6, lightSpecularCoeff=0.1, shadow=0, physicsClientId=self.cid)
         rgb = np.asarray(rgb, dtype=np.uint8).reshape(self.size, self.size, 4)[..., :3]
         mask = np.asarray(seg).reshape(self.size, self.size) >= 0
-        bg = (self.background * 255 + 0.5).astype(np.uint8)
-        return np.where(mask[..., None], rgb, bg)
+        return rgb, mask
 
     def render_many(self, views: list[Viewpoint]) -> list[np.ndarray]:
         """Render ``views``; rolls that are multiples of 90 reuse the roll-0 image (rot90)."""
@@ -415,3 +420,109 @@ def bench_render(n_views: int = 100, obj: str = "mug", distinct: bool = True) ->
     finally:
         r.close()
     return n_views / dt
+
+
+# --------------------------------------------------------------------------------------------
+# objects placed at known positions and scales on varied backgrounds (layer decoding)
+
+#: ranges of the category-orthogonal variables of :func:`make_placed_objects` (Hong et al. 2016
+#: vary position, size and pose in the same way; ranges here keep every variable linear in the
+#: image: in-depth rotation within 60 degrees of the canonical view, in-plane within 45)
+PLACED_RANGES = {"x_position": (-0.25, 0.25), "y_position": (-0.15, 0.15), "scale": (0.35, 0.8),
+                 "rotation_in_plane": (-45.0, 45.0), "rotation_in_depth": (-60.0, 60.0)}
+PLACED_VERSION = "1"
+
+
+def pink_background(rng: np.random.Generator, size: int = SIZE) -> np.ndarray:
+    """A colour 1/f noise texture, uint8 (size, size, 3): each channel's amplitude spectrum falls
+    as 1/f with random phases (natural images' second-order statistics), scaled to mean 0.5 and
+    standard deviation 0.15 of the range and clipped."""
+    fy = np.fft.fftfreq(size)[:, None]
+    fx = np.fft.rfftfreq(size)[None, :]
+    f = np.hypot(fx, fy)
+    f[0, 0] = 1.0
+    amp = 1.0 / f
+    amp[0, 0] = 0.0
+    ph = rng.uniform(0, 2 * np.pi, (3,) + amp.shape)
+    x = np.fft.irfft2(amp * np.exp(1j * ph), s=(size, size), axes=(1, 2))
+    x = (x - x.mean(axis=(1, 2), keepdims=True)) / x.std(axis=(1, 2), keepdims=True)
+    return (np.clip(0.5 + 0.15 * x, 0, 1) * 255 + 0.5).astype(np.uint8).transpose(1, 2, 0)
+
+
+def place(rgb: np.ndarray, mask: np.ndarray, background: np.ndarray, scale: float, x: float, y: float) -> np.ndarray:
+    """Paste the object (``rgb`` where ``mask``) shrunk to ``scale`` of the image side onto
+    ``background``, its centre shifted by (``x``, ``y``) image widths (x to the right, y up)."""
+    from PIL import Image
+
+    n = background.shape[0]
+    k = max(2, int(round(scale * n)))
+    obj = np.asarray(Image.fromarray(rgb).resize((k, k), Image.BILINEAR))
+    m = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize((k, k), Image.BILINEAR)) / 255.0
+    out = background.astype(np.float64).copy()
+    c0, r0 = int(round(n / 2 + x * n - k / 2)), int(round(n / 2 - y * n - k / 2))
+    rs, cs = slice(max(r0, 0), min(r0 + k, n)), slice(max(c0, 0), min(c0 + k, n))
+    o_r, o_c = slice(rs.start - r0, rs.stop - r0), slice(cs.start - c0, cs.stop - c0)
+    a = m[o_r, o_c][..., None]
+    out[rs, cs] = a * obj[o_r, o_c] + (1 - a) * out[rs, cs]
+    return (out + 0.5).astype(np.uint8)
+
+
+def make_placed_objects(out: str | Path | None = None, *, n_per_object: int = 40, seed: int = 0,
+                        objects: list[str] | None = None, size: int = SIZE) -> StimulusSet:
+    """Each object of ``objects`` (default: all of :data:`OBJECTS`) rendered ``n_per_object``
+    times at a random in-depth rotation (camera azimuth) and in-plane rotation (camera roll),
+    elevation 15 degrees, then placed at a random scale and position on its own 1/f noise
+    background (:data:`PLACED_RANGES`, uniform, seeded).  The manifest carries every variable
+    (``x_position``, ``y_position``, ``scale``, ``rotation_in_plane``, ``rotation_in_depth``)
+    beside ``category`` and ``object``.  Cached by content in the user cache unless ``out``."""
+    names = list(objects) if objects is not None else list(OBJECTS)
+    unknown = [n for n in names if n not in OBJECTS]
+    if unknown:
+        raise StimulusError(f"unknown object(s) {unknown}; known: {sorted(OBJECTS)}")
+    if n_per_object < 2:
+        raise StimulusError(f"n_per_object must be >= 2, got {n_per_object}")
+    import pybullet_data
+
+    key = hashlib.sha256(json.dumps({
+        "objects": [repr(OBJECTS[n]) for n in names], "n": int(n_per_object), "seed": int(seed), "size": size,
+        "ranges": PLACED_RANGES, "version": PLACED_VERSION, "render_version": RENDER_VERSION,
+        "pybullet_data": os.path.basename(os.path.dirname(pybullet_data.getDataPath())),
+    }, sort_keys=True).encode()).hexdigest()
+    final, done = output_folder("placed_objects", key, out)
+    if done is not None:
+        return done
+    rng = np.random.default_rng([seed, 2016])
+    draws = {k: rng.uniform(lo, hi, (len(names), n_per_object)) for k, (lo, hi) in PLACED_RANGES.items()}
+    with staging(final) as tmp:
+        (tmp / "images").mkdir()
+        rows, pix = [], hashlib.sha256()
+        for i, name in enumerate(names):
+            obj = OBJECTS[name]
+            r = Renderer(obj, size)
+            try:
+                for j in range(n_per_object):
+                    v = Viewpoint(float(draws["rotation_in_depth"][i, j]), 15.0, float(draws["rotation_in_plane"][i, j]))
+                    rgb, mask = r.render_masked(v)
+                    img = place(rgb, mask, pink_background(np.random.default_rng([seed, i, j]), size),
+                                float(draws["scale"][i, j]), float(draws["x_position"][i, j]),
+                                float(draws["y_position"][i, j]))
+                    sid = f"{name}_{j:03d}"
+                    data = encode_png(img)
+                    (tmp / "images" / f"{sid}.png").write_bytes(data)
+                    pix.update(f"{sid}\t{hashlib.sha256(img.tobytes()).hexdigest()}\n".encode())
+                    row = {"stimulus_id": sid, "path": f"images/{sid}.png", "condition": "placed",
+                           "category": obj.label, "object": name, "sha256": sha256_bytes(data),
+                           "imagename": f"{sid}.png"}
+                    row.update({k: float(draws[k][i, j]) for k in PLACED_RANGES})
+                    row["params"] = json.dumps({"object": name, "seed": int(seed), "elevation": 15.0,
+                                                "imagenet": list(obj.imagenet),
+                                                **{k: row[k] for k in PLACED_RANGES}}, sort_keys=True)
+                    rows.append(row)
+            finally:
+                r.close()
+        df = pd.DataFrame(rows)
+        info = {"name": "placed_objects", "key": key, "pixel_key": pix.hexdigest(), "n": len(df),
+                "objects": names, "seed": int(seed), "ranges": PLACED_RANGES}
+        (tmp / "set.json").write_text(json.dumps(info, indent=1, sort_keys=True))
+        write_manifest(df, tmp)
+    return read_manifest(final, name="placed_objects")

@@ -174,6 +174,19 @@ else:
     show(plots.confusion_matrices(conf))
 
 # %%
+# Layer decoding: shown only where layer-decoding runs exist.
+decoding = analyses.layer_decoding_table(data)
+if len(decoding):
+    display(Markdown(
+        "## Inside the networks: layer decoding\n"
+        "Category (logistic) and category-orthogonal variables (ridge) decoded from each layer's "
+        "features (mean over 3 x 3 cells), cross-validated; bands are 95% intervals from resampling "
+        "the objects (Hong et al. 2016; Kell & McDermott 2019, Fig. 3c).  Dotted: chance (category "
+        "1/9) and r² = 0.  `pre_logits` is pooled by the network's own head, so position cannot be "
+        "read there by construction."))
+    show(plots.layer_decoding(decoding))
+
+# %%
 # Hearing: shown only where hearing runs exist.
 if analyses.has_hearing(data):
     display(Markdown(
