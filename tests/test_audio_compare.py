@@ -348,3 +348,33 @@ def test_ccc_answer_space_and_known_targets(mirror_env):
         EnglishCCC(targets="wordnet")
     with pytest.raises(SettingError, match="no token"):
         EnglishCCC(targets=["zzzz"]).tokens()
+
+
+@needs_mirror
+@pytest.mark.skipif(not CCC_SPEECH.is_dir(), reason="no CCC speech folder")
+def test_speech_maskers_from_real_ccc_speech(mirror_env):
+    """stimuli.speech=ccc: speech-shaped noise follows the long-term spectrum of the CCC's real
+    speech, babble is made of its talkers' words, music and scenes stay the synthetic stand-ins,
+    and the notes say which background is which."""
+    from psychobench.errors import SettingError
+    from psychobench.experiments.hearing import WordsInNoise
+    from psychobench.stimuli.audio.maskers import (build_ccc_masker_bank, build_masker_bank, ccc_streams,
+                                                   long_term_spectrum)
+
+    bank = build_ccc_masker_bank(CCC_SPEECH, seconds=4.0, seed=3)
+    synth = build_masker_bank(seconds=4.0, seed=3)
+    assert set(bank.waves) == {"ssn", "modulated", "babble8", "babble2", "music", "scene"}
+    np.testing.assert_array_equal(bank.waves["music"], synth.waves["music"].astype(np.float32))
+    streams = ccc_streams(CCC_SPEECH, seconds=4.0, seed=3)
+    assert len(streams) == 8
+    ref = np.log(long_term_spectrum(streams)[5:400])
+    real = np.corrcoef(np.log(long_term_spectrum([bank.waves["ssn"]])[5:400]), ref)[0, 1]
+    other = np.corrcoef(np.log(long_term_spectrum([synth.waves["ssn"]])[5:400]), ref)[0, 1]
+    assert real > 0.95 and real > other
+    assert not np.allclose(bank.waves["babble8"], synth.waves["babble8"][: len(bank.waves["babble8"])])
+    e = WordsInNoise(speech="ccc", speech_dir=str(CCC_SPEECH))
+    assert e.notes["background_source"]["babble8"].startswith("real speech")
+    assert e.notes["background_source"]["music"] == "stand-in"
+    assert WordsInNoise().notes["background_source"]["ssn"] == "stand-in"
+    with pytest.raises(SettingError, match="speech_dir"):
+        WordsInNoise(speech="ccc")

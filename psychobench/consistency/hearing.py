@@ -504,14 +504,17 @@ def words_in_noise_table(model_trials: pd.DataFrame, humans: pd.DataFrame, *, da
             T.row(dataset, "clean_accuracy", observer, summary["model_clean_accuracy"],
                   n=int((~np.isfinite(model_trials["snr_db"].to_numpy(float))).sum())),
             T.row(dataset, "clean_accuracy", T.HUMANS, summary["human_clean_accuracy"], n=summary["n_listeners"])]
+    def only(v, ci):          # an interval only beside a value: the draws of a threshold not reached bound nothing
+        return ci if v is not None else None
+
     for bg, s in summary["srt"].items():
         cond = background_names[int(bg)]
         rows += [
-            T.row(dataset, "srt_db", observer, s["model_srt_db"], condition=cond, value_ci=s["model_ci"], n=n_m,
+            T.row(dataset, "srt_db", observer, s["model_srt_db"], condition=cond, value_ci=only(s["model_srt_db"], s["model_ci"]), n=n_m,
                   status=None if s["model_srt_db"] is not None else "not_reached"),
-            T.row(dataset, "srt_db", T.HUMANS, s["human_srt_db"], condition=cond, value_ci=s["human_ci"],
+            T.row(dataset, "srt_db", T.HUMANS, s["human_srt_db"], condition=cond, value_ci=only(s["human_srt_db"], s["human_ci"]),
                   n=summary["n_listeners"], status=None if s["human_srt_db"] is not None else "not_reached"),
-            T.row(dataset, "srt_delta_db", observer, s["delta_db"], condition=cond, value_ci=s["delta_ci"], n=n_m,
+            T.row(dataset, "srt_delta_db", observer, s["delta_db"], condition=cond, value_ci=only(s["delta_db"], s["delta_ci"]), n=n_m,
                   status=None if s["delta_db"] is not None else "not_reached"),
             T.row(dataset, "srt_z", observer, s["model_z_vs_listeners"], condition=cond, n=s["n_listeners_with_srt"],
                   status=None if s["model_z_vs_listeners"] is not None else "not_reached"),

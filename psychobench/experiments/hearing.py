@@ -57,17 +57,18 @@ def _numbers(experiment: str, key: str, values, kind: type, what: str) -> tuple:
 
 def words_in_noise_stimuli(n_per_cell: int = 20, backgrounds: tuple[int, ...] = (0, 1, 2, 3, 4),
                            snrs: tuple[float, ...] = (-9.0, -6.0, -3.0, 0.0, 3.0), n_clean: int = 64,
-                           seed: int = 0) -> tuple[np.ndarray, pd.DataFrame]:
+                           seed: int = 0, bank=None) -> tuple[np.ndarray, pd.DataFrame]:
     """Held-out-voice words mixed with the test maskers at each (background, SNR) cell, plus a
     clean cell.  Returns ``(waves (n, samples) float32, table)``; table columns ``stimulus_id,
     condition, category, background, background_name, masker, snr_db, voice, source_id`` (the
     held-out token mixed: a token may recur in several cells).
     The SNR is set over the word's own samples; output level -20 dBFS; 10-ms ramps.
+    ``bank``: the test maskers (default: the synthetic bank, seed 1000).
     """
     from psychobench.stimuli.audio.words import WordCorpus, load_corpus
     cfg = WordCorpus()
     waves, labels, regions, voices = load_corpus(cfg, "test")
-    bank = build_masker_bank(cfg.fs, seed=1000 + cfg.seed)
+    bank = build_masker_bank(cfg.fs, seed=1000 + cfg.seed) if bank is None else bank
     rng = np.random.default_rng(seed)
     cells = [(b, s) for b in backgrounds for s in snrs]
     n_noisy = n_per_cell * len(cells)
@@ -119,9 +120,17 @@ class WordsInNoise(Experiment):
     n_boot: int = 1000
     srt_criterion: float = 0.5
     saddler_csv: str | None = None
+    speech: str = "synthetic"
+    speech_dir: str | None = None
     seed: int = 0
 
     def __post_init__(self):
+        if self.speech not in ("synthetic", "ccc"):
+            raise SettingError(f"{self.name}: stimuli.speech must be 'synthetic' or 'ccc', got {self.speech!r}")
+        if self.speech == "ccc" and not self.speech_dir:
+            raise SettingError(f"{self.name}: stimuli.speech=ccc builds the speech maskers from the English CCC's "
+                               "speech: give stimuli.speech_dir (or PSYCHOBENCH_CCC_SPEECH), a folder of its "
+                               "T_<ID>_speech.flac or T_<ID>.wav files")
         codes = ", ".join(f"{k} {v[0]}" for k, v in sorted(SADDLER_BACKGROUNDS.items()))
         self.backgrounds = _numbers(self.name, "backgrounds", self.backgrounds, int,
                                     f"Saddler & McDermott's background codes ({codes})")
@@ -135,10 +144,23 @@ class WordsInNoise(Experiment):
             raise SettingError(f"{self.name}: stimuli.saddler_csv={self.saddler_csv}: no such file (give a "
                                "local copy of Saddler & McDermott's CSV, or leave it null for the registered one)")
         self.headline = self.headline or ("r_background_pattern", "r2_cell_means", "r2_snr_only", "srt_delta_db")
-        self.notes = {"maskers": "Maskers differ from Saddler & McDermott (2024): their natural scenes, babble "
-                                 "and music recordings are not public, so each background is a synthetic "
-                                 "stand-in: " + "; ".join(f"{SADDLER_BACKGROUNDS[b][0]} = {SADDLER_BACKGROUNDS[b][1]}"
-                                                          for b in self.backgrounds),
+        from psychobench.stimuli.audio.maskers import CCC_SPEECH_BACKGROUNDS
+
+        if self.speech == "ccc":
+            maskers = ("Maskers differ from Saddler & McDermott (2024): their natural scenes, babble and music "
+                       "recordings are not public; the speech-derived backgrounds are built from the English CCC's "
+                       "real speech, the others are synthetic stand-ins: "
+                       + "; ".join(f"{SADDLER_BACKGROUNDS[b][0]} = {CCC_SPEECH_BACKGROUNDS[SADDLER_BACKGROUNDS[b][0]]}"
+                                   for b in self.backgrounds))
+        else:
+            maskers = ("Maskers differ from Saddler & McDermott (2024): their natural scenes, babble "
+                       "and music recordings are not public, so each background is a synthetic "
+                       "stand-in: " + "; ".join(f"{SADDLER_BACKGROUNDS[b][0]} = {SADDLER_BACKGROUNDS[b][1]} [stand-in]"
+                                                for b in self.backgrounds))
+        self.notes = {"maskers": maskers,
+                      "background_source": {SADDLER_BACKGROUNDS[b][0]: (
+                          CCC_SPEECH_BACKGROUNDS[SADDLER_BACKGROUNDS[b][0]].rsplit("[", 1)[1].rstrip("]")
+                          if self.speech == "ccc" else "stand-in") for b in self.backgrounds},
                       "talkers": "Targets are synthetic words of held-out voices (espeak-ng variants never heard "
                                  "in training, and piper talkers at new rate/shift combinations), not their "
                                  "speech corpus.",
@@ -150,7 +172,13 @@ class WordsInNoise(Experiment):
     def stimuli(self):
         from psychobench.stimuli.waveforms import WaveformSet
 
-        waves, table = words_in_noise_stimuli(self.n_per_cell, self.backgrounds, self.snrs, self.n_clean, self.seed)
+        bank = None
+        if self.speech == "ccc":
+            from psychobench.stimuli.audio.maskers import build_ccc_masker_bank
+
+            bank = build_ccc_masker_bank(self.speech_dir, FS, seed=1000)
+        waves, table = words_in_noise_stimuli(self.n_per_cell, self.backgrounds, self.snrs, self.n_clean, self.seed,
+                                              bank=bank)
         return WaveformSet(self.name, table, waves, FS)
 
     @cached

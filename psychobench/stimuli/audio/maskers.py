@@ -193,3 +193,74 @@ def build_masker_bank(fs: int = 16000, seconds: float = 30.0, seed: int = 0,
     if cache and speech_for_spectrum is None:
         bank.save(path)
     return bank
+
+
+#: what each background is when built from the English CCC's speech (``speech="ccc"``): the
+#: speech-derived ones are real speech; music and scenes remain synthetic stand-ins
+CCC_SPEECH_BACKGROUNDS: dict[str, str] = {
+    "scene": SADDLER_BACKGROUNDS[0][1] + " [stand-in]",
+    "babble8": "8-stream babble of real speech: the English CCC's 4 talkers (Marxer et al. 2016), two streams "
+               "each of different word tokens (theirs: 8 recorded talkers) [real speech, 4 talkers]",
+    "music": SADDLER_BACKGROUNDS[2][1] + " [stand-in]",
+    "ssn": "stationary noise shaped to the long-term spectrum of the English CCC's real speech [real spectrum]",
+    "modulated": "speech-shaped noise (CCC spectrum) times the broadband envelope of one CCC talker's running "
+                 "words, low-passed at 30 Hz [real envelope]",
+}
+
+
+def ccc_streams(folder: str | Path, fs: int = 16000, seconds: float = 30.0, seed: int = 0,
+                per_talker: int = 2) -> list[np.ndarray]:
+    """Running speech from the English CCC's real word tokens: ``per_talker`` streams for each
+    of its talkers, each of its own randomly drawn tokens joined with 50-300 ms pauses, ``seconds``
+    long (tokens of one talker are split between its streams, so no token repeats)."""
+    from psychobench.data.listeners import load_ccc
+    from psychobench.stimuli.audio.ccc import load_ccc_speech
+
+    table = load_ccc()
+    rng = np.random.default_rng([seed, 2016])
+    n = int(seconds * fs)
+    streams = []
+    for talker in sorted(table["Speaker"].unique()):
+        ids = rng.permutation(table.loc[table["Speaker"] == talker, "ID"].to_numpy())
+        for k in range(per_talker):
+            mine = ids[k::per_talker]
+            parts, total, j = [], 0, 0
+            while total < n:
+                if j >= len(mine):
+                    raise ValueError(f"CCC talker {talker}: {len(mine)} tokens make less than {seconds} s")
+                w = np.asarray(load_ccc_speech([int(mine[j])], folder)[0], np.float64)
+                gap = np.zeros(int(rng.uniform(0.05, 0.3) * fs))
+                parts += [w, gap]
+                total += len(w) + len(gap)
+                j += 1
+            streams.append(np.concatenate(parts)[:n])
+    return streams
+
+
+def build_ccc_masker_bank(folder: str | Path, fs: int = 16000, seconds: float = 30.0, seed: int = 0,
+                          cache: bool = True) -> MaskerBank:
+    """The masker bank with its speech-derived backgrounds built from the English CCC's real
+    speech (:data:`CCC_SPEECH_BACKGROUNDS`): ``ssn`` shaped to its long-term spectrum,
+    ``modulated`` that noise times one talker's envelope, ``babble8`` and ``babble2`` of its
+    talkers' running words; ``music`` and ``scene`` are the synthetic ones of
+    :func:`build_masker_bank` with the same seed.  Seeded, cached by content and sealed."""
+    key = hashlib.sha256(json.dumps(["ccc-speech", 1, fs, seconds, seed]).encode()).hexdigest()[:16]
+    path = audio_cache_dir() / f"maskers_ccc_{key}.npz"
+    if cache and check_seal(path, "masker bank (CCC speech)"):
+        return MaskerBank.load(path)
+    rng = np.random.default_rng([seed, 7])
+    n = int(seconds * fs)
+    streams = ccc_streams(folder, fs, seconds, seed)
+    spec = long_term_spectrum(streams)
+    ssn = shaped_noise(n, spec, rng)
+    env = envelope(streams[0], fs)
+    mod = shaped_noise(n, spec, rng) * env
+    synthetic = build_masker_bank(fs, seconds, seed=seed)
+    # two streams of different talkers for 2-talker babble (streams go talker by talker, 2 each)
+    bank = MaskerBank(fs, {"ssn": ssn, "modulated": mod / rms(mod), "babble8": babble(streams, rng),
+                           "babble2": babble([streams[0], streams[2]], rng),
+                           "music": synthetic.waves["music"], "scene": synthetic.waves["scene"]})
+    bank.waves = {k: np.asarray(v, np.float32) for k, v in bank.waves.items()}
+    if cache:
+        bank.save(path)
+    return bank
