@@ -4,7 +4,7 @@ Neurobiol 55:121, Fig. 3c).
 
 Per layer: the category by multinomial logistic regression, and each orthogonal variable
 (position, scale, in-plane and in-depth rotation) by ridge regression, both on standardised
-features and scored out of fold (stratified k-fold by category, seeded).  scikit-learn does the
+features (clipped to +-10 SD) and scored out of fold (stratified k-fold by category, seeded).  scikit-learn does the
 fitting (``LogisticRegression``, ``RidgeCV``: a well-kept, tested implementation; nothing here
 is faster to hand-write).
 
@@ -43,7 +43,13 @@ def out_of_fold(x: np.ndarray, category: np.ndarray, variables: dict[str, np.nda
     ``RidgeCV``'s efficient leave-one-out inside the training folds) see only training folds."""
     from sklearn.linear_model import LogisticRegression, RidgeCV
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    # standardised features clipped to +-10 SD: a unit nearly silent in the training folds (a
+    # dead ReLU, say) gets a tiny SD, and a test stimulus that drives it would otherwise become
+    # an extreme input with an extreme prediction (seen: r2 of -3 at one network's pre_logits)
+    def scaler():
+        return [StandardScaler(), FunctionTransformer(np.clip, kw_args={"a_min": -10.0, "a_max": 10.0})]
 
     x = np.asarray(x, float)
     if not np.isfinite(x).all():
@@ -55,11 +61,11 @@ def out_of_fold(x: np.ndarray, category: np.ndarray, variables: dict[str, np.nda
         tr, te = fold != k, fold == k
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")          # convergence notes on tiny folds
-            clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+            clf = make_pipeline(*scaler(), LogisticRegression(C=C, max_iter=2000))
             clf.fit(x[tr], category[tr])
             pred["category"][te] = clf.predict(x[te])
             for name, y in variables.items():
-                reg = make_pipeline(StandardScaler(), RidgeCV(alphas=alphas))
+                reg = make_pipeline(*scaler(), RidgeCV(alphas=alphas))
                 reg.fit(x[tr], np.asarray(y, float)[tr])
                 pred[name][te] = reg.predict(x[te])
     return pred, fold

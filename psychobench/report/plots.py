@@ -499,14 +499,18 @@ def layer_decoding(table: pd.DataFrame) -> plt.Figure:
     decoding performance against relative layer depth, one line per network (solid: trained,
     dashed: random-weight twin), 95% intervals over objects as bands."""
     metrics = [m for m in DECODING_TITLES if m in set(table["metric"])]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.0 * len(metrics), 3.2), sharex=True, squeeze=False)
+    ncol = min(3, len(metrics))
+    nrow = -(-len(metrics) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.4 * ncol, 2.9 * nrow + 0.6), sharex=True, squeeze=False)
+    for ax in axes.ravel()[len(metrics):]:
+        ax.set_visible(False)
     import re
 
     def base_of(name) -> str:                  # a twin shares its network's colour
         return re.sub(r"-(random|untrained).*$", "", str(name)).replace("random_", "")
 
     pal = _palette(sorted({base_of(m) for m in table["model"]}))
-    for ax, metric in zip(axes[0], metrics):
+    for ax, metric in zip(axes.ravel(), metrics):
         sub = table[table["metric"] == metric]
         for (model, run), g in sub.groupby(["model", "run"], sort=False):
             g = g.sort_values("depth")
@@ -514,14 +518,15 @@ def layer_decoding(table: pd.DataFrame) -> plt.Figure:
             trained = bool(g["trained"].iloc[0])
             colour = pal.get(base, "grey")
             ax.plot(g["depth"], g["value"], "-" if trained else "--", marker="o", ms=3, color=colour,
-                    label=f"{model}" if trained else f"{model} (random weights)")
+                    label=f"{base} (trained)" if trained else f"{base} (random weights, fitted readout)")
             ax.fill_between(g["depth"], g["value_ci_low"], g["value_ci_high"], color=colour, alpha=0.15, lw=0)
         ax.axhline(1 / 9 if metric == "category_accuracy" else 0.0, color="k", lw=0.6, ls=":")
         ax.set_title(DECODING_TITLES[metric], fontsize=9)
         ax.set_xlabel("relative layer depth", fontsize=8)
         ax.set_ylim(-0.2 if metric != "category_accuracy" else 0, 1.02)
-    axes[0, 0].set_ylabel("cross-validated decoding")
+    for row in axes:
+        row[0].set_ylabel("cross-validated decoding")
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(3, len(labels)), fontsize=7, bbox_to_anchor=(0.5, -0.02))
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=min(3, len(labels)), fontsize=7, bbox_to_anchor=(0.5, 0.0))
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
