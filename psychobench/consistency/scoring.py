@@ -293,7 +293,9 @@ def format_table(table: pd.DataFrame, model: str, headline: Mapping[str, Sequenc
         present = whole.groupby("dataset")["metric"].agg(set).to_dict()
         headline = {ds: [m for m in DEFAULT_HEADLINE if m in ms] for ds, ms in present.items()}
     wm = max(24, len(model) + 2)                  # the model's name in full (fitted readouts: arch@layer+readout)
-    labels = [*t["dataset"], *(f"{d}@{c}" for d, c in zip(per_condition["dataset"], per_condition["condition"]))]
+    shown = per_condition[np.array([m in (headline or {}).get(d, ()) for d, m in
+                                    zip(per_condition["dataset"], per_condition["metric"])], dtype=bool)]
+    labels = [*t["dataset"], *(f"{d}@{c}" for d, c in zip(shown["dataset"], shown["condition"]))]
     if coords:
         labels += [f"{d}@{','.join(str(v) for v in vals if v == v)}"
                    for d, *vals in at[["dataset", *coords]].itertuples(index=False)]
