@@ -178,7 +178,7 @@ def _emitted_codes() -> tuple[set, list]:
     from psychobench.experiments import layers
 
     known = {("scoring.py", "metric"): set(scoring.AGGREGATED) | set(benchmark.METRICS),
-             ("hearing.py", "k"): set(hearing.CCC_RATES), ("layers.py", "metric"): set(layers.METRICS)}
+             ("hearing.py", "k"): set(hearing.CCC_RATES), ("layers.py", "metric"): set(layers.METRICS) | set(layers.ATTENTION_METRICS)}
     codes, unknown = set(), []
     for path in PACKAGE.rglob("*.py"):
         tree = ast.parse(path.read_text())

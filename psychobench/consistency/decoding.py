@@ -36,6 +36,16 @@ def _folds(category: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
     return fold
 
 
+def readout_pipeline(binary: bool = False, C: float = 1.0):
+    """A logistic readout on standardised features clipped to +-10 SD (see :func:`out_of_fold`)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    return make_pipeline(StandardScaler(), FunctionTransformer(np.clip, kw_args={"a_min": -10.0, "a_max": 10.0}),
+                         LogisticRegression(C=C, max_iter=2000, class_weight="balanced" if binary else None))
+
+
 def out_of_fold(x: np.ndarray, category: np.ndarray, variables: dict[str, np.ndarray], *, n_folds: int = 5,
                 seed: int = 0, C: float = 1.0, alphas=np.logspace(-2, 6, 17)) -> tuple[dict, np.ndarray]:
     """Out-of-fold predictions: ``{"category": predicted labels, name: predicted values}`` and

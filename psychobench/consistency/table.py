@@ -111,6 +111,9 @@ GLOSSARY: dict[str, str] = {
     "r2_scale": "layer decoding: r² of the object's size in the image, ridge regression from one layer",
     "r2_rotation_in_plane": "layer decoding: r² of the in-plane rotation (camera roll), ridge regression",
     "r2_rotation_in_depth": "layer decoding: r² of the in-depth rotation (camera azimuth), ridge regression",
+    "detection_dprime": "attention gain: d' of detecting the attended category in multi-object grids, mean over "
+                        "categories (coordinates layer, beta; beta 0 = no attention)",
+    "detection_accuracy": "attention gain: share of correct present/absent decisions over grids and categories",
 }
 
 

@@ -898,3 +898,23 @@ def layer_decoding_table(data: Runs) -> pd.DataFrame:
     out = pd.concat(parts, ignore_index=True)
     out["trained"] = ~out["model"].astype(str).str.contains("random|untrained")
     return out[["model", "run", "layer", "depth", "trained", "metric", "value", "value_ci_low", "value_ci_high"]]
+
+
+def attention_gain_table(data: Runs) -> pd.DataFrame:
+    """Attention-gain rows of every run (``experiment=attention_gain``): ``model, run, layer,
+    depth`` (0 = the first layer attended, 1 = the last), ``beta, metric, value, value_ci_low,
+    value_ci_high``."""
+    m = data.metrics
+    if not {"layer", "beta"} <= set(m.columns):
+        return pd.DataFrame()
+    t = m[(m["dataset"] == "attention_gain") & m["metric"].isin(["detection_dprime", "detection_accuracy"])
+          & (m["observer"] == m["model"])]
+    if t.empty:
+        return pd.DataFrame()
+    parts = []
+    for run, g in t.groupby("run", sort=False):
+        order = list(dict.fromkeys(g["layer"].astype(str)))
+        g = g.assign(layer=g["layer"].astype(str), beta=g["beta"].astype(float))
+        parts.append(g.assign(depth=g["layer"].map({lay: i / max(len(order) - 1, 1) for i, lay in enumerate(order)})))
+    out = pd.concat(parts, ignore_index=True)
+    return out[["model", "run", "layer", "depth", "beta", "metric", "value", "value_ci_low", "value_ci_high"]]

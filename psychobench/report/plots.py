@@ -530,3 +530,25 @@ def layer_decoding(table: pd.DataFrame) -> plt.Figure:
     fig.legend(handles, labels, loc="lower center", ncol=min(3, len(labels)), fontsize=7, bbox_to_anchor=(0.5, 0.0))
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
+
+
+def attention_gain(table: pd.DataFrame) -> plt.Figure:
+    """Detection d' of the attended category against gain strength beta, one line per attended
+    layer (darker: later), one panel per network; 95% grid-resample intervals as bars."""
+    t = table[table["metric"] == "detection_dprime"]
+    models = list(dict.fromkeys(t["model"]))
+    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 3.4), squeeze=False, sharey=True)
+    cmap = plt.get_cmap("viridis")
+    for ax, model in zip(axes[0], models):
+        g = t[t["model"] == model]
+        for layer, h in g.groupby("layer", sort=False):
+            h = h.sort_values("beta")
+            colour = cmap(0.85 * (1 - float(h["depth"].iloc[0])))
+            ax.errorbar(h["beta"], h["value"], yerr=[h["value"] - h["value_ci_low"], h["value_ci_high"] - h["value"]],
+                        marker="o", ms=3, capsize=2, color=colour, label=layer)
+        ax.set_title(str(model), fontsize=9)
+        ax.set_xlabel("attention strength beta (0: none)", fontsize=8)
+        ax.legend(title="attended layer", fontsize=7, title_fontsize=7, loc="best")
+    axes[0, 0].set_ylabel("detection d' (mean over categories)")
+    fig.tight_layout()
+    return fig

@@ -187,6 +187,18 @@ if len(decoding):
     show(plots.layer_decoding(decoding))
 
 # %%
+# Attention gain: shown only where attention-gain runs exist.
+attention = analyses.attention_gain_table(data)
+if len(attention):
+    display(Markdown(
+        "## Inside the networks: feature-similarity attention\n"
+        "Detection of the attended category in 2 x 2 object grids by a binary readout of the "
+        "network's last features, when the units of one layer are scaled by 1 + beta x their "
+        "tuning to that category (Lindsay & Miller 2018); beta 0 is no attention.  Bars: 95% "
+        "intervals from resampling the grids."))
+    show(plots.attention_gain(attention))
+
+# %%
 # Hearing: shown only where hearing runs exist.
 if analyses.has_hearing(data):
     display(Markdown(
