@@ -284,3 +284,16 @@ def test_report_shows_hearing_only_with_hearing_runs(tmp_path, mirror):
     nb = json.loads(ipynb.read_text())
     outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
+
+
+def test_every_figure_function_returns_its_figure():
+    """Each plotting function annotated to return a Figure has a return statement (a function
+    that draws but returns None shows as "None" in the report)."""
+    import ast
+
+    from psychobench.report import plots
+
+    tree = ast.parse(open(plots.__file__).read())
+    for f in tree.body:
+        if isinstance(f, ast.FunctionDef) and isinstance(f.returns, ast.Attribute) and f.returns.attr == "Figure":
+            assert any(isinstance(n, ast.Return) and n.value is not None for n in ast.walk(f)), f.name

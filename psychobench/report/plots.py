@@ -389,6 +389,7 @@ def confusion_matrices(table: pd.DataFrame) -> plt.Figure:
             ax.set_ylabel("true category", fontsize=7)
     if im is not None:
         fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.5, label="share of the category's trials")
+    return fig
 
 
 CONTROL_TITLES = {"o1_acc": "O1 (object level, accuracy per category)", "o1_dprime": "O1 (object, d')", "o2_offdiag": "O2 (object level, confusions)",
