@@ -220,3 +220,13 @@ def test_results_cli_compare_aggregate_says_what_it_averages(tmp_path, capsys):
     recs = json.loads(capsys.readouterr().out)
     assert [r["dataset"] for r in recs] == ["aggregate"]
     assert recs[0]["net-a"] == pytest.approx(0.5) and recs[0]["net-b"] == pytest.approx(0.6)
+
+
+def test_compare_keeps_each_layer_of_an_analysis(tmp_path):
+    root, t0 = tmp_path / "results", 1_700_000_000_000_000_000
+    rows_ = [T.row("layer_decoding", "category_accuracy", "net", v, layer=layer)
+             for layer, v in (("blocks.0", 0.6), ("blocks.6", 0.99))]
+    make_run(root / "a", "net", rows_, mtime=t0)
+    wide = store.compare(store.collect(root), value="value")
+    assert wide.loc[("layer_decoding", "@layer=blocks.0", "category_accuracy"), "net"] == pytest.approx(0.6)
+    assert wide.loc[("layer_decoding", "@layer=blocks.6", "category_accuracy"), "net"] == pytest.approx(0.99)

@@ -32,6 +32,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from psychobench.consistency import table as T
@@ -422,6 +423,13 @@ def compare(table: pd.DataFrame, *, by: str = "model", value: str = "value") -> 
     else:
         t = table
     key = ["dataset", "condition", "metric"]
+    coords = [c for c in T.coordinates(t) if c not in RUN_COLUMNS]
+    if coords and t[coords].notna().any().any():
+        # rows of an analysis coordinate (layer, beta): the coordinates join the condition label,
+        # so that every layer keeps its own row
+        where = t[coords].apply(lambda r: ",".join(f"{c}={v:g}" if isinstance(v, float) else f"{c}={v}"
+                                                   for c, v in r.items() if pd.notna(v)), axis=1)
+        t = t.assign(condition=np.where(where != "", t["condition"].astype(str) + "@" + where, t["condition"]))
     models = t[(t["observer"] == t["model"]) & (t["observer"] != T.HUMANS)]
     wide = models.pivot_table(index=key, columns=by, values=value, aggfunc="first", dropna=False, sort=False)
     order = list(dict.fromkeys(models.sort_values("finished", kind="stable")[by]))
