@@ -36,14 +36,23 @@ def _folds(category: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
     return fold
 
 
-def readout_pipeline(binary: bool = False, C: float = 1.0):
-    """A logistic readout on standardised features clipped to +-10 SD (see :func:`out_of_fold`)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
+def _scaler() -> list:
+    """Standardisation, then clipping to +-10 SD: a unit nearly silent in the training folds (a
+    dead ReLU, say) gets a tiny SD, and a test stimulus that drives it would otherwise become an
+    extreme input with an extreme prediction (seen: r2 of -3 at one network's pre_logits)."""
     from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-    return make_pipeline(StandardScaler(), FunctionTransformer(np.clip, kw_args={"a_min": -10.0, "a_max": 10.0}),
-                         LogisticRegression(C=C, max_iter=2000, class_weight="balanced" if binary else None))
+    return [StandardScaler(), FunctionTransformer(np.clip, kw_args={"a_min": -10.0, "a_max": 10.0})]
+
+
+def readout_pipeline(binary: bool = False, C: float = 1.0):
+    """A logistic readout on standardised, clipped features (:func:`_scaler`); ``binary``:
+    classes weighted by their frequency (present/absent detection)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(*_scaler(), LogisticRegression(C=C, max_iter=2000,
+                                                        class_weight="balanced" if binary else None))
 
 
 def out_of_fold(x: np.ndarray, category: np.ndarray, variables: dict[str, np.ndarray], *, n_folds: int = 5,
@@ -51,15 +60,8 @@ def out_of_fold(x: np.ndarray, category: np.ndarray, variables: dict[str, np.nda
     """Out-of-fold predictions: ``{"category": predicted labels, name: predicted values}`` and
     each stimulus's fold.  Standardisation, the logistic fit and the ridge penalty (chosen by
     ``RidgeCV``'s efficient leave-one-out inside the training folds) see only training folds."""
-    from sklearn.linear_model import LogisticRegression, RidgeCV
+    from sklearn.linear_model import RidgeCV
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer, StandardScaler
-
-    # standardised features clipped to +-10 SD: a unit nearly silent in the training folds (a
-    # dead ReLU, say) gets a tiny SD, and a test stimulus that drives it would otherwise become
-    # an extreme input with an extreme prediction (seen: r2 of -3 at one network's pre_logits)
-    def scaler():
-        return [StandardScaler(), FunctionTransformer(np.clip, kw_args={"a_min": -10.0, "a_max": 10.0})]
 
     x = np.asarray(x, float)
     if not np.isfinite(x).all():
@@ -71,11 +73,11 @@ def out_of_fold(x: np.ndarray, category: np.ndarray, variables: dict[str, np.nda
         tr, te = fold != k, fold == k
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")          # convergence notes on tiny folds
-            clf = make_pipeline(*scaler(), LogisticRegression(C=C, max_iter=2000))
+            clf = readout_pipeline(C=C)
             clf.fit(x[tr], category[tr])
             pred["category"][te] = clf.predict(x[te])
             for name, y in variables.items():
-                reg = make_pipeline(*scaler(), RidgeCV(alphas=alphas))
+                reg = make_pipeline(*_scaler(), RidgeCV(alphas=alphas))
                 reg.fit(x[tr], np.asarray(y, float)[tr])
                 pred[name][te] = reg.predict(x[te])
     return pred, fold

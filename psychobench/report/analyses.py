@@ -877,6 +877,17 @@ def controls_contrast(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
+def _with_depth(t: pd.DataFrame) -> pd.DataFrame:
+    """``t`` with ``layer`` as text and ``depth``: each layer's position in its run's order of
+    layers, 0 (first) to 1 (last)."""
+    parts = []
+    for _, g in t.groupby("run", sort=False):
+        g = g.assign(layer=g["layer"].astype(str))
+        order = list(dict.fromkeys(g["layer"]))
+        parts.append(g.assign(depth=g["layer"].map({lay: i / max(len(order) - 1, 1) for i, lay in enumerate(order)})))
+    return pd.concat(parts, ignore_index=True)
+
+
 def layer_decoding_table(data: Runs) -> pd.DataFrame:
     """Layer-decoding rows of every run (``experiment=layer_decoding``): ``model, run, layer,
     depth`` (the layer's position in the run's order, 0 = first, 1 = last), ``metric, value,
@@ -889,13 +900,7 @@ def layer_decoding_table(data: Runs) -> pd.DataFrame:
     t = t[t["observer"] == t["model"]]
     if t.empty:
         return pd.DataFrame()
-    parts = []
-    for run, g in t.groupby("run", sort=False):
-        order = list(dict.fromkeys(g["layer"].astype(str)))
-        g = g.assign(layer=g["layer"].astype(str))
-        g = g.assign(depth=g["layer"].map({lay: i / max(len(order) - 1, 1) for i, lay in enumerate(order)}))
-        parts.append(g)
-    out = pd.concat(parts, ignore_index=True)
+    out = _with_depth(t)
     out["trained"] = ~out["model"].astype(str).str.contains("random|untrained")
     return out[["model", "run", "layer", "depth", "trained", "metric", "value", "value_ci_low", "value_ci_high"]]
 
@@ -911,10 +916,5 @@ def attention_gain_table(data: Runs) -> pd.DataFrame:
           & (m["observer"] == m["model"])]
     if t.empty:
         return pd.DataFrame()
-    parts = []
-    for run, g in t.groupby("run", sort=False):
-        order = list(dict.fromkeys(g["layer"].astype(str)))
-        g = g.assign(layer=g["layer"].astype(str), beta=g["beta"].astype(float))
-        parts.append(g.assign(depth=g["layer"].map({lay: i / max(len(order) - 1, 1) for i, lay in enumerate(order)})))
-    out = pd.concat(parts, ignore_index=True)
+    out = _with_depth(t).assign(beta=lambda d: d["beta"].astype(float))
     return out[["model", "run", "layer", "depth", "beta", "metric", "value", "value_ci_low", "value_ci_high"]]
