@@ -259,6 +259,18 @@ def aggregate(table: pd.DataFrame, metrics: Sequence[str] = AGGREGATED) -> pd.Da
     return T.metric_table(rows, "aggregate")
 
 
+def _where(coords, values) -> str:
+    """An analysis coordinate as the console labels it: a layer as its module path, a number
+    with its name (``blocks.2,beta=0.5``, ``k=3``); missing coordinates left out."""
+    out = []
+    for c, v in zip(coords, values):
+        if isinstance(v, str):
+            out.append(v)
+        elif v is not None and v == v:
+            out.append(f"{c}={float(v):g}")
+    return ",".join(out)
+
+
 def _fmt(v, spec: str = ".3f") -> str:
     return "-" if v is None or not math.isfinite(v) else format(v, spec)
 
@@ -297,8 +309,7 @@ def format_table(table: pd.DataFrame, model: str, headline: Mapping[str, Sequenc
                                     zip(per_condition["dataset"], per_condition["metric"])], dtype=bool)]
     labels = [*t["dataset"], *(f"{d}@{c}" for d, c in zip(shown["dataset"], shown["condition"]))]
     if coords:
-        labels += [f"{d}@{','.join(str(v) for v in vals if v == v)}"
-                   for d, *vals in at[["dataset", *coords]].itertuples(index=False)]
+        labels += [f"{d}@{_where(coords, vals)}" for d, *vals in at[["dataset", *coords]].itertuples(index=False)]
     wd = min(48, max([22, *(len(x) + 2 for x in labels)]))
     head = (f"{'metric':<22}{'data set':<{wd}}{model:>{wm}}{'humans':>8}{'ceiling [95% CI]':>24}"
             f"  {'normalized [95% CI]'}")
@@ -344,7 +355,7 @@ def format_table(table: pd.DataFrame, model: str, headline: Mapping[str, Sequenc
         wanted = list((headline or {}).get(ds, ())) or list(dict.fromkeys(rows["metric"]))
         for key, g in rows.groupby(coords, sort=False, dropna=False):
             key = key if isinstance(key, tuple) else (key,)
-            where = ",".join(str(k) for k in key if isinstance(k, str) or (k == k))
+            where = _where(coords, key)
             for r in g[g["metric"].isin(wanted)].itertuples(index=False):
                 idx[(f"{ds}@{where}", r.metric, r.observer)] = r
             for metric in wanted:
