@@ -175,9 +175,10 @@ def _emitted_codes() -> tuple[set, list]:
     by a ``for`` over a literal tuple are expanded here; other names must be listed in
     ``KNOWN`` (the constant they take their values from); anything else is reported."""
     from psychobench.consistency import benchmark, hearing, scoring
-    from psychobench.experiments import layers
+    from psychobench.experiments import layers, stages
 
-    known = {("scoring.py", "metric"): set(scoring.AGGREGATED) | set(benchmark.METRICS),
+    known = {("stages.py", "metric"): set(stages.STAGE_METRICS), ("stages.py", "change"): set(stages.STAGE_METRICS),
+             ("scoring.py", "metric"): set(scoring.AGGREGATED) | set(benchmark.METRICS),
              ("hearing.py", "k"): set(hearing.CCC_RATES), ("layers.py", "metric"): set(layers.METRICS) | set(layers.ATTENTION_METRICS)}
     codes, unknown = set(), []
     for path in PACKAGE.rglob("*.py"):

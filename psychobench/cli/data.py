@@ -3,7 +3,7 @@
   psychobench-data list [--tag humans]
   psychobench-data fetch NAME [NAME ...] | --all
   psychobench-data verify NAME [NAME ...] | --all
-  psychobench-data build wordnet [--force]     # train the networks psychobench trains, ahead of time
+  psychobench-data build wordnet dualnet [--force]   # train the networks psychobench trains, ahead of time
 """
 
 from __future__ import annotations
@@ -41,8 +41,32 @@ def _build_wordnet(force: bool = False, threads: int | None = None) -> str:
     return f"{path} (trained in {time.perf_counter() - t:.0f} s)"
 
 
+def _build_dualnet(force: bool = False, threads: int | None = None) -> str:
+    """Train the dual-task networks of ``experiment=shared_stages`` (every k, the preset's
+    settings) with a progress bar over k; prints where they are and how long they took."""
+    import time
+
+    import torch
+    from tqdm.auto import tqdm
+
+    from psychobench.data.io import check_seal
+    from psychobench.experiments.stages import SharedStages
+    from psychobench.models.audio.dualnet import checkpoint_path, train_dual_net
+
+    if threads:
+        torch.set_num_threads(threads)
+    t, made = time.perf_counter(), []
+    for k, cfg in tqdm(SharedStages().configs().items(), desc="dual-task networks (k)", unit="network"):
+        if force or not check_seal(checkpoint_path(cfg), "trained dual-task network"):
+            made.append(k)
+        train_dual_net(cfg, force=force)
+    where = checkpoint_path(SharedStages().configs()[0]).parent
+    return (f"{where}/dualnet_*.ckpt: k={made} trained in {time.perf_counter() - t:.0f} s" if made
+            else f"{where}/dualnet_*.ckpt (all cached, digests checked)")
+
+
 #: networks ``psychobench-data build`` makes ahead of time
-BUILDERS = {"wordnet": _build_wordnet}
+BUILDERS = {"wordnet": _build_wordnet, "dualnet": _build_dualnet}
 
 
 @command("psychobench-data")

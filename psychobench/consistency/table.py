@@ -114,6 +114,14 @@ GLOSSARY: dict[str, str] = {
     "detection_dprime": "attention gain: d' of detecting the attended category in multi-object grids, mean over "
                         "categories (coordinates layer, beta; beta 0 = no attention)",
     "detection_accuracy": "attention gain: share of correct present/absent decisions over grids and categories",
+    "word_accuracy": "shared stages: word accuracy of the dual-task network on talkers it never heard "
+                     "(coordinate k: stages shared with the talker task; chance 1/64)",
+    "talker_accuracy": "shared stages: talker identification accuracy on words the talker never said in "
+                       "training (coordinate k; chance 1/80)",
+    "word_accuracy_change": "shared stages: word accuracy at k minus at k = 0 (interval paired over test tokens)",
+    "talker_accuracy_change": "shared stages: talker accuracy at k minus at k = 0 (interval paired over test tokens)",
+    "largest_shared_k": "shared stages: the largest k whose accuracy on both tasks is not below the 95% interval "
+                        "of the unshared networks (k = 0)",
 }
 
 

@@ -905,6 +905,22 @@ def layer_decoding_table(data: Runs) -> pd.DataFrame:
     return out[["model", "run", "layer", "depth", "trained", "metric", "value", "value_ci_low", "value_ci_high"]]
 
 
+def shared_stages_table(data: Runs) -> pd.DataFrame:
+    """Shared-stages rows of every run (``experiment=shared_stages``): ``model, run, k, metric,
+    value, value_ci_low, value_ci_high`` for the two accuracies per k, and ``largest`` (the
+    run's ``largest_shared_k``)."""
+    m = data.metrics
+    if "k" not in m.columns:
+        return pd.DataFrame()
+    t = m[(m["dataset"] == "shared_stages") & (m["observer"] == m["model"])]
+    acc = t[t["metric"].isin(["word_accuracy", "talker_accuracy"])]
+    if acc.empty:
+        return pd.DataFrame()
+    best = t[t["metric"] == "largest_shared_k"].set_index("run")["value"]
+    out = acc.assign(k=acc["k"].astype(int), largest=acc["run"].map(best))
+    return out[["model", "run", "k", "metric", "value", "value_ci_low", "value_ci_high", "largest"]]
+
+
 def attention_gain_table(data: Runs) -> pd.DataFrame:
     """Attention-gain rows of every run (``experiment=attention_gain``): ``model, run, layer,
     depth`` (0 = the first layer attended, 1 = the last), ``beta, metric, value, value_ci_low,

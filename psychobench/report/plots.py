@@ -553,3 +553,38 @@ def attention_gain(table: pd.DataFrame) -> plt.Figure:
     axes[0, 0].set_ylabel("detection d' (mean over categories)")
     fig.tight_layout()
     return fig
+
+
+def shared_stages(table: pd.DataFrame) -> plt.Figure:
+    """In the style of Kell & McDermott (2019) Fig. 3b: accuracy of each task against the
+    number of stages shared, one panel per task, 95% token-resample intervals as bars, the
+    95% interval of the unshared networks (k = 0) as a band, chance as a dotted line and the
+    largest k within that band marked."""
+    tasks = [("word_accuracy", "word recognition (held-out talkers)", 1 / 64),
+             ("talker_accuracy", "talker identification (held-out words)", 1 / 80)]
+    fig, axes = plt.subplots(1, 2, figsize=(7.6, 3.3), sharey=True)
+    pal = _palette(sorted({f"{m} ({r})" for m, r in zip(table["model"], table["run"])}))
+    for ax, (metric, title, chance) in zip(axes, tasks):
+        sub = table[table["metric"] == metric]
+        for (model, run), g in sub.groupby(["model", "run"], sort=False):
+            g = g.sort_values("k")
+            colour = pal.get(f"{model} ({run})", "C0")
+            ax.errorbar(g["k"], g["value"], yerr=[g["value"] - g["value_ci_low"], g["value_ci_high"] - g["value"]],
+                        marker="o", ms=4, capsize=2, color=colour, label=str(run))
+            ref = g[g["k"] == 0]
+            if len(ref):
+                ax.axhspan(float(ref["value_ci_low"].iloc[0]), float(ref["value_ci_high"].iloc[0]), color=colour,
+                           alpha=0.12, lw=0)
+            best = g["largest"].iloc[0]
+            if np.isfinite(best):
+                ax.axvline(float(best), color=colour, ls="--", lw=0.8)
+        ax.axhline(chance, color="k", lw=0.6, ls=":")
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("stages shared by the two tasks (k)", fontsize=8)
+        ax.set_xticks(sorted(set(table["k"])))
+        ax.set_ylim(0, 1.02)
+    axes[0].set_ylabel("accuracy")
+    if table["run"].nunique() > 1:
+        axes[1].legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    return fig

