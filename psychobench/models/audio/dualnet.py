@@ -168,8 +168,8 @@ def _mix(waves: np.ndarray, regions: np.ndarray, bank, cfg: DualTaskConfig, rng)
 
 def _cochleagrams(waves: np.ndarray, cfg: DualTaskConfig, batch: int = 512) -> torch.Tensor:
     front = Cochleagram(fs=cfg.corpus.fs, n_bands=cfg.n_bands, hop_s=cfg.hop_s)
-    with torch.inference_mode():
-        return torch.cat([front(torch.from_numpy(waves[i:i + batch])) for i in range(0, len(waves), batch)]).clone()
+    with torch.no_grad():               # not inference mode: these tensors are training inputs
+        return torch.cat([front(torch.from_numpy(waves[i:i + batch])) for i in range(0, len(waves), batch)])
 
 
 def dual_task_data(cfg: DualTaskConfig) -> DualTaskData:
@@ -279,11 +279,11 @@ def train_dual_net(cfg: DualTaskConfig = DualTaskConfig(), *, force: bool = Fals
     path = checkpoint_path(cfg)
     if not force and check_seal(path, "trained dual-task network"):
         return path
-    data = dual_task_data(cfg)
-    if len(data.train) < cfg.batch_size:
-        raise ValueError(f"the dual-task training set has {len(data.train)} noisy tokens, fewer than one batch of "
-                         f"{cfg.batch_size}: lower batch_size or raise n_copies")
     with torch.inference_mode(False), torch.enable_grad():
+        data = dual_task_data(cfg)
+        if len(data.train) < cfg.batch_size:
+            raise ValueError(f"the dual-task training set has {len(data.train)} noisy tokens, fewer than one batch "
+                             f"of {cfg.batch_size}: lower batch_size or raise n_copies")
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
         module = DualTaskModule(data.words, len(data.talkers), int(cfg.n_shared), cfg.corpus.fs, cfg.n_bands,
                                 cfg.hop_s, cfg.width, cfg.hidden, cfg.lr)
