@@ -180,3 +180,33 @@ def test_corpus_mixes_engines(tmp_path, monkeypatch):
     again, _, _ = synthesize_corpus(["seven", "yellow"], voices)           # from the cache
     assert all(np.array_equal(a, b) for a, b in zip(waves, again))
     assert len(list((tmp_path / "audio").glob("speech_corpus_*.npz"))) == 1
+
+
+def test_sum_of_sines_in_row_blocks_equals_one_product():
+    from psychobench.stimuli.audio.pitch import _sum_of_sines
+
+    rng = np.random.default_rng(0)
+    f0 = rng.uniform(50, 300, 37)
+    fk = f0[:, None] * np.arange(1, 21)
+    amp, ph, t = rng.random(fk.shape), rng.uniform(0, 2 * np.pi, fk.shape), np.arange(800) / 16000
+    one = np.einsum("bk,bkn->bn", amp, np.sin(2 * np.pi * fk[:, :, None] * t[None, None, :] + ph[:, :, None]))
+    blocks = _sum_of_sines(amp, fk, ph, t, max_elements=20 * 800 * 5)      # 8 blocks of 5 rows
+    assert np.array_equal(one, blocks)
+
+
+def test_shifted_complex_components_and_envelope():
+    from psychobench.stimuli.audio.pitch import moore2003_envelope, shifted_complex
+
+    # envelope centred on harmonic 5 of 200 Hz: flat 700-1300 Hz, (10^x - 1) / 9 over 300 Hz each side
+    f = np.array([300.0, 600.0, 700.0, 1000.0, 1300.0, 1450.0, 1700.0])
+    np.testing.assert_allclose(moore2003_envelope(f, 200.0, 5),
+                               [0.0, (10 ** (2 / 3) - 1) / 9, 1, 1, 1, (10 ** 0.5 - 1) / 9, 0.0])
+    x = shifted_complex(np.array([200.0]), 16.0, 5, fs=16000, dur_s=0.5, ramp_s=0.0)[0]
+    spec = np.abs(np.fft.rfft(x)) / len(x)
+    freqs = np.fft.rfftfreq(len(x), 1 / 16000)                       # 2-Hz bins: 32 Hz shift is on the grid
+    at = lambda hz: spec[np.argmin(np.abs(freqs - hz))]             # noqa: E731
+    flat = at(1032.0)
+    np.testing.assert_allclose([at(832.0), at(1232.0)], flat, rtol=1e-6)       # components k f0 + 32 Hz
+    np.testing.assert_allclose([at(632.0), at(1432.0)],                      # on the slopes: 68 / 132 Hz out
+                               [flat * (10 ** (1 - 68 / 300) - 1) / 9, flat * (10 ** (1 - 132 / 300) - 1) / 9], rtol=1e-6)
+    assert spec[(freqs < 420) | (freqs > 1650)].max() < 1e-6 * flat             # 232 and 1632 Hz lie outside

@@ -94,6 +94,22 @@ def ten_noise(shape: tuple[int, int], fs: int, rng: np.random.Generator, f_lo: f
     return np.fft.irfft(np.fft.rfft(rng.standard_normal(shape), axis=-1) * g, n, axis=-1)
 
 
+def _sum_of_sines(amp: np.ndarray, freq: np.ndarray, phase: np.ndarray, t: np.ndarray,
+                  max_elements: int = 2 ** 24) -> np.ndarray:
+    """``sum_k amp[b, k] sin(2 pi freq[b, k] t + phase[b, k])`` per row ``b``, ``(B, len(t))``.
+    Computed in blocks of rows whose ``(rows, K, n)`` argument stays under ``max_elements``
+    (128 MiB of float64), so memory does not grow with the trial count (one block for all rows
+    would take 17 GB for 2160 trials of 50-Hz complexes)."""
+    B, K = amp.shape
+    out = np.empty((B, len(t)))
+    step = max(1, int(max_elements // max(1, K * len(t))))
+    for s in range(0, B, step):
+        sl = slice(s, s + step)
+        arg = 2 * np.pi * freq[sl, :, None] * t[None, None, :] + phase[sl, :, None]
+        out[sl] = np.einsum("bk,bkn->bn", amp[sl], np.sin(arg, out=arg))
+    return out
+
+
 def bernox_complex(f0: np.ndarray, region_ref_hz: np.ndarray, phase: str, rng: np.random.Generator,
                    fs: int = PITCH_FS, dur_s: float = 0.2, ramp_s: float = 0.01,
                    component_db_sl: float = BERNOX_COMPONENT_DB_SL, noise: bool = True,
@@ -119,7 +135,7 @@ def bernox_complex(f0: np.ndarray, region_ref_hz: np.ndarray, phase: str, rng: n
         ph = rng.uniform(0, 2 * np.pi, fk.shape)
     else:
         raise ValueError(f"phase must be 'sine' or 'random', not {phase!r}")
-    x = np.einsum("bk,bkn->bn", amp, np.sin(2 * np.pi * fk[:, :, None] * t[None, None, :] + ph[:, :, None]))
+    x = _sum_of_sines(amp, fk, ph, t)
     if noise:
         x = x + ten_noise(x.shape, fs, rng)
     x *= ramp(n, int(ramp_s * fs), "cos2")
@@ -157,8 +173,7 @@ def harmonic_complex(f0: np.ndarray, fs: int = PITCH_FS, dur_s: float = 0.2, *, 
         ph = (rng or np.random.default_rng()).uniform(0, 2 * np.pi, fk.shape)
     else:
         raise ValueError(f"phase must be 'sine', 'cosine' or 'random', not {phase!r}")
-    # sum_k a_k sin(2 pi f_k t + phi_k), as one (B, K) x (K, n) product per row block
-    x = np.einsum("bk,bkn->bn", amp, np.sin(2 * np.pi * fk[:, :, None] * t[None, None, :] + ph[:, :, None]))
+    x = _sum_of_sines(amp, fk, ph, t)
     x *= ramp(n, int(ramp_s * fs), "cos2")
     return set_level(x, level_dbfs)
 
@@ -245,3 +260,61 @@ def bernstein_oxenham_conditions(spectra: tuple[str, ...] = ("low", "high"),
         "lowest_harmonic": h["lowest_harmonic"], "region_ref_hz": h["spectrum"].map(BERNOX_REGION_REF_HZ),
         "kind": "bernox", "human_f0dl_percent": h["f0dl_percent"], "human_sd_percent": h["sd_percent"],
     })
+
+
+# Moore & Moore (2003, JASA 113:977) frequency-shifted complexes, as replicated by Saddler et al.
+# (2021; github.com/msaddler/pitchnet, assets_datasets, Moore & Moore 2003 generator):
+#: Flat width of the spectral envelope (in harmonics) per centre harmonic: 3 for the resolved
+#: condition (centre 5), 5 for the intermediate (11) and unresolved (16) ones.
+MOORE2003_FLAT_HARMONICS = {5: 3, 11: 5, 16: 5}
+#: Which parameter of the frequency-shift experiment comes from where (written into its summary).
+MOORE2003_DESIGN: dict[str, str] = {
+    "conditions": "Moore & Moore (2003): F0 100, 200, 400 Hz; spectral envelope centred on harmonic 5, 11 or "
+                  "16; every component shifted up by 0, 8, 16 or 24 % of F0 (36 conditions); listeners' pitch "
+                  "shifts as digitised by Saddler et al. (2021)",
+    "envelope": "flat over 3 (centre 5) or 5 (centres 11, 16) harmonics around the centre, amplitude falling "
+                "to 0 over 1.5 F0 on each side as (10^x - 1) / 9 with x from 1 at the flat edge to 0 "
+                "(Moore & Moore 2003, p. 979, as in Saddler et al. 2021)",
+    "phase_duration": "cosine phase, 150 ms (Saddler et al. 2021 replication)",
+    "ours": "16-kHz sampling: components above 0.95 x Nyquist (7.6 kHz) are left out, which trims the top of "
+            "the envelope at F0 400 Hz / centre 16 (flat to 7.4 kHz, slope to 8 kHz); 10-ms raised-cosine "
+            "ramps; each condition at n_items F0s log-uniform within +-f0_jitter_pct of the nominal F0, each "
+            "in threshold-equalising noise at snr_db (fresh per item), so that the interval over items is not zero; pitch "
+            "shift = the observer's F0 estimate of the shifted complex over the true F0, in %, interval 1 "
+            "(reference) is the unshifted complex",
+}
+
+
+def moore2003_envelope(f: np.ndarray, f0: np.ndarray | float, centre_harmonic: int) -> np.ndarray:
+    """Amplitude of a component at ``f`` Hz under the Moore & Moore (2003) envelope centred on
+    ``centre_harmonic`` x ``f0`` (see :data:`MOORE2003_DESIGN`)."""
+    f0 = np.asarray(f0, float)
+    width = MOORE2003_FLAT_HARMONICS[int(centre_harmonic)] * f0
+    lo, hi = centre_harmonic * f0 - width / 2, centre_harmonic * f0 + width / 2
+    dist = np.maximum(lo - f, 0.0) + np.maximum(f - hi, 0.0)              # Hz outside the flat part
+    x = np.clip(1.0 - dist / (1.5 * f0), 0.0, 1.0)
+    return (10.0 ** x - 1.0) / 9.0
+
+
+def shifted_complex(f0: np.ndarray, shift_pct: np.ndarray | float, centre_harmonic: np.ndarray | int,
+                    fs: int = PITCH_FS, dur_s: float = 0.15, ramp_s: float = 0.01, level_dbfs: float = -20.0
+                    ) -> np.ndarray:
+    """Frequency-shifted complexes ``(len(f0), n)``: components at ``k f0 + shift f0`` (k >= 1),
+    cosine phase, amplitudes read at the shifted frequencies from :func:`moore2003_envelope` of
+    the nominal ``f0`` (the envelope stays put while the components move under it, as in the
+    experiment), those above 0.95 Nyquist left out; ramps, RMS ``level_dbfs``."""
+    f0 = np.atleast_1d(np.asarray(f0, float))
+    shift = np.broadcast_to(np.asarray(shift_pct, float), f0.shape) / 100.0
+    centre = np.broadcast_to(np.asarray(centre_harmonic), f0.shape)
+    n = int(round(dur_s * fs))
+    t = np.arange(n) / fs
+    k = np.arange(1, int(np.floor(0.95 * fs / 2 / f0.min())) + 1)
+    fk = f0[:, None] * (k[None, :] + shift[:, None])
+    amp = np.zeros_like(fk)
+    for c in np.unique(centre):
+        rows = centre == c
+        amp[rows] = moore2003_envelope(fk[rows], f0[rows, None], int(c))
+    amp = np.where(fk < 0.95 * fs / 2, amp, 0.0)
+    x = _sum_of_sines(amp, fk, np.full_like(fk, np.pi / 2), t)
+    x *= ramp(n, int(ramp_s * fs), "cos2")
+    return set_level(x, level_dbfs)
