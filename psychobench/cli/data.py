@@ -3,7 +3,7 @@
   psychobench-data list [--tag humans]
   psychobench-data fetch NAME [NAME ...] | --all
   psychobench-data verify NAME [NAME ...] | --all
-  psychobench-data build wordnet dualnet [--force]   # train the networks psychobench trains, ahead of time
+  psychobench-data build wordnet dualnet pitchnet [--force]   # train the networks psychobench trains, ahead of time
 """
 
 from __future__ import annotations
@@ -65,8 +65,27 @@ def _build_dualnet(force: bool = False, threads: int | None = None) -> str:
             else f"{where}/dualnet_*.ckpt (all cached, digests checked)")
 
 
+def _build_pitchnet(force: bool = False, threads: int | None = None) -> str:
+    """Synthesise the pitch training set and train the pitch network with a progress bar."""
+    import time
+
+    import torch
+
+    from psychobench.data.io import check_seal
+    from psychobench.models.audio.pitchnet import PitchTaskConfig, checkpoint_path, train_pitch_net
+
+    if threads:
+        torch.set_num_threads(threads)
+    cfg = PitchTaskConfig()
+    if not force and check_seal(checkpoint_path(cfg), "trained pitch network"):
+        return f"{checkpoint_path(cfg)} (cached, digest checked)"
+    t = time.perf_counter()
+    path = train_pitch_net(cfg, force=force, verbose=True)
+    return f"{path} (trained in {time.perf_counter() - t:.0f} s)"
+
+
 #: networks ``psychobench-data build`` makes ahead of time
-BUILDERS = {"wordnet": _build_wordnet, "dualnet": _build_dualnet}
+BUILDERS = {"wordnet": _build_wordnet, "dualnet": _build_dualnet, "pitchnet": _build_pitchnet}
 
 
 @command("psychobench-data")

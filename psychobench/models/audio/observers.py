@@ -18,6 +18,8 @@ first), so building an observer from a config is cheap.
 * :class:`SileroVADObserver`: silero-vad as a speech detector (answers ``speech`` / ``none``).
 * :class:`CrepeObserver`: torchcrepe as a two-interval pitch observer (shift of its pitch
   representation between the intervals, or its F0 estimates).
+* :class:`PitchNetObserver`: psychobench's own pitch network (cochlear front end + CNN over F0
+  bins) or its untrained twin, as a two-interval observer.
 """
 
 from __future__ import annotations
@@ -737,3 +739,92 @@ class CrepeObserver(Observer):
         else:
             raise ValueError(f"decision must be 'shift' or 'f0', not {self.decision!r}")
         return {"response": np.where(up, "second", "first").astype(object), "f0_1_est": f1, "f0_2_est": f2}
+
+
+@dataclass(eq=False)
+class PitchNetObserver(Observer):
+    """psychobench's pitch network (:mod:`psychobench.models.audio.pitchnet`; ``trained=False``:
+    its untrained twin, seeded random weights) as a two-interval observer.  decision ``"f0"``
+    (default): compares the intervals' F0 estimates (posterior-weighted mean of log F0 within a
+    semitone of the posterior peak); ``"shift"``: the shift of the whole posterior between the
+    intervals (cross-correlation over log-F0 bins, peak refined by a parabola), which still works
+    when the posterior has an octave error in both intervals."""
+
+    trained: bool = True
+    name: str = "pitchnet"
+    decision: str = "f0"
+    max_shift_semitones: float = 6.0
+    epochs: int | None = None
+    seed: int = 1
+    batch_size: int = 256
+    _module: object = field(default=None, repr=False)
+    modality = "audio"
+    preprocessing = AudioInput(fs=FS)
+
+    def __post_init__(self):
+        if self.decision not in ("f0", "shift"):
+            raise ObserverError(f"{self.name}: model.decision must be 'f0' or 'shift', not {self.decision!r}")
+        self.family = "network" if self.trained else "random"
+
+    def _config(self):
+        import dataclasses
+
+        from .pitchnet import PitchTaskConfig
+        return PitchTaskConfig() if self.epochs is None else dataclasses.replace(PitchTaskConfig(), epochs=int(self.epochs))
+
+    def module(self):
+        if self._module is None:
+            from .pitchnet import load_pitch_net
+            self._module = load_pitch_net(self._config(), trained=self.trained, twin_seed=int(self.seed))
+        return self._module
+
+    def prepare(self) -> None:
+        self.module()
+
+    def identity(self, answers: AnswerSpace | None = None) -> dict:
+        from .pitchnet import checkpoint_path
+        cfg = self._config()
+        self.prepare()
+        weights = f"sha256:{sha256_file(checkpoint_path(cfg))}" if self.trained else f"random-seed-{self.seed}"
+        return {"arch": "pitchnet", "task": cfg.key(), "weights": weights, "decision": self.decision,
+                "max_shift_semitones": self.max_shift_semitones}
+
+    def check(self, answers: AnswerSpace) -> None:
+        if answers.open or set(answers.labels) != {"first", "second"}:
+            raise ObserverError(f"{self.name} answers which of two intervals is higher ('first' or "
+                                "'second'); this experiment asks for something else")
+
+    def answer(self, batch: dict, answers: AnswerSpace) -> dict:
+        self.check(answers)
+        x = batch["waves"]
+        x = x.detach().float().cpu().numpy() if hasattr(x, "detach") else np.stack([np.asarray(w) for w in x])
+        if x.ndim != 3 or x.shape[1] != 2:
+            raise ObserverError(f"{self.name} takes two-interval trials (batch, 2, samples); got {x.shape}")
+        return self.respond_2i(x[:, 0], x[:, 1])
+
+    def shift_bins(self, p1: np.ndarray, p2: np.ndarray, bins_per_semitone: int) -> np.ndarray:
+        """Shift (in bins) of posterior ``p2`` relative to ``p1``, ``(n,)``."""
+        k = int(round(self.max_shift_semitones * bins_per_semitone))
+        nb = p1.shape[1]
+        win = np.lib.stride_tricks.sliding_window_view(np.pad(p2, ((0, 0), (k, k))), nb, axis=1)
+        cc = np.einsum("nb,nlb->nl", p1, win)
+        j = np.clip(cc.argmax(1), 1, 2 * k - 1)
+        y0, y1, y2 = (np.take_along_axis(cc, (j + d)[:, None], 1)[:, 0] for d in (-1, 0, 1))
+        den = y0 - 2 * y1 + y2
+        frac = np.where(den < 0, 0.5 * (y0 - y2) / np.where(den < 0, den, -1.0), 0.0)
+        return j - k + np.clip(frac, -0.5, 0.5)
+
+    def respond_2i(self, first: np.ndarray, second: np.ndarray) -> dict[str, np.ndarray]:
+        m = self.module()
+        cfg = self._config()
+        p1, p2 = m.posterior(first, self.batch_size), m.posterior(second, self.batch_size)
+        grid = m.bin_log2.numpy().astype(np.float64)
+
+        def est(p):
+            peak = grid[p.argmax(1)]
+            w = np.where(np.abs(grid[None, :] - peak[:, None]) <= 1 / 12, p, 0.0)
+            return (w * grid[None, :]).sum(1) / w.sum(1)
+
+        l1, l2 = est(p1), est(p2)
+        up = (l2 > l1) if self.decision == "f0" else (self.shift_bins(p1, p2, cfg.bins_per_semitone) > 0)
+        return {"response": np.where(up, "second", "first").astype(object), "f0_1_est": 2 ** l1, "f0_2_est": 2 ** l2}

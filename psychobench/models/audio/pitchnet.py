@@ -1,0 +1,317 @@
+"""The pitch network psychobench trains itself: F0 from a cochlear representation, after
+Saddler, Gonzalez & McDermott (2021, Nat Commun 12:7278) in miniature.
+
+Front end (:class:`CochlearFrontEnd`, fixed): 4th-order gammatone filters at ``n_channels``
+ERB-spaced centre frequencies (bandwidth 1.019 ERB, Glasberg & Moore 1990) -> half-wave
+rectification -> power-law compression (exponent 0.3) -> a low-pass at ``phase_lock_hz``
+(3 kHz: the upper limit of auditory-nerve phase locking is taken as a few kHz) -> resampled to
+8 kHz.  Each channel keeps its temporal fine structure below that limit, so both place
+(resolved harmonics) and timing (phase locking, envelope periodicity) cues reach the network.
+
+Network (:class:`PitchNet`): two temporal convolutions within each channel (33 and 17 taps at
+8 kHz), mean and max over time, a convolution across channels, and a fully connected layer to
+``n_bins`` log-spaced F0 classes (1/8 semitone from 40 to 800 Hz).  Trained on 50-ms excerpts
+of harmonic complexes (:func:`training_set`) with varied spectral envelopes (the fixed pass band
+of Bernstein & Oxenham's design at a random place, random Butterworth bands, and vowel-like
+formant envelopes), phases (sine, cosine, random, alternating), levels and noise
+(threshold-equalising or pink), plus pure tones; the target is a Gaussian of 1/2 bin around the
+true F0 on the log-frequency axis, so that the posterior resolves F0 below the bin width.  No
+speech is in the training set (Saddler et al. trained on speech and music): synthetic speech
+needs F0 labels psychobench does not have, so the vowel-like complexes stand in for it.
+
+Two-interval answers (:meth:`PitchNetModule.log_f0`): the posterior of each interval is the
+mean over 50-ms windows (hop 25 ms) of the network's posteriors; its F0 is the posterior-weighted
+mean of log F0 within 1 semitone of its peak; the answer is the interval of higher F0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch import nn
+
+from psychobench.data.io import check_seal, sha256_json, write_sealed
+
+from .cochleagram import erb_number, erb_number_inv
+
+FS = 16000
+NET_FS = 8000
+
+
+def gammatone_kernels(cf: np.ndarray, fs: int = FS, dur_s: float = 0.025) -> np.ndarray:
+    """FIR impulse responses ``(channels, taps)`` of 4th-order gammatone filters at ``cf`` Hz:
+    t^3 exp(-2 pi b t) cos(2 pi cf t), b = 1.019 ERB(cf), each scaled to unit gain at its
+    centre frequency."""
+    t = np.arange(int(dur_s * fs)) / fs
+    b = 1.019 * 24.7 * (4.37 * cf / 1000.0 + 1.0)
+    h = t[None, :] ** 3 * np.exp(-2 * np.pi * b[:, None] * t[None, :]) * np.cos(2 * np.pi * cf[:, None] * t[None, :])
+    gain = np.abs((h * np.exp(-2j * np.pi * cf[:, None] * t[None, :])).sum(1))
+    return (h / gain[:, None]).astype(np.float32)
+
+
+class CochlearFrontEnd(nn.Module):
+    """Waveform ``(batch, samples)`` at 16 kHz -> ``(batch, 1, channels, samples / 2)`` at 8 kHz
+    (see the module docstring); no trained parameters."""
+
+    def __init__(self, n_channels: int = 32, f_lo: float = 100.0, f_hi: float = 6000.0, compression: float = 0.3,
+                 phase_lock_hz: float = 3000.0):
+        super().__init__()
+        from scipy.signal import firwin
+
+        self.cf = erb_number_inv(np.linspace(erb_number(f_lo), erb_number(f_hi), n_channels))
+        k = gammatone_kernels(self.cf)
+        self.register_buffer("filters", torch.from_numpy(k[:, None, ::-1].copy()), persistent=False)
+        lp = firwin(63, phase_lock_hz, fs=FS).astype(np.float32)
+        self.register_buffer("lowpass", torch.from_numpy(np.tile(lp, (n_channels, 1, 1))), persistent=False)
+        self.compression, self.n_channels = compression, n_channels
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        x = wave.unsqueeze(1)
+        taps = self.filters.shape[-1]
+        y = nn.functional.conv1d(nn.functional.pad(x, (taps - 1, 0)), self.filters)          # causal filterbank
+        y = y.clamp_min(0.0).add(1e-8).pow(self.compression)
+        y = nn.functional.conv1d(nn.functional.pad(y, (31, 31)), self.lowpass, groups=self.n_channels)
+        return y[:, :, ::2].unsqueeze(1)
+
+
+class PitchNet(nn.Module):
+    """Cochlear representation ``(batch, 1, channels, time)`` -> F0 logits ``(batch, n_bins)``."""
+
+    def __init__(self, n_channels: int = 32, n_bins: int = 416, width: int = 16, hidden: int = 256,
+                 dropout: float = 0.2, time_layers: int = 2):
+        super().__init__()
+        w = width
+        layers = [
+            nn.Conv2d(1, w, (1, 33), stride=(1, 2), padding=(0, 16), bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True),
+            nn.Conv2d(w, 3 * w // 2, (1, 17), stride=(1, 2), padding=(0, 8), bias=False), nn.BatchNorm2d(3 * w // 2),
+            nn.ReLU(inplace=True)]
+        out = 3 * w // 2
+        if time_layers >= 3:
+            # a dilated convolution at 2 kHz (9 taps, 2 ms apart): with the two below, the receptive
+            # field spans about 28 ms, more than one period of the lowest F0s, so the periodicity of
+            # an unresolved complex's envelope can be read within a channel
+            layers += [nn.Conv2d(out, 2 * w, (1, 9), dilation=(1, 4), padding=(0, 16), bias=False),
+                       nn.BatchNorm2d(2 * w), nn.ReLU(inplace=True)]
+            out = 2 * w
+        self.time = nn.Sequential(*layers)
+        self.freq = nn.Sequential(nn.Conv1d(2 * out, 4 * w, 5, padding=2, bias=False), nn.BatchNorm1d(4 * w),
+                                  nn.ReLU(inplace=True))
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(4 * w * n_channels, hidden), nn.ReLU(inplace=True),
+                                  nn.Dropout(dropout), nn.Linear(hidden, n_bins))
+
+    def forward(self, coch: torch.Tensor) -> torch.Tensor:
+        h = self.time(coch)
+        h = torch.cat([h.mean(3), h.amax(3)], 1)                   # (batch, 2 x time channels, channels)
+        return self.head(self.freq(h))
+
+
+@dataclass(frozen=True)
+class PitchTaskConfig:
+    """What defines a trained pitch network (and the key of its cached checkpoint)."""
+
+    n_train: int = 12000
+    excerpt_s: float = 0.05
+    f0_range_hz: tuple[float, float] = (40.0, 800.0)
+    bins_per_semitone: int = 8
+    n_channels: int = 32
+    width: int = 16
+    time_layers: int = 2
+    epochs: int = 5
+    batch_size: int = 64
+    lr: float = 2e-3
+    seed: int = 0
+
+    @property
+    def n_bins(self) -> int:
+        lo, hi = self.f0_range_hz
+        return int(round(12 * self.bins_per_semitone * np.log2(hi / lo))) + 1
+
+    def bin_log2(self) -> np.ndarray:
+        """log2 F0 (Hz) of each bin centre."""
+        return np.log2(self.f0_range_hz[0]) + np.arange(self.n_bins) / (12 * self.bins_per_semitone)
+
+    def key(self) -> str:
+        return sha256_json(asdict(self))[:16]
+
+
+def _synth(f0: np.ndarray, amp_of, phase: np.ndarray, n: int, t0: np.ndarray, rng: np.random.Generator,
+           fs: int = FS, chunk: int = 128) -> np.ndarray:
+    """Sum of harmonics of ``f0`` (one row each) with amplitudes ``amp_of(rows, fk)`` and phases
+    by kind (``phase``: 0 sine, 1 cosine, 2 random, 3 alternating sine/cosine), starting at time
+    ``t0`` (s) so that an excerpt has no onset."""
+    out = np.empty((len(f0), n), np.float32)
+    k = np.arange(1, int(0.95 * fs / 2 / f0.min()) + 2)
+    for s in range(0, len(f0), chunk):
+        sl = slice(s, s + chunk)
+        fk = f0[sl, None] * k[None, :]
+        a = np.where(fk < 0.95 * fs / 2, amp_of(sl, fk), 0.0)
+        ph = np.select([phase[sl, None] == 0, phase[sl, None] == 1, phase[sl, None] == 2],
+                       [np.zeros_like(fk), np.full_like(fk, np.pi / 2), rng.uniform(0, 2 * np.pi, fk.shape)],
+                       np.where(k[None, :] % 2 == 1, 0.0, np.pi / 2) + 0 * fk)
+        # float64 phase (cycles) wrapped before float32 sine: exact to well below the F0 steps tested
+        cyc = fk[:, :, None] * (t0[sl, None, None] + np.arange(n)[None, None, :] / fs)
+        arg = torch.from_numpy(2 * np.pi * (cyc - np.floor(cyc)) + ph[:, :, None]).float()
+        out[sl] = torch.einsum("bk,bkn->bn", torch.from_numpy(a).float(), torch.sin(arg)).numpy()
+    return out
+
+
+def training_set(cfg: PitchTaskConfig, n: int | None = None, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(waves (n, excerpt samples) float32 at 16 kHz, f0 Hz)``: see the module docstring."""
+    from psychobench.stimuli.audio.pitch import fixed_region_gain_db, ten_noise
+    from psychobench.stimuli.audio.signal import set_level
+
+    n = cfg.n_train if n is None else n
+    rng = np.random.default_rng([cfg.seed if seed is None else seed, 2021])
+    m = int(round(cfg.excerpt_s * FS))
+    lo, hi = cfg.f0_range_hz
+    f0 = 2 ** rng.uniform(np.log2(lo), np.log2(hi), n)
+    kind = rng.choice(4, n, p=[0.35, 0.3, 0.3, 0.05])     # B&O band, Butterworth band, vowel-like, pure tone
+    phase = rng.choice(4, n)
+    ref = 2 ** rng.uniform(np.log2(150), np.log2(4500), n)           # lower -15 dB edge of the fixed band
+    f_lo = np.where(rng.random(n) < 0.3, 0.0, f0 * 2 ** rng.uniform(0, np.log2(25), n))
+    f_hi = np.maximum(f_lo, f0) * 2 ** rng.uniform(0.6, 3.0, n)
+    formants = np.sort(2 ** rng.uniform(np.log2(250), np.log2(3500), (n, 3)), 1)
+    fbw = rng.uniform(60, 200, (n, 3))
+    sl_db = rng.uniform(8, 30, n)
+
+    def amp_of(rows, fk):
+        kd = kind[rows][:, None]
+        bern = np.sqrt(2.0 * 10 ** ((sl_db[rows][:, None] + fixed_region_gain_db(fk, ref[rows][:, None])) / 10))
+        with np.errstate(divide="ignore"):
+            g_hp = np.where(f_lo[rows][:, None] > 0, 1 / np.sqrt(1 + (f_lo[rows][:, None] / fk) ** 8), 1.0)
+        band = g_hp / np.sqrt(1 + (fk / f_hi[rows][:, None]) ** 8)
+        res = sum(1 / np.sqrt(1 + ((fk - formants[rows][:, j:j + 1]) / fbw[rows][:, j:j + 1]) ** 2) for j in range(3))
+        vowel = res * (fk / 100.0) ** -1.0
+        tone = (np.arange(fk.shape[1])[None, :] == 0).astype(float)
+        return np.select([kd == 0, kd == 1, kd == 2], [bern, band, vowel], tone)
+
+    x = _synth(f0, amp_of, phase, m, rng.uniform(0.01, 0.15, n), rng).astype(np.float64)
+    # noise: TEN at the B&O level for the fixed band (as in the experiment), else TEN or pink at a
+    # random SNR, or none
+    noise = ten_noise((n, m), FS, rng)
+    pink = np.fft.irfft(np.fft.rfft(rng.standard_normal((n, m)), axis=1) /
+                        np.sqrt(np.maximum(np.fft.rfftfreq(m, 1 / FS), 20.0)), m, axis=1)
+    pink /= pink.std(1, keepdims=True)
+    snr = rng.uniform(0, 30, n)
+    sig = x.std(1, keepdims=True)
+    other = np.where(rng.random(n)[:, None] < 0.5, noise / noise.std(1, keepdims=True), pink) * sig * \
+        10 ** (-snr[:, None] / 20)
+    other[rng.random(n) < 0.2] = 0.0
+    x = np.where(kind[:, None] == 0, x + noise, x + other)
+    x = set_level(x, -20.0) * 10 ** (rng.uniform(-10, 10, (n, 1)) / 20)
+    return x.astype(np.float32), f0
+
+
+def soft_targets(f0: torch.Tensor, bin_log2: torch.Tensor, sigma_bins: float = 0.5) -> torch.Tensor:
+    """Gaussian targets on the log-F0 axis (sigma in bins), normalised per row."""
+    step = bin_log2[1] - bin_log2[0]
+    z = (torch.log2(f0)[:, None] - bin_log2[None, :]) / (sigma_bins * step)
+    w = torch.exp(-0.5 * z ** 2)
+    return w / w.sum(1, keepdim=True)
+
+
+class PitchNetModule(pl.LightningModule):
+    """Lightning module of the pitch network: trains on cochlear representations, estimates F0
+    of waveforms (see the module docstring)."""
+
+    def __init__(self, n_channels: int = 32, n_bins: int = 416, f0_lo: float = 40.0, bins_per_semitone: int = 8,
+                 width: int = 16, lr: float = 2e-3, excerpt_s: float = 0.05, time_layers: int = 2):
+        super().__init__()
+        self.save_hyperparameters()
+        self.front = CochlearFrontEnd(n_channels)
+        self.net = PitchNet(n_channels, n_bins, width, time_layers=time_layers)
+        self.register_buffer("bin_log2", torch.log2(torch.tensor(f0_lo)) +
+                             torch.arange(n_bins, dtype=torch.float32) / (12 * bins_per_semitone), persistent=False)
+
+    def training_step(self, batch, batch_idx):
+        x, f0 = batch
+        logits = self.net(x)
+        loss = -(soft_targets(f0, self.bin_log2) * torch.log_softmax(logits, 1)).sum(1).mean()
+        self.log("train_loss", loss)
+        return loss
+
+    def configure_optimizers(self):
+        opt = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=1e-4)
+        steps = self.trainer.estimated_stepping_batches
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.hparams.lr, total_steps=int(steps))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    @torch.inference_mode()
+    def posterior(self, wave: np.ndarray | torch.Tensor, batch_size: int = 256) -> np.ndarray:
+        """F0 posterior ``(n, n_bins)`` of waveforms ``(n, samples)`` at 16 kHz: the mean over
+        50-ms windows (hop 25 ms) of the network's softmax."""
+        self.eval()
+        x = torch.as_tensor(np.asarray(wave, np.float32))
+        win = int(self.hparams.excerpt_s * NET_FS)
+        out = []
+        for i in range(0, len(x), batch_size):
+            c = self.front(x[i:i + batch_size])                               # (b, 1, ch, T)
+            if c.shape[-1] < win:
+                raise ValueError(f"intervals of {x.shape[1]} samples are shorter than the {win * 2}-sample window")
+            frames = c.unfold(3, win, win // 2)                               # (b, 1, ch, F, win)
+            b, _, ch, nf, _ = frames.shape
+            frames = frames.permute(0, 3, 1, 2, 4).reshape(b * nf, 1, ch, win)
+            p = torch.softmax(self.net(frames).double(), 1).reshape(b, nf, -1).mean(1)
+            out.append(p)
+        return torch.cat(out).numpy()
+
+    def log_f0(self, wave, batch_size: int = 256) -> np.ndarray:
+        """log2 F0 estimate per waveform: posterior-weighted mean of log2 F0 within 1 semitone
+        of the posterior's peak."""
+        p = self.posterior(wave, batch_size)
+        grid = self.bin_log2.numpy().astype(np.float64)
+        peak = grid[p.argmax(1)]
+        near = np.abs(grid[None, :] - peak[:, None]) <= 1 / 12
+        w = np.where(near, p, 0.0)
+        return (w * grid[None, :]).sum(1) / w.sum(1)
+
+
+def checkpoint_path(cfg: PitchTaskConfig) -> Path:
+    from psychobench.stimuli.audio.synth import audio_cache_dir
+
+    return audio_cache_dir() / f"pitchnet_{cfg.key()}.ckpt"
+
+
+def _module(cfg: PitchTaskConfig) -> PitchNetModule:
+    return PitchNetModule(cfg.n_channels, cfg.n_bins, cfg.f0_range_hz[0], cfg.bins_per_semitone, cfg.width, cfg.lr,
+                          cfg.excerpt_s, cfg.time_layers)
+
+
+def train_pitch_net(cfg: PitchTaskConfig = PitchTaskConfig(), *, force: bool = False, verbose: bool = False) -> Path:
+    """Train (or find cached, its bytes checked against their seal) the pitch network; returns
+    its checkpoint path.  Deterministic: seeded stimuli, initialisation and data order,
+    deterministic kernels."""
+    path = checkpoint_path(cfg)
+    if not force and check_seal(path, "trained pitch network"):
+        return path
+    with torch.inference_mode(False), torch.enable_grad():
+        pl.seed_everything(cfg.seed, workers=True, verbose=False)
+        waves, f0 = training_set(cfg)
+        module = _module(cfg)
+        with torch.no_grad():
+            coch = torch.cat([module.front(torch.from_numpy(waves[i:i + 512])) for i in range(0, len(waves), 512)])
+        ds = torch.utils.data.TensorDataset(coch, torch.from_numpy(f0.astype(np.float32)))
+        dl = torch.utils.data.DataLoader(ds, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
+                                         generator=torch.Generator().manual_seed(cfg.seed))
+        trainer = pl.Trainer(max_epochs=int(cfg.epochs), accelerator="cpu", logger=False, enable_checkpointing=False,
+                             enable_progress_bar=verbose, enable_model_summary=False, deterministic=True)
+        trainer.fit(module, dl)
+    write_sealed(path, trainer.save_checkpoint)
+    return path
+
+
+def load_pitch_net(cfg: PitchTaskConfig = PitchTaskConfig(), trained: bool = True, twin_seed: int = 1
+                   ) -> PitchNetModule:
+    """The trained network (from its sealed checkpoint, training it first if missing), or its
+    untrained twin (same architecture, seeded random weights)."""
+    if not trained:
+        torch.manual_seed(twin_seed)
+        return _module(cfg).eval()
+    path = checkpoint_path(cfg)
+    if not check_seal(path, "trained pitch network"):
+        train_pitch_net(cfg)
+    return PitchNetModule.load_from_checkpoint(path, map_location="cpu").eval()

@@ -1,0 +1,108 @@
+"""The pitch network: its cochlear front end (ERB spacing, place of a tone, phase locking),
+soft F0 targets, the two-interval decision on hand-made posteriors, and deterministic sealed
+training of a tiny network."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from psychobench.models.audio.cochleagram import erb_number
+from psychobench.models.audio.pitchnet import (FS, NET_FS, CochlearFrontEnd, PitchTaskConfig, soft_targets,
+                                               train_pitch_net)
+from psychobench.models.audio.observers import ObserverError, PitchNetObserver
+
+
+def _tone(f, dur=0.2):
+    t = np.arange(int(dur * FS)) / FS
+    return torch.from_numpy((0.1 * np.sin(2 * np.pi * f * t)).astype(np.float32))[None]
+
+
+def test_front_end_channels_are_erb_spaced_and_a_tone_excites_its_place():
+    fe = CochlearFrontEnd(n_channels=32)
+    steps = np.diff(erb_number(fe.cf))
+    assert np.allclose(steps, steps[0]) and fe.cf[0] == pytest.approx(100) and fe.cf[-1] == pytest.approx(6000)
+    for f in (300.0, 1000.0, 3000.0):
+        y = fe(_tone(f))[0, 0].numpy()                       # (channels, time) at 8 kHz
+        assert y.shape == (32, int(0.2 * NET_FS))
+        energy = y[:, 400:].std(1)
+        assert abs(np.log2(fe.cf[energy.argmax()] / f)) < 0.25, f
+
+
+def test_front_end_keeps_phase_locking_at_200_hz():
+    """A 200-Hz tone's channel output repeats every 5 ms (40 samples at 8 kHz): its
+    autocorrelation peaks there, not at a lag of 2.5 ms."""
+    fe = CochlearFrontEnd(n_channels=32)
+    y = fe(_tone(200.0))[0, 0].numpy()
+    c = y[np.argmin(np.abs(fe.cf - 200.0)), 400:]
+    c = c - c.mean()
+    ac = np.array([np.dot(c[:-lag], c[lag:]) for lag in range(1, 60)])
+    assert ac[24:55].argmax() + 25 == 40                  # the first peak past lag 0
+    assert ac[39] > 0 > ac[19]
+
+
+def test_soft_targets_peak_at_the_true_f0():
+    cfg = PitchTaskConfig()
+    grid = torch.from_numpy(cfg.bin_log2().astype(np.float32))
+    f0 = torch.tensor([50.0, 200.0, 612.0])
+    t = soft_targets(f0, grid)
+    assert torch.allclose(t.sum(1), torch.ones(3))
+    assert np.allclose(2 ** grid[t.argmax(1)].numpy(), f0.numpy(), rtol=0.0037)   # within half a 1/8-semitone bin
+    assert cfg.n_bins == 416
+
+
+class _Posteriors:
+    """A stand-in module whose posterior is a bump at each row's given F0."""
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.bin_log2 = torch.from_numpy(cfg.bin_log2().astype(np.float32))
+
+    def posterior(self, f0, batch_size=None):
+        g = self.cfg.bin_log2()
+        p = np.exp(-0.5 * ((g[None, :] - np.log2(f0)[:, None]) / (0.4 / 96)) ** 2)
+        return p / p.sum(1, keepdims=True)
+
+
+@pytest.mark.parametrize("decision", ["f0", "shift"])
+def test_two_interval_decision_reads_the_higher_interval(decision):
+    obs = PitchNetObserver(decision=decision)
+    obs._module = _Posteriors(PitchTaskConfig())
+    first = np.array([100.0, 200.0, 300.0, 455.0])
+    second = first * np.array([1.004, 1 / 1.004, 1.02, 1 / 1.1])     # 0.4% up, 0.4% down, 2% up, 10% down
+    out = obs.respond_2i(first, second)
+    assert list(out["response"]) == ["second", "first", "second", "first"]
+    assert np.allclose(out["f0_1_est"], first, rtol=1e-3)
+
+
+def test_observer_settings_are_checked():
+    from psychobench.data.answers import answer_space
+
+    with pytest.raises(ObserverError, match="decision"):
+        PitchNetObserver(decision="median")
+    with pytest.raises(ObserverError, match="two intervals"):
+        PitchNetObserver().check(answer_space(["apple", "baby"]))
+    assert PitchNetObserver(trained=False).family == "random"
+
+
+def test_training_is_deterministic_and_sealed(tmp_path, monkeypatch):
+    from psychobench.data.io import IntegrityWarning
+
+    monkeypatch.setenv("PSYCHOBENCH_CACHE", str(tmp_path / "cache"))
+    cfg = dataclasses.replace(PitchTaskConfig(), n_train=128, epochs=1, batch_size=32, width=4)
+    w = lambda p: torch.load(p, map_location="cpu", weights_only=False)["state_dict"]   # noqa: E731
+    first = {k: v.clone() for k, v in w(train_pitch_net(cfg)).items()}
+    again = w(train_pitch_net(cfg, force=True))
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    path = train_pitch_net(cfg)
+    with open(path, "r+b") as f:
+        f.seek(-300, 2)
+        b = f.read(1)
+        f.seek(-300, 2)
+        f.write(bytes([b[0] ^ 0xFF]))
+    with pytest.warns(IntegrityWarning, match="pitch network"):
+        back = train_pitch_net(cfg)
+    assert all(torch.equal(first[k], v) for k, v in w(back).items())
