@@ -166,3 +166,19 @@ def test_answer_cache_serves_hearing_runs(tmp_path, mirror):
     assert "reused" not in second                                   # not from the run memo
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "first" / "trials.parquet"),
                                   pd.read_parquet(tmp_path / "second" / "trials.parquet"))
+
+
+@pytest.mark.slow
+def test_pitch_shift_preset_small(tmp_path, mirror):
+    # the untrained twin (seeded random weights: no training in the test) on 4 conditions, 3 items
+    s = run_app(tmp_path, "pshift", "experiment=pitch_shift", "model=pitchnet_untrained", "stimuli.f0s_hz=[200]",
+                "stimuli.centre_harmonics=[5]", "stimuli.n_items=3", "stimuli.n_boot=50", "trainer.batch_size=16")
+    common(s, 4 * 3)
+    d = s["datasets"]["pitch_shift"]
+    r = d["r_pitch_shift"]
+    assert isinstance(r, dict) and (r["value"] is None or -1 <= r["value"] <= 1)
+    assert "Moore & Moore" in s["notes"]["pitch_shift"]["cite"] and "16-kHz" in s["notes"]["pitch_shift"]["design"]["ours"]
+    m = pd.read_csv(tmp_path / "pshift" / "metrics.csv")
+    ps = m[(m["metric"] == "pitch_shift_percent") & (m["observer"] == "pitchnet-untrained")]
+    assert len(ps) == 4 and np.isfinite(ps["value"]).all() and (ps["value_ci_low"] <= ps["value"]).all()
+    assert set(m["observer"]) == {"pitchnet-untrained", "humans", "baseline: shift / centre harmonic"}

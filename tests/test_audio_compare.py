@@ -378,3 +378,72 @@ def test_speech_maskers_from_real_ccc_speech(mirror_env):
     assert WordsInNoise().notes["background_source"]["ssn"] == "stand-in"
     with pytest.raises(SettingError, match="speech_dir"):
         WordsInNoise(speech="ccc")
+
+
+def test_pitch_headline_draws_bound_the_count_and_r():
+    # 6 conditions with known thresholds 0.5..16 % (log-linear in the "human" values, so r = 1
+    # in the limit) and 2 at chance: the count is 6 and r is near 1, and both intervals hold them
+    rng = np.random.default_rng(3)
+    deltas = 2.0 ** np.arange(-3, 6)
+    thr = {f"c{i}": 0.5 * 2.0 ** i for i in range(6)}
+    rows = []
+    for c, t0 in {**thr, "flat1": None, "flat2": None}.items():
+        d = np.repeat(deltas, 40)
+        p = 0.5 if t0 is None else 0.5 + 0.5 / (1 + np.exp(-3 * (np.log10(d) - np.log10(t0))))
+        rows.append(pd.DataFrame({"condition": c, "delta_pct": d, "correct": rng.random(len(d)) < p}))
+    trials = pd.concat(rows, ignore_index=True)
+    conds = pd.DataFrame({"condition": list(thr) + ["flat1", "flat2"],
+                          "human_f0dl_percent": [3 * v for v in thr.values()] + [1.0, 1.0]})
+    th = compare.f0dl_thresholds(trials, n_boot=20).set_index("condition")
+    assert (th.loc[list(thr), "status"] == "ok").all() and (th.loc[["flat1", "flat2"], "status"] == "at_chance").all()
+    draws = compare.pitch_headline_draws(trials, conds, n_boot=100, seed=0)
+    n_draws, r_draws = draws["n_thresholds_reached"], draws["r_log_thresholds"]
+    assert n_draws.shape == r_draws.shape == (100,)
+    assert np.median(n_draws) == 6 and n_draws.max() <= 8
+    r_hat = compare.pitch_comparison(conds.merge(th.reset_index(), on="condition"))["r_log_thresholds"]
+    assert r_hat > 0.9 and np.nanmedian(r_draws) > 0.8
+    lo, hi = compare.draws_interval(n_draws, 6)
+    assert lo <= 6 <= hi
+    lo, hi = compare.draws_interval(r_draws, r_hat)
+    assert 0.6 < lo < r_hat < hi <= 1.0
+    # too few defined draws: no interval rather than one conditioned on the lucky draws
+    assert compare.draws_interval(np.r_[np.full(50, np.nan), np.ones(50)], 1.0) == (None, None)
+
+
+def test_pitch_shift_table_recovers_planted_shifts_and_de_boer_baseline():
+    from psychobench.consistency.table import HUMANS
+    from psychobench.experiments.hearing import PitchShift
+
+    exp = PitchShift(n_items=8, n_boot=200)
+    conds = exp.conditions_table()
+    assert len(conds) == 36 and conds["human_pitch_shift_percent"].notna().all()
+    # an observer whose pitch follows de Boer's rule exactly, with 0.2% estimate noise per item
+    rng = np.random.default_rng(0)
+    t = conds.loc[conds.index.repeat(8)].reset_index(drop=True)
+    t["f0_true"] = t["f0_hz"] * rng.uniform(0.97, 1.03, len(t))
+    planted = t["shift_percent"] / t["centre_harmonic"]
+    t["f0_2_est"] = t["f0_true"] * (1 + planted / 100) * np.exp(rng.normal(0, 0.002, len(t)))
+    t["subject"], t["stimulus_id"] = "deboer-like", [f"s{i}" for i in range(len(t))]
+    m = compare.pitch_shift_table(t, conds, dataset="pitch_shift", n_boot=200)
+    mine = m[(m.observer == "deboer-like")].set_index(["metric", "condition"])
+    base = m[(m.observer == compare.DEBOER)].set_index(["metric", "condition"])
+    ps = mine.loc["pitch_shift_percent"]
+    want = (conds["shift_percent"] / conds["centre_harmonic"]).to_numpy()
+    np.testing.assert_allclose(ps.loc[conds["condition"], "value"], want, atol=0.2)
+    assert ((ps["value_ci_low"] <= ps["value"]) & (ps["value"] <= ps["value_ci_high"])).all()
+    for c in (5, 11, 16):                                  # slope 1/N, inside its interval
+        row = mine.loc[("pitch_shift_slope", f"h{c}")]
+        assert row["value"] == pytest.approx(1 / c, abs=0.01)
+        assert row["value_ci_low"] <= row["value"] <= row["value_ci_high"]
+        assert base.loc[("pitch_shift_slope", f"h{c}"), "value"] == pytest.approx(1 / c)
+    r = mine.loc[("r_pitch_shift", "")]
+    assert r["value"] == pytest.approx(base.loc[("r_pitch_shift", ""), "value"], abs=0.02)
+    assert r["value_ci_low"] <= r["value"] <= r["value_ci_high"] and r["n"] == 36
+    hum = m[(m.observer == HUMANS) & (m.metric == "pitch_shift_slope")].set_index("condition")["value"]
+    assert hum["h5"] > hum["h11"] > hum["h16"]             # the listeners' resolvability pattern
+    # an observer without F0 estimates is refused by name; a missing estimate names its trial
+    with pytest.raises(ValueError, match="no F0 estimates"):
+        compare.pitch_shift_table(t.drop(columns="f0_2_est"), conds, dataset="pitch_shift")
+    with pytest.raises(ValueError, match="s3"):
+        compare.pitch_shift_table(t.assign(f0_2_est=np.where(t.index == 3, np.nan, t["f0_2_est"])), conds,
+                                  dataset="pitch_shift")

@@ -106,3 +106,29 @@ def test_training_is_deterministic_and_sealed(tmp_path, monkeypatch):
     with pytest.warns(IntegrityWarning, match="pitch network"):
         back = train_pitch_net(cfg)
     assert all(torch.equal(first[k], v) for k, v in w(back).items())
+
+
+def test_random_feature_control_reads_embedding_differences():
+    from psychobench.data.answers import answer_space
+    from psychobench.models.controls import random_features
+    from psychobench.models.readouts import as_readout
+
+    obs = random_features("pitchnet", seed=3, readout="logistic")
+    assert isinstance(obs, PitchNetObserver) and obs.fitted and obs.family == "random"
+    assert obs.name == "pitchnet-random+logistic"
+    obs.check(answer_space(["first", "second"]))
+    waves = torch.from_numpy(np.stack([np.stack([_tone(f)[0].numpy(), _tone(f * 1.1)[0].numpy()])
+                                       for f in (150.0, 300.0)]))          # (2 trials, 2 intervals, samples)
+    f = obs.features({"waves": waves})
+    m = obs.module()
+    assert f.shape == (2, 4 * PitchTaskConfig().width * 32) and f.dtype == torch.float32
+    torch.testing.assert_close(f, m.embedding(waves[:, 1]) - m.embedding(waves[:, 0]))
+    swapped = obs.features({"waves": waves.flip(1)})                 # order of the intervals flips the sign
+    torch.testing.assert_close(swapped, -f)
+    assert "readout" not in obs.feature_identity() and obs.identity()["readout"] == as_readout("logistic").identity()
+    with pytest.raises(ObserverError, match="pipeline"):
+        obs.answer({"waves": waves}, answer_space(["first", "second"]))
+    with pytest.raises(ObserverError, match="fitted"):
+        PitchNetObserver(trained=False, readout="imagenet")
+    with pytest.raises(ObserverError, match="layer"):
+        random_features("pitchnet", readout="logistic", layer="net.freq")

@@ -12,7 +12,7 @@ import pytest
 
 from psychobench.consistency import agreement
 from psychobench.consistency import table as T
-from psychobench.report import analyses
+from psychobench.report import analyses, plots
 
 pytestmark = pytest.mark.timeout(600)
 PACKAGE = Path(analyses.__file__).resolve().parents[1]
@@ -261,6 +261,44 @@ def _pitch_run(root: Path) -> None:
               headline={"pitch_f0dl": ["r_log_thresholds", "n_thresholds_reached"]})
 
 
+def _pitch_shift_run(root: Path) -> None:
+    """A frequency-shift run's folder: the composed ``experiment=pitch_shift`` config, the
+    listeners' real pitch shifts, de Boer's rule, and a model 1 point above the listeners."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from psychobench.consistency.hearing import DEBOER
+    from psychobench.results.pipeline import experiments_of
+
+    with initialize_config_dir(str(PACKAGE.parent / "conf"), version_base="1.3"):
+        cfg = compose("config", overrides=["experiment=pitch_shift"])
+    cond = experiments_of(cfg)["pitch_shift"].conditions_table()
+    rows = []
+    for r in cond.itertuples(index=False):
+        h = r.human_pitch_shift_percent
+        rows += [T.row("pitch_shift", "pitch_shift_percent", "pitchnet", h + 1, condition=r.condition,
+                       value_ci=(h + 0.5, h + 1.5), n=12),
+                 T.row("pitch_shift", "pitch_shift_percent", T.HUMANS, h, condition=r.condition),
+                 T.row("pitch_shift", "pitch_shift_percent", DEBOER, r.shift_percent / r.centre_harmonic,
+                       condition=r.condition)]
+    rows.append(T.row("pitch_shift", "r_pitch_shift", "pitchnet", 1.0, value_ci=(0.9, 1.0), n=len(cond)))
+    write_run(root, "pshift", "pitchnet", rows, config=OmegaConf.to_yaml(cfg), headline={"pitch_shift": ["r_pitch_shift"]})
+
+
+def test_pitch_shift_figure_from_a_run(tmp_path, mirror):
+    _pitch_shift_run(tmp_path)
+    t = analyses.pitch_shifts(analyses.load(tmp_path))
+    assert sorted(t["kind"].unique()) == ["baseline", "humans", "model"] and len(t) == 3 * 36
+    by = t.pivot_table(index="condition", columns="kind", values="value")
+    np.testing.assert_allclose(by["model"], by["humans"] + 1)
+    base = t[t["kind"] == "baseline"]
+    np.testing.assert_allclose(base["value"], base["shift_percent"] / base["centre_harmonic"])
+    fig = plots.pitch_shifts(t)
+    assert len(fig.axes) == 3 and [a.get_title() for a in fig.axes][0] == "envelope centred on harmonic 5"
+    labels = fig.axes[-1].get_legend_handles_labels()[1]
+    assert set(labels) == {"humans", "pitchnet", "de Boer: shift / harmonic"}
+
+
 @pytest.mark.slow
 def test_report_shows_hearing_only_with_hearing_runs(tmp_path, mirror):
     from psychobench.cli.report import build
@@ -274,6 +312,7 @@ def test_report_shows_hearing_only_with_hearing_runs(tmp_path, mirror):
     both = tmp_path / "both"
     write_run(both, "r1", "net-a", [cell("edge", "i1", "net-a", 0.5)])
     _pitch_run(both)
+    _pitch_shift_run(both)
     data = analyses.load(both)
     assert analyses.has_hearing(data)
     th = analyses.pitch_thresholds(data)
@@ -281,6 +320,7 @@ def test_report_shows_hearing_only_with_hearing_runs(tmp_path, mirror):
     ipynb, html = build(both, tmp_path / "out2")
     text = html.read_text()
     assert "Hearing: comparisons with listeners" in text and "Hearing: pitch" in text
+    assert "Hearing: frequency-shifted complexes" in text
     assert "Hearing: words in noise" not in text                     # no words-in-noise run
     nb = json.loads(ipynb.read_text())
     outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]

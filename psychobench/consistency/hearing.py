@@ -381,6 +381,30 @@ CCC_RATES = ("correct", "in_answers", "dominant", "logprob")
 # pitch
 
 
+def _f0dl_counts(trials: pd.DataFrame):
+    """Correct counts and trial counts ``(conditions x deltas)`` and log10 deltas."""
+    g = trials.groupby(["condition", "delta_pct"])["correct"].agg(k="sum", n="count")
+    k = g["k"].unstack(fill_value=0).astype(float)
+    n = g["n"].unstack(fill_value=0).astype(float)
+    return k, n, np.log10(k.columns.to_numpy(float))
+
+
+def _f0dl_fit(x, k, n, criterion: float, lapse_max: float):
+    """Batched logistic fits of count rows ``k, n (..., deltas)`` at log10 deltas ``x``; returns
+    ``alpha, beta, lapse, nll, log10 threshold, status`` per row (the threshold rule of
+    :func:`f0dl_thresholds`)."""
+    a, b, lam, nll = fit_batch(x, k, n, kind="logistic", guess=0.5, lapse_bounds=(0.0, lapse_max))
+    t = threshold_value("logistic", a, b, 0.5, lam, criterion)
+    # a threshold only where the data show one: accuracy at the largest delta significantly
+    # above chance (one-sided exact binomial test, p < 0.05) and the fit crossing inside the range
+    top = np.argmax(x)
+    shown = above_chance(k[..., top], n[..., top], 0.5)
+    crossed = (t >= x.min()) & (t <= x.max())
+    status = np.where(~shown, "at_chance", np.where(
+        crossed, "ok", np.where(np.isfinite(t) & (t < x.min()) & (b > 0), "below_range", "not_reached")))
+    return a, b, lam, nll, t, status
+
+
 def f0dl_thresholds(trials: pd.DataFrame, criterion: float = 0.707, n_boot: int = 200, seed: int = 0,
                     lapse_max: float = 0.06) -> pd.DataFrame:
     """F0 difference limens by the method of constant stimuli: per condition, a logistic
@@ -397,21 +421,9 @@ def f0dl_thresholds(trials: pd.DataFrame, criterion: float = 0.707, n_boot: int 
     accuracy not rising with delta),
     ``alpha, beta, lapse`` (on the log10 scale) and ``n_trials``.
     """
-    g = trials.groupby(["condition", "delta_pct"])["correct"].agg(k="sum", n="count")
-    k = g["k"].unstack(fill_value=0).astype(float)
-    n = g["n"].unstack(fill_value=0).astype(float)
-    x = np.log10(k.columns.to_numpy(float))
-    a, b, lam, nll = fit_batch(x, k.to_numpy(), n.to_numpy(), kind="logistic", guess=0.5,
-                               lapse_bounds=(0.0, lapse_max))
-    t = threshold_value("logistic", a, b, 0.5, lam, criterion)
-    # a threshold only where the data show one: accuracy at the largest delta significantly
-    # above chance (one-sided exact binomial test, p < 0.05) and the fit crossing inside the range
-    top = np.argmax(x)
-    shown = above_chance(k.to_numpy()[:, top], n.to_numpy()[:, top], 0.5)
-    crossed = (t >= x.min()) & (t <= x.max())
-    inside = shown & crossed
-    status = np.where(~shown, "at_chance", np.where(
-        crossed, "ok", np.where(np.isfinite(t) & (t < x.min()) & (b > 0), "below_range", "not_reached")))
+    k, n, x = _f0dl_counts(trials)
+    a, b, lam, nll, t, status = _f0dl_fit(x, k.to_numpy(), n.to_numpy(), criterion, lapse_max)
+    inside = status == "ok"
     ci = np.full((len(k), 2), np.nan)
     for i in np.flatnonzero(inside):   # one bootstrap per condition (24), each batched over draws
         fit = PsychometricFit("logistic", a[i], b[i], 0.5, lam[i], nll[i], x, k.to_numpy()[i], n.to_numpy()[i],
@@ -427,6 +439,43 @@ def f0dl_thresholds(trials: pd.DataFrame, criterion: float = 0.707, n_boot: int 
         "ci_low": ci[:, 0], "ci_high": ci[:, 1], "status": status,
         "alpha": a, "beta": b, "lapse": lam, "n_trials": n.to_numpy().sum(1).astype(int),
     })
+
+
+def pitch_headline_draws(trials: pd.DataFrame, conditions: pd.DataFrame, criterion: float = 0.707,
+                         n_boot: int = 200, seed: int = 0, lapse_max: float = 0.06) -> dict[str, np.ndarray]:
+    """Bootstrap draws of the two pitch headlines over the model's trials: each condition x
+    delta cell is resampled (binomially: ``k* ~ Bin(n, k / n)``, the trial bootstrap of that cell),
+    every curve refitted (one batched fit of all draws and conditions) and the threshold rule
+    applied again; per draw, ``n_thresholds_reached`` (conditions with status ``ok``) and
+    ``r_log_thresholds`` over those conditions (NaN with fewer than 3).  The listeners'
+    thresholds (published means, no trial data) are held fixed, so an interval from these draws
+    bounds the model's value under its own trial noise, not the listeners'."""
+    k, n, x = _f0dl_counts(trials)
+    h = np.log10(conditions.set_index("condition").loc[k.index, "human_f0dl_percent"].to_numpy(float))
+    rng = np.random.default_rng([seed, 1005])
+    kk, nn = k.to_numpy(), n.to_numpy()
+    p = np.divide(kk, nn, out=np.zeros_like(kk), where=nn > 0)
+    kb = rng.binomial(nn.astype(np.int64)[None].repeat(n_boot, 0), p[None].repeat(n_boot, 0)).astype(float)
+    nb = np.broadcast_to(nn, kb.shape)
+    *_, t, status = _f0dl_fit(x, kb, nb, criterion, lapse_max)
+    ok = (status == "ok") & np.isfinite(h)[None, :]
+    count = ok.sum(1)
+    r = np.full(n_boot, np.nan)
+    for i in np.flatnonzero(count >= 3):
+        r[i] = pearson(t[i, ok[i]], h[ok[i]])
+    return {"n_thresholds_reached": count.astype(float), "r_log_thresholds": r}
+
+
+def draws_interval(draws: np.ndarray, estimate, min_valid: float = 0.9) -> tuple[float | None, float | None]:
+    """Bias-corrected percentile 95% interval (:func:`_bc_ci`: the draws add trial noise to an
+    estimate that already carries it) of bootstrap ``draws`` around ``estimate``, or
+    ``(None, None)`` when fewer than ``min_valid`` of the draws are defined (an interval from the
+    few draws that happened to give a value would be conditioned on them)."""
+    d = np.asarray(draws, float)
+    if estimate is None or d.size == 0 or np.isfinite(d).sum() < min_valid * d.size:
+        return None, None
+    lo, hi = _bc_ci(d, float(estimate))
+    return lo, hi
 
 
 def pitch_comparison(model_thresholds: pd.DataFrame) -> dict:
@@ -629,9 +678,105 @@ def pitch_table(model_trials: pd.DataFrame, conditions: pd.DataFrame, *, dataset
         for c, v in ratio.items():
             rows.append(T.row(dataset, "f0_estimate_ratio", observer, v, condition=c, n=2 * n_per.get(c, 0)))
     comp = pitch_comparison(m)
+    draws = pitch_headline_draws(model_trials, conditions, criterion, n_boot=n_boot, seed=seed)
     rows.append(T.row(dataset, "r_log_thresholds", observer, comp["r_log_thresholds"], n=comp["n_conditions"],
+                      value_ci=draws_interval(draws["r_log_thresholds"], comp["r_log_thresholds"]),
                       status=None if comp["r_log_thresholds"] is not None else "undefined"))
-    rows.append(T.row(dataset, "n_thresholds_reached", observer, comp["n_conditions"], n=len(m)))
+    rows.append(T.row(dataset, "n_thresholds_reached", observer, comp["n_conditions"], n=len(m),
+                      value_ci=draws_interval(draws["n_thresholds_reached"], comp["n_conditions"])))
+    return T.metric_table(rows, f"{dataset}/{observer}")
+
+
+#: the observer row of the pitch-shift baseline that follows de Boer's rule
+DEBOER = "baseline: shift / centre harmonic"
+
+
+def pitch_shift_draws(shift: np.ndarray, cond_index: np.ndarray, n_cond: int, n_boot: int, seed: int) -> np.ndarray:
+    """Bootstrap draws ``(n_boot, n_cond)`` of each condition's median pitch shift, resampling
+    the items of every condition (with replacement, within the condition)."""
+    rng = np.random.default_rng([seed, 2003])
+    order = np.argsort(cond_index, kind="stable")
+    sizes = np.bincount(cond_index, minlength=n_cond)
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    out = np.empty((n_boot, n_cond))
+    for c in range(n_cond):
+        vals = shift[order[starts[c]:starts[c] + sizes[c]]]
+        out[:, c] = np.median(vals[rng.integers(0, len(vals), (n_boot, len(vals)))], axis=1)
+    return out
+
+
+def _slopes(y: np.ndarray, x: np.ndarray, groups: np.ndarray) -> dict:
+    """Least-squares slope of ``y`` on ``x`` within each group, over the last axis of ``y``."""
+    out = {}
+    for g in np.unique(groups):
+        sel = groups == g
+        xc = x[sel] - x[sel].mean()
+        out[g] = (y[..., sel] - y[..., sel].mean(-1, keepdims=True)) @ xc / (xc @ xc)
+    return out
+
+
+def pitch_shift_table(model_trials: pd.DataFrame, conditions: pd.DataFrame, *, dataset: str, n_boot: int = 1000,
+                      seed: int = 0) -> pd.DataFrame:
+    """Pitch shifts of frequency-shifted complexes (Moore & Moore 2003).
+
+    Per trial, the pitch shift is ``100 (f0_2_est / f0_true - 1)`` % (the observer's F0 estimate
+    of the shifted complex over its true F0); per condition, the median over items (robust to an
+    occasional octave error), with a 95% percentile interval from ``n_boot`` resamples of the
+    items.  ``r_pitch_shift``: r of the condition medians with the listeners' (bias-corrected
+    interval from the same resamples; the listeners' means are held fixed);
+    ``pitch_shift_slope`` per centre harmonic (``condition`` = ``h<N>``): the slope of pitch shift
+    on component shift, the model's with its interval and the listeners'.  Beside them the
+    baseline of de Boer's rule (observer :data:`DEBOER`: pitch shift = component shift / centre
+    harmonic), which a model must beat to show more than the place of the envelope."""
+    from psychobench.consistency import table as T
+
+    missing = [c for c in ("f0_2_est", "f0_true") if c not in model_trials.columns]
+    if missing:
+        raise ValueError(f"{dataset}: the observer reports no F0 estimates (trial columns {missing} missing); "
+                         "the pitch-shift experiment needs one that does (model=pitchnet, model=crepe)")
+    observer = str(model_trials["subject"].iloc[0])
+    est = model_trials["f0_2_est"].to_numpy(float)
+    bad = ~np.isfinite(est) | (est <= 0)
+    if bad.any():
+        raise ValueError(f"{dataset}: {int(bad.sum())} trials without a positive finite F0 estimate "
+                         f"(first: {model_trials['stimulus_id'].iloc[np.flatnonzero(bad)[0]]})")
+    shift = 100 * (est / model_trials["f0_true"].to_numpy(float) - 1)
+    conds = conditions.reset_index(drop=True)
+    idx = pd.Index(conds["condition"]).get_indexer(model_trials["condition"])
+    if (idx < 0).any():
+        raise ValueError(f"{dataset}: trial conditions not in the design: "
+                         f"{sorted(set(model_trials['condition'][idx < 0]))[:5]}")
+    point = np.array([np.median(shift[idx == c]) if (idx == c).any() else np.nan for c in range(len(conds))])
+    draws = pitch_shift_draws(shift, idx, len(conds), n_boot, seed)
+    human = conds["human_pitch_shift_percent"].to_numpy(float)
+    deboer = conds["shift_percent"].to_numpy(float) / conds["centre_harmonic"].to_numpy(float)
+    n_per = np.bincount(idx, minlength=len(conds))
+    rows = []
+    for c, r in conds.iterrows():
+        lo, hi = np.percentile(draws[:, c], [2.5, 97.5])
+        rows.append(T.row(dataset, "pitch_shift_percent", observer, point[c], condition=r.condition, value_ci=(lo, hi),
+                          n=n_per[c]))
+        rows.append(T.row(dataset, "pitch_shift_percent", T.HUMANS, human[c], condition=r.condition))
+        rows.append(T.row(dataset, "pitch_shift_percent", DEBOER, deboer[c], condition=r.condition))
+    ok = np.isfinite(human) & np.isfinite(point)
+    if ok.sum() >= 3:
+        r_hat = float(pearson(point[ok], human[ok]))
+        r_draws = np.array([pearson(d[ok], human[ok]) for d in draws])
+        rows.append(T.row(dataset, "r_pitch_shift", observer, r_hat, value_ci=draws_interval(r_draws, r_hat),
+                          n=int(ok.sum())))
+        rows.append(T.row(dataset, "r_pitch_shift", DEBOER, float(pearson(deboer[ok], human[ok])), n=int(ok.sum())))
+    else:
+        rows.append(T.row(dataset, "r_pitch_shift", observer, None, n=int(ok.sum()), status="undefined"))
+    x, g = conds["shift_percent"].to_numpy(float), conds["centre_harmonic"].to_numpy(int)
+    if len(np.unique(x)) >= 2:
+        m_sl, d_sl = _slopes(point, x, g), _slopes(draws, x, g)
+        h_sl, b_sl = (_slopes(np.where(ok, human, np.nan), x, g) if ok.all() else {}), _slopes(deboer, x, g)
+        for c in m_sl:
+            lo, hi = np.percentile(d_sl[c], [2.5, 97.5])
+            rows.append(T.row(dataset, "pitch_shift_slope", observer, m_sl[c], condition=f"h{c}", value_ci=(lo, hi)))
+            if c in h_sl:
+                rows.append(T.row(dataset, "pitch_shift_slope", T.HUMANS, h_sl[c], condition=f"h{c}"))
+            rows.append(T.row(dataset, "pitch_shift_slope", DEBOER, b_sl[c], condition=f"h{c}"))
     return T.metric_table(rows, f"{dataset}/{observer}")
 
 

@@ -98,8 +98,16 @@ GLOSSARY: dict[str, str] = {
     # hearing: pitch (Bernstein & Oxenham 2005)
     "f0dl_percent": "F0 difference limen (%) at 70.7% correct, two intervals",
     "f0_estimate_ratio": "median estimated / true F0 (observers that report F0 estimates)",
-    "r_log_thresholds": "Pearson r of model and listener log F0 difference limens over conditions",
-    "n_thresholds_reached": "conditions in which the model reached a threshold",
+    "r_log_thresholds": "Pearson r of model and listener log F0 difference limens over the conditions where the "
+                        "model reached a threshold (interval: trial bootstrap of the model, listeners fixed)",
+    "n_thresholds_reached": "conditions in which the model reached a threshold (status ok: top difference above "
+                            "chance, fit crossing 70.7% inside the range; interval: trial bootstrap)",
+    # hearing: pitch of frequency-shifted complexes (Moore & Moore 2003)
+    "pitch_shift_percent": "pitch shift (% of F0) of a complex whose components are all shifted up by the same Hz: "
+                           "median over items of estimated / true F0 - 1",
+    "r_pitch_shift": "Pearson r of model and listener pitch shifts over the frequency-shift conditions",
+    "pitch_shift_slope": "slope of pitch shift on component shift (both % of F0) per centre harmonic; de Boer's "
+                         "rule predicts 1 / centre harmonic",
     # hearing: speech detection
     "dprime": "speech detection: z(hit rate) - z(false-alarm rate), rates log-linear corrected",
     "hit_rate": "speech detection: share of speech trials answered 'speech' ((k + 0.5) / (n + 1))",

@@ -195,3 +195,32 @@ def bernstein_oxenham_2005() -> pd.DataFrame:
     """F0DL table: ``spectrum, f0_hz, lowest_harmonic, phase, f0dl_percent, sd_percent``."""
     return pd.DataFrame(BERNSTEIN_OXENHAM_2005,
                         columns=["spectrum", "f0_hz", "lowest_harmonic", "phase", "f0dl_percent", "sd_percent"])
+
+
+# --------------------------------------------------------------------------------------------
+# Moore & Moore 2003 frequency-shifted complexes
+
+#: (f0_hz, spectral envelope centred on harmonic, component shift % of F0, pitch shift % of F0).
+#: Moore & Moore (2003, JASA 113:977), the listeners' mean pitch matches, as digitised by
+#: Saddler, Gonzalez & McDermott (2021, Nat Commun 12:7278; github.com/msaddler/pitchnet): the
+#: pitch of a complex whose every component is shifted up by the same number of Hz moves with
+#: the shift when the components are resolved (envelope centred on harmonic 5), less for harmonic
+#: 11, and hardly at all for harmonic 16 (unresolved: the envelope repetition rate stays at F0).
+MOORE_MOORE_2003: tuple[tuple[float, int, float, float], ...] = (
+    (400, 5, 0.0, 0.8029), (400, 5, 8.0, 3.3982), (400, 5, 16.0, 5.9931), (400, 5, 24.0, 6.5373),
+    (400, 11, 0.0, 0.1196), (400, 11, 8.0, 0.6211), (400, 11, 16.0, 1.3791), (400, 11, 24.0, 1.9231),
+    (400, 16, 0.0, -0.73), (400, 16, 8.0, -1.17), (400, 16, 16.0, -0.244), (400, 16, 24.0, -0.00058),
+    (200, 5, 0.0, 0.6951), (200, 5, 8.0, 3.4079), (200, 5, 16.0, 5.6098), (200, 5, 24.0, 6.9581),
+    (200, 11, 0.0, 0.0566), (200, 11, 8.0, 0.8515), (200, 11, 16.0, 1.8173), (200, 11, 24.0, 2.7402),
+    (200, 16, 0.0, -0.029), (200, 16, 8.0, 0.1271), (200, 16, 16.0, 0.6242), (200, 16, 24.0, 0.2688),
+    (100, 5, 0.0, 1.3547), (100, 5, 8.0, 3.5363), (100, 5, 16.0, 5.161), (100, 5, 24.0, 6.6987),
+    (100, 11, 0.0, 0.1967), (100, 11, 8.0, 0.9196), (100, 11, 16.0, 2.0293), (100, 11, 24.0, 2.7524),
+    (100, 16, 0.0, 1.226), (100, 16, 8.0, 1.0914), (100, 16, 16.0, 0.914), (100, 16, 24.0, 1.3366),
+)
+
+
+def moore_moore_2003() -> pd.DataFrame:
+    """Pitch shifts of frequency-shifted complexes: ``f0_hz, centre_harmonic, shift_percent,
+    pitch_shift_percent``."""
+    return pd.DataFrame(MOORE_MOORE_2003, columns=["f0_hz", "centre_harmonic", "shift_percent",
+                                                   "pitch_shift_percent"])

@@ -358,7 +358,7 @@ class PitchDiscrimination(Experiment):
     name: str = "pitch_f0dl"
     comparison: str = "condition"
     answers: object = ("first", "second")
-    deltas_pct: tuple = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6)
+    deltas_pct: tuple = (0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6)
     n_per_level: int = 6
     spectra: tuple = ("low", "high")
     phases: tuple = ("sine", "random")
@@ -419,6 +419,104 @@ class PitchDiscrimination(Experiment):
     def identity(self) -> dict:
         return {**super().identity(), "stimuli": self.stimuli().content_key(), "criterion": self.criterion,
                 "n_boot": self.n_boot}
+
+
+@dataclass
+class PitchShift(Experiment):
+    """The pitch of frequency-shifted complexes (Moore & Moore 2003;
+    :data:`~psychobench.stimuli.audio.pitch.MOORE2003_DESIGN`): every component of a complex is
+    shifted up by ``shifts_pct`` % of F0 under a spectral envelope centred on harmonic 5, 11 or
+    16.  Each trial's first interval is the unshifted complex, its second the shifted one; the
+    observer's F0 estimate of the second over the true F0 is the pitch shift.  Needs an observer
+    that reports F0 estimates (``f0_1_est, f0_2_est``: model=pitchnet, model=crepe).  Headline:
+    r of the 36 condition pitch shifts with the listeners' (``r_pitch_shift``), with the slope of
+    pitch shift on component shift per centre harmonic beside the listeners'."""
+
+    modality = "audio"
+    name: str = "pitch_shift"
+    comparison: str = "condition"
+    answers: object = ("first", "second")
+    f0s_hz: tuple = (100.0, 200.0, 400.0)
+    centre_harmonics: tuple = (5, 11, 16)
+    shifts_pct: tuple = (0.0, 8.0, 16.0, 24.0)
+    n_items: int = 12
+    f0_jitter_pct: float = 4.0
+    snr_db: float = 20.0
+    dur_s: float = 0.15
+    n_boot: int = 1000
+    seed: int = 0
+
+    def __post_init__(self):
+        from psychobench.stimuli.audio.pitch import MOORE2003_DESIGN, MOORE2003_FLAT_HARMONICS
+
+        self.f0s_hz = _numbers(self.name, "f0s_hz", self.f0s_hz, float, "F0s in Hz")
+        self.shifts_pct = _numbers(self.name, "shifts_pct", self.shifts_pct, float, "component shifts in % of F0")
+        self.centre_harmonics = _numbers(self.name, "centre_harmonics", self.centre_harmonics, int,
+                                         "centre harmonics of the spectral envelope")
+        bad = [c for c in self.centre_harmonics if c not in MOORE2003_FLAT_HARMONICS]
+        if bad:
+            raise SettingError(f"{self.name}: stimuli.centre_harmonics {bad} unknown; the experiment has "
+                               f"{sorted(MOORE2003_FLAT_HARMONICS)}")
+        if int(self.n_items) < 2:
+            raise SettingError(f"{self.name}: stimuli.n_items must be >= 2 (the interval is over items), "
+                               f"got {self.n_items}")
+        self.headline = self.headline or ("r_pitch_shift",)
+        self.notes = {"design": MOORE2003_DESIGN,
+                      "cite": "Moore & Moore (2003) JASA 113:977, digitised by Saddler, Gonzalez & McDermott "
+                              "(2021) Nat Commun 12:7278", **self.notes}
+        super().__post_init__()
+
+    @cached
+    def conditions_table(self) -> pd.DataFrame:
+        """The conditions of this run with the listeners' pitch shift where the human table has
+        one (``human_pitch_shift_percent``, NaN elsewhere)."""
+        from psychobench.data.listeners import moore_moore_2003
+
+        grid = pd.MultiIndex.from_product([self.f0s_hz, self.centre_harmonics, self.shifts_pct],
+                                          names=["f0_hz", "centre_harmonic", "shift_percent"]).to_frame(index=False)
+        h = moore_moore_2003().rename(columns={"pitch_shift_percent": "human_pitch_shift_percent"})
+        grid = grid.merge(h, on=["f0_hz", "centre_harmonic", "shift_percent"], how="left")
+        grid.insert(0, "condition", [f"f0={f:g}-h{c}-shift={s:g}" for f, c, s in
+                                     zip(grid["f0_hz"], grid["centre_harmonic"], grid["shift_percent"])])
+        return grid
+
+    @cached
+    def stimuli(self):
+        from psychobench.stimuli.audio.pitch import shifted_complex, ten_noise
+        from psychobench.stimuli.audio.signal import ramp, rms, set_level
+        from psychobench.stimuli.waveforms import WaveformSet
+
+        conds = self.conditions_table()
+        rng = np.random.default_rng([self.seed, 2003])
+        t = conds.loc[conds.index.repeat(int(self.n_items))].reset_index(drop=True)
+        t["item"] = np.tile(np.arange(int(self.n_items)), len(conds))
+        j = self.f0_jitter_pct / 100
+        t["f0_true"] = t["f0_hz"] * np.exp(rng.uniform(np.log1p(-j), np.log1p(j), len(t)))
+        f0, c = t["f0_true"].to_numpy(float), t["centre_harmonic"].to_numpy(int)
+        waves = []
+        for shift in (np.zeros(len(t)), t["shift_percent"].to_numpy(float)):
+            x = shifted_complex(f0, shift, c, FS, self.dur_s, level_dbfs=0.0)
+            noise = ten_noise(x.shape, FS, rng) * ramp(x.shape[1], int(0.01 * FS), "cos2")     # gated with the tone
+            x = x + noise * (rms(x) / rms(noise) * 10 ** (-self.snr_db / 20))[:, None]
+            waves.append(set_level(x, -20.0))
+        t["f0_1"] = t["f0_2"] = t["f0_true"]
+        t["category"] = "second"          # the pitch of the shifted complex is higher for listeners
+        t["stimulus_id"] = [f"pshift-{i:05d}" for i in range(len(t))]
+        man = t[["stimulus_id", "condition", "category", "f0_hz", "f0_true", "f0_1", "f0_2", "centre_harmonic",
+                 "shift_percent", "item"]]
+        return WaveformSet(self.name, man, np.stack(waves, 1).astype(np.float32), FS)
+
+    def humans(self) -> pd.DataFrame:
+        return self.conditions_table()[["condition", "human_pitch_shift_percent"]]
+
+    def score(self, trials: pd.DataFrame, settings: ScoreSettings, *, chance: float | None = None) -> pd.DataFrame:
+        from psychobench.consistency import hearing as H
+
+        return H.pitch_shift_table(trials, self.conditions_table(), dataset=self.name, n_boot=self.n_boot,
+                                   seed=self.seed)
+
+    def identity(self) -> dict:
+        return {**super().identity(), "stimuli": self.stimuli().content_key(), "n_boot": self.n_boot}
 
 
 # --------------------------------------------------------------------------------------------
@@ -493,5 +591,5 @@ class SpeechDetection(Experiment):
         return {**super().identity(), "stimuli": self.stimuli().content_key()}
 
 
-__all__ = ["WordsInNoise", "EnglishCCC", "PitchDiscrimination", "SpeechDetection", "words_in_noise_stimuli",
+__all__ = ["WordsInNoise", "EnglishCCC", "PitchDiscrimination", "PitchShift", "SpeechDetection", "words_in_noise_stimuli",
            "vad_stimuli"]

@@ -221,8 +221,9 @@ def v1(name: str = "v1", size: int = 224, fov_deg: float = 8.0, sfs=(0.5, 1.0, 2
 def random_features(arch: str, name: str | None = None, seed: int = 0, layer: str | None = None,
                     pooling: str = "avg", grid: int = 2, readout=None) -> Observer:
     """``arch`` with random weights (seeded) and a fitted readout on ``layer`` (default
-    ``pre_logits``): any timm architecture, or ``wordnet`` (the word network's random twin, a
-    hearing observer)."""
+    ``pre_logits``): any timm architecture, ``wordnet`` (the word network's random twin, a
+    hearing observer) or ``pitchnet`` (the pitch network's, on the difference of the two
+    intervals' embeddings)."""
     readout = _fitted_readout(readout, "model=random_features")
     name = name or f"{arch}-random"
     if arch == "wordnet":
@@ -230,6 +231,13 @@ def random_features(arch: str, name: str | None = None, seed: int = 0, layer: st
 
         return WordNetObserver(trained=False, name=name, seed=int(seed), readout=readout, layer=layer,
                                pooling=pooling, grid=grid)
+    if arch == "pitchnet":
+        from psychobench.models.audio.observers import ObserverError, PitchNetObserver
+
+        if layer is not None:
+            raise ObserverError("model.arch=pitchnet: its readout reads the embedding (the input of its head); "
+                                f"model.layer={layer!r} is not offered")
+        return PitchNetObserver(trained=False, name=name, seed=int(seed), readout=readout)
     from psychobench.models.vision import create
 
     return create(name, arch=arch, pretrained=False, seed=int(seed), readout=readout, layer=layer,

@@ -469,6 +469,35 @@ def pitch_thresholds(data: Runs) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
 
+PITCH_SHIFT_COLUMNS = ["observer", "kind", "condition", "f0_hz", "centre_harmonic", "shift_percent", "value",
+                       "ci_low", "ci_high"]
+
+
+def pitch_shifts(data: Runs) -> pd.DataFrame:
+    """Pitch shifts of frequency-shifted complexes per (run, condition): each run's model
+    (``kind`` model, with its item interval), the listeners (``humans``) and de Boer's rule
+    (``baseline``), once each; columns :data:`PITCH_SHIFT_COLUMNS`."""
+    from psychobench.consistency.hearing import DEBOER
+
+    parts, seen = [], set()
+    for run, ds in runs_with_metric(data, "pitch_shift_percent"):
+        m = data.run_metrics(run)
+        m = m[(m["dataset"] == ds) & (m["metric"] == "pitch_shift_percent")]
+        facts = data.experiment(run, ds).conditions_table().set_index("condition")
+        for obs, g in m.groupby("observer"):
+            kind = "humans" if obs == T.HUMANS else "baseline" if obs == DEBOER else "model"
+            if kind != "model":
+                g = g[~g["condition"].isin({c for k, c in seen if k == obs})]
+                seen |= {(obs, c) for c in g["condition"]}
+            f = facts.reindex(g["condition"])
+            parts.append(pd.DataFrame({
+                "observer": obs, "kind": kind, "condition": g["condition"].to_numpy(),
+                "f0_hz": f["f0_hz"].to_numpy(float), "centre_harmonic": f["centre_harmonic"].to_numpy(int),
+                "shift_percent": f["shift_percent"].to_numpy(float), "value": g["value"].to_numpy(float),
+                "ci_low": g["value_ci_low"].to_numpy(float), "ci_high": g["value_ci_high"].to_numpy(float)}))
+    return pd.concat(parts, ignore_index=True)[PITCH_SHIFT_COLUMNS] if parts else pd.DataFrame(columns=PITCH_SHIFT_COLUMNS)
+
+
 def audio_headlines(data: Runs) -> pd.DataFrame:
     """Each hearing run's headline metrics (as its experiment names them) with the listeners'
     value of the same metric where there is one, the ceiling, the value relative to it and the

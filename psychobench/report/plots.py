@@ -254,6 +254,38 @@ def pitch_thresholds(table: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+def pitch_shifts(table: pd.DataFrame) -> plt.Figure:
+    """Pitch shift against component shift (both % of F0), one panel per centre harmonic of the
+    spectral envelope: the listeners (red), each model (dashed, open markers; bars: the range of
+    its per-F0 item intervals) and de Boer's rule (grey dotted), each point the mean over the
+    F0s tested."""
+    harmonics = sorted(table["centre_harmonic"].unique())
+    fig, axes = plt.subplots(1, len(harmonics), figsize=(3.6 * len(harmonics), 3.4), squeeze=False, sharey=True)
+    models = list(dict.fromkeys(table.loc[table["kind"] == "model", "observer"]))
+    pal = _palette(models + ["humans"])
+    for ax, h in zip(axes[0], harmonics, strict=True):
+        t = table[table["centre_harmonic"] == h]
+        for obs, g in t.groupby("observer", sort=False):
+            kind = g["kind"].iloc[0]
+            mean = g.groupby("shift_percent")[["value", "ci_low", "ci_high"]].mean().sort_index()
+            x = mean.index.to_numpy(float)
+            if kind == "humans":
+                ax.plot(x, mean["value"], marker="o", color=HUMAN_COLOUR, label="humans")
+            elif kind == "baseline":
+                ax.plot(x, mean["value"], ls=":", color="0.45", label="de Boer: shift / harmonic")
+            else:
+                err = np.abs(np.vstack([mean["value"] - mean["ci_low"], mean["ci_high"] - mean["value"]]))
+                ax.errorbar(x, mean["value"], yerr=err, marker="s", mfc="none", ls="--", color=pal[obs], capsize=2,
+                            label=obs)
+        ax.axhline(0, color="0.8", lw=0.8, zorder=0)
+        ax.set(title=f"envelope centred on harmonic {h}", xlabel="component shift (% of F0)",
+               xticks=sorted(t["shift_percent"].unique()))
+    axes[0, 0].set_ylabel("pitch shift (% of F0)")
+    axes[0, -1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.tight_layout()
+    return fig
+
+
 BENCHMARK_TITLES = {"ood_accuracy": "OOD accuracy", "accuracy_difference": "accuracy difference",
                     "observed_consistency": "observed consistency", "error_consistency": "error consistency",
                     "shape_bias": "shape bias"}

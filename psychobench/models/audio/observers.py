@@ -748,29 +748,48 @@ class PitchNetObserver(Observer):
     (default): compares the intervals' F0 estimates (posterior-weighted mean of log F0 within a
     semitone of the posterior peak); ``"shift"``: the shift of the whole posterior between the
     intervals (cross-correlation over log-F0 bins, peak refined by a parabola), which still works
-    when the posterior has an octave error in both intervals."""
+    when the posterior has an octave error in both intervals.
+
+    With a fitted ``readout`` (``model/readout=logistic``) the answer comes instead from a readout
+    fitted on the difference of the two intervals' embeddings (:meth:`PitchNetModule.embedding`,
+    the input of the network's head): with ``trained=False`` that is Kell et al. (2018)'s
+    random-feature baseline (``model=random_features model.arch=pitchnet``)."""
 
     trained: bool = True
     name: str = "pitchnet"
     decision: str = "f0"
     max_shift_semitones: float = 6.0
     epochs: int | None = None
+    time_layers: int | None = None
     seed: int = 1
     batch_size: int = 256
+    readout: object = None
     _module: object = field(default=None, repr=False)
     modality = "audio"
     preprocessing = AudioInput(fs=FS)
 
     def __post_init__(self):
+        from psychobench.models.base import fitted_name
+        from psychobench.models.readouts import as_readout
+
+        if self.time_layers is not None and int(self.time_layers) not in (2, 3):
+            raise ObserverError(f"{self.name}: model.time_layers must be 2 or 3, not {self.time_layers!r}")
         if self.decision not in ("f0", "shift"):
             raise ObserverError(f"{self.name}: model.decision must be 'f0' or 'shift', not {self.decision!r}")
+        if self.readout is not None:
+            self.readout = as_readout(self.readout)
+            if not self.readout.fitted:
+                raise ObserverError(f"{self.name}: it answers from its F0 posterior; a readout given here must be "
+                                    f"fitted (logistic), not {self.readout.name}")
         self.family = "network" if self.trained else "random"
+        self.name = fitted_name(self.name, self.readout)
 
     def _config(self):
         import dataclasses
 
         from .pitchnet import PitchTaskConfig
-        return PitchTaskConfig() if self.epochs is None else dataclasses.replace(PitchTaskConfig(), epochs=int(self.epochs))
+        change = {k: int(v) for k, v in (("epochs", self.epochs), ("time_layers", self.time_layers)) if v is not None}
+        return dataclasses.replace(PitchTaskConfig(), **change)
 
     def module(self):
         if self._module is None:
@@ -786,20 +805,43 @@ class PitchNetObserver(Observer):
         cfg = self._config()
         self.prepare()
         weights = f"sha256:{sha256_file(checkpoint_path(cfg))}" if self.trained else f"random-seed-{self.seed}"
-        return {"arch": "pitchnet", "task": cfg.key(), "weights": weights, "decision": self.decision,
-                "max_shift_semitones": self.max_shift_semitones}
+        out = {"arch": "pitchnet", "task": cfg.key(), "weights": weights}
+        if self.fitted:
+            return {**out, "features": "embedding difference (second - first)", "readout": self.readout.identity()}
+        return {**out, "decision": self.decision, "max_shift_semitones": self.max_shift_semitones}
+
+    def feature_identity(self) -> dict:
+        out = self.identity()
+        out.pop("readout", None)
+        return out
 
     def check(self, answers: AnswerSpace) -> None:
         if answers.open or set(answers.labels) != {"first", "second"}:
             raise ObserverError(f"{self.name} answers which of two intervals is higher ('first' or "
                                 "'second'); this experiment asks for something else")
+        if self.fitted:
+            self.readout.check(answers)
 
-    def answer(self, batch: dict, answers: AnswerSpace) -> dict:
-        self.check(answers)
+    def _intervals(self, batch: dict) -> np.ndarray:
         x = batch["waves"]
         x = x.detach().float().cpu().numpy() if hasattr(x, "detach") else np.stack([np.asarray(w) for w in x])
         if x.ndim != 3 or x.shape[1] != 2:
             raise ObserverError(f"{self.name} takes two-interval trials (batch, 2, samples); got {x.shape}")
+        return x
+
+    def features(self, batch: dict):
+        """Embedding of the second interval minus that of the first, ``(batch, features)``."""
+        if not self.fitted:
+            raise ObserverError(f"{self.name}: features are read for a fitted readout")
+        x = self._intervals(batch)
+        m = self.module()
+        return m.embedding(x[:, 1], self.batch_size) - m.embedding(x[:, 0], self.batch_size)
+
+    def answer(self, batch: dict, answers: AnswerSpace) -> dict:
+        if self.fitted:
+            raise ObserverError(f"{self.name}: a fitted readout answers through the run pipeline")
+        self.check(answers)
+        x = self._intervals(batch)
         return self.respond_2i(x[:, 0], x[:, 1])
 
     def shift_bins(self, p1: np.ndarray, p2: np.ndarray, bins_per_semitone: int) -> np.ndarray:
