@@ -244,10 +244,8 @@ class DualTaskModule(pl.LightningModule):
         return lw + lt
 
     def configure_optimizers(self):
-        opt = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=1e-4)
-        steps = self.trainer.estimated_stepping_batches
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.hparams.lr, total_steps=int(steps))
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+        from .wordnet import one_cycle_adamw
+        return one_cycle_adamw(self)
 
     @torch.inference_mode()
     def correct(self, coch: torch.Tensor, labels: torch.Tensor, task: str, batch_size: int = 512) -> np.ndarray:

@@ -238,10 +238,8 @@ class PitchNetModule(pl.LightningModule):
         return loss
 
     def configure_optimizers(self):
-        opt = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=1e-4)
-        steps = self.trainer.estimated_stepping_batches
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.hparams.lr, total_steps=int(steps))
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+        from .wordnet import one_cycle_adamw
+        return one_cycle_adamw(self)
 
     @torch.inference_mode()
     def posterior(self, wave: np.ndarray | torch.Tensor, batch_size: int = 256) -> np.ndarray:

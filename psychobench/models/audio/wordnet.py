@@ -118,6 +118,15 @@ class MixedWords(torch.utils.data.Dataset):
         return torch.from_numpy(mix.astype(np.float32)), torch.from_numpy(self.labels[idx])
 
 
+def one_cycle_adamw(module: pl.LightningModule, weight_decay: float = 1e-4) -> dict:
+    """AdamW with a one-cycle learning-rate schedule over the whole run (peak ``hparams.lr``,
+    stepped per batch): the optimiser of every network psychobench trains."""
+    opt = torch.optim.AdamW(module.parameters(), lr=module.hparams.lr, weight_decay=weight_decay)
+    steps = module.trainer.estimated_stepping_batches
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=module.hparams.lr, total_steps=int(steps))
+    return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+
 class WordNetModule(pl.LightningModule):
     """Lightning module of the word network: trains on mixed batches, predicts word posteriors."""
 
@@ -140,10 +149,7 @@ class WordNetModule(pl.LightningModule):
         return loss
 
     def configure_optimizers(self):
-        opt = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=1e-4)
-        steps = self.trainer.estimated_stepping_batches
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.hparams.lr, total_steps=int(steps))
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+        return one_cycle_adamw(self)
 
     @torch.inference_mode()
     def posteriors(self, wave: np.ndarray | torch.Tensor, batch_size: int = 256) -> np.ndarray:
