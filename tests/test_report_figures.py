@@ -294,7 +294,7 @@ def test_pitch_shift_figure_from_a_run(tmp_path, mirror):
     base = t[t["kind"] == "baseline"]
     np.testing.assert_allclose(base["value"], base["shift_percent"] / base["centre_harmonic"])
     fig = plots.pitch_shifts(t)
-    assert len(fig.axes) == 3 and [a.get_title() for a in fig.axes][0] == "envelope centred on harmonic 5"
+    assert len(fig.axes) == 3 and [a.get_title() for a in fig.axes][0] == "centre harmonic 5"
     labels = fig.axes[-1].get_legend_handles_labels()[1]
     assert set(labels) == {"humans", "pitchnet", "de Boer: shift / harmonic"}
 

@@ -257,12 +257,18 @@ def pitch_thresholds(table: pd.DataFrame) -> plt.Figure:
 def pitch_shifts(table: pd.DataFrame) -> plt.Figure:
     """Pitch shift against component shift (both % of F0), one panel per centre harmonic of the
     spectral envelope: the listeners (red), each model (dashed, open markers; bars: the range of
-    its per-F0 item intervals) and de Boer's rule (grey dotted), each point the mean over the
+    its per-F0 item intervals, averaged) and de Boer's rule (grey dotted), each point the mean over the
     F0s tested."""
     harmonics = sorted(table["centre_harmonic"].unique())
     fig, axes = plt.subplots(1, len(harmonics), figsize=(3.6 * len(harmonics), 3.4), squeeze=False, sharey=True)
     models = list(dict.fromkeys(table.loc[table["kind"] == "model", "observer"]))
     pal = _palette(models + ["humans"])
+    # the y range follows the points, not the bars: one wide item interval (an octave error in
+    # a few items) would otherwise flatten every curve; bars that leave the range are cut
+    means = table.groupby(["observer", "centre_harmonic", "shift_percent"])["value"].mean().to_numpy(float)
+    means = means[np.isfinite(means)]
+    lo, hi = (min(float(means.min()), -1.0), max(float(means.max()), 8.0)) if means.size else (-1.0, 8.0)
+    pad = 0.08 * (hi - lo)
     for ax, h in zip(axes[0], harmonics, strict=True):
         t = table[table["centre_harmonic"] == h]
         for obs, g in t.groupby("observer", sort=False):
@@ -278,8 +284,8 @@ def pitch_shifts(table: pd.DataFrame) -> plt.Figure:
                 ax.errorbar(x, mean["value"], yerr=err, marker="s", mfc="none", ls="--", color=pal[obs], capsize=2,
                             label=obs)
         ax.axhline(0, color="0.8", lw=0.8, zorder=0)
-        ax.set(title=f"envelope centred on harmonic {h}", xlabel="component shift (% of F0)",
-               xticks=sorted(t["shift_percent"].unique()))
+        ax.set(title=f"centre harmonic {h}", xlabel="component shift (% of F0)",
+               xticks=sorted(t["shift_percent"].unique()), ylim=(lo - pad, hi + pad))
     axes[0, 0].set_ylabel("pitch shift (% of F0)")
     axes[0, -1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
