@@ -270,7 +270,8 @@ def checkpoint_path(cfg: DualTaskConfig) -> Path:
     return audio_cache_dir() / f"dualnet_{cfg.key()}.ckpt"
 
 
-def train_dual_net(cfg: DualTaskConfig = DualTaskConfig(), *, force: bool = False, verbose: bool = False) -> Path:
+def train_dual_net(cfg: DualTaskConfig = DualTaskConfig(), *, force: bool = False, verbose: bool = False,
+                   device: str = "cpu") -> Path:
     """Train (or find cached, its bytes checked against their seal) the dual-task network with
     ``cfg.n_shared`` shared stages; returns its checkpoint path.  Deterministic: seeded
     initialisation, data order and dropout, deterministic kernels."""
@@ -288,7 +289,9 @@ def train_dual_net(cfg: DualTaskConfig = DualTaskConfig(), *, force: bool = Fals
         ds = torch.utils.data.TensorDataset(data.train, data.train_word, data.train_talker)
         dl = torch.utils.data.DataLoader(ds, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
                                          generator=torch.Generator().manual_seed(cfg.seed))
-        trainer = pl.Trainer(max_epochs=int(cfg.epochs), accelerator="cpu", logger=False, enable_checkpointing=False,
+        # trained where its settings were tuned (a CPU) unless asked otherwise, as the word network
+        # is: the cached weights are keyed by the task alone, and another device gives other weights
+        trainer = pl.Trainer(max_epochs=int(cfg.epochs), accelerator=device, logger=False, enable_checkpointing=False,
                              enable_progress_bar=verbose, enable_model_summary=False, deterministic=True)
         trainer.fit(module, dl)
     write_sealed(path, trainer.save_checkpoint)

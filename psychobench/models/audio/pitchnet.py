@@ -302,7 +302,8 @@ def _module(cfg: PitchTaskConfig) -> PitchNetModule:
                           cfg.excerpt_s, cfg.time_layers)
 
 
-def train_pitch_net(cfg: PitchTaskConfig = PitchTaskConfig(), *, force: bool = False, verbose: bool = False) -> Path:
+def train_pitch_net(cfg: PitchTaskConfig = PitchTaskConfig(), *, force: bool = False, verbose: bool = False,
+                    device: str = "cpu") -> Path:
     """Train (or find cached, its bytes checked against their seal) the pitch network; returns
     its checkpoint path.  Deterministic: seeded stimuli, initialisation and data order,
     deterministic kernels."""
@@ -318,7 +319,9 @@ def train_pitch_net(cfg: PitchTaskConfig = PitchTaskConfig(), *, force: bool = F
         ds = torch.utils.data.TensorDataset(coch, torch.from_numpy(f0.astype(np.float32)))
         dl = torch.utils.data.DataLoader(ds, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
                                          generator=torch.Generator().manual_seed(cfg.seed))
-        trainer = pl.Trainer(max_epochs=int(cfg.epochs), accelerator="cpu", logger=False, enable_checkpointing=False,
+        # trained where its settings were tuned (a CPU) unless asked otherwise, as the word network
+        # is: the cached weights are keyed by the task alone, and another device gives other weights
+        trainer = pl.Trainer(max_epochs=int(cfg.epochs), accelerator=device, logger=False, enable_checkpointing=False,
                              enable_progress_bar=verbose, enable_model_summary=False, deterministic=True)
         trainer.fit(module, dl)
     write_sealed(path, trainer.save_checkpoint)
