@@ -182,3 +182,36 @@ def test_pitch_shift_preset_small(tmp_path, mirror):
     ps = m[(m["metric"] == "pitch_shift_percent") & (m["observer"] == "pitchnet-untrained")]
     assert len(ps) == 4 and np.isfinite(ps["value"]).all() and (ps["value_ci_low"] <= ps["value"]).all()
     assert set(m["observer"]) == {"pitchnet-untrained", "humans", "baseline: shift / centre harmonic"}
+
+
+@pytest.mark.slow
+def test_mistuned_alt_phase_and_transposed_presets_small(tmp_path, mirror):
+    # the untrained twin (seeded random weights: no training in the test) on a few conditions each
+    s = run_app(tmp_path, "mist", "experiment=mistuned_harmonics", "model=pitchnet_untrained", "stimuli.f0s_hz=[200]",
+                "stimuli.harmonics=[2,5]", "stimuli.mistunings_pct=[2,4]", "stimuli.n_items=3", "stimuli.n_boot=50",
+                "trainer.batch_size=16")
+    common(s, 4 * 3)
+    assert "Moore, Glasberg & Peters" in s["notes"]["mistuned_harmonics"]["cite"]
+    r = s["datasets"]["mistuned_harmonics"]["r_mistuned_shift"]
+    assert isinstance(r, dict) and (r["value"] is None or -1 <= r["value"] <= 1)
+    m = pd.read_csv(tmp_path / "mist" / "metrics.csv")
+    w = m[m["metric"] == "harmonic_weight"]
+    assert set(w["condition"]) == {"f0=200-h2", "f0=200-h5"}
+    assert set(m["observer"]) == {"pitchnet-untrained", "humans", "baseline: equal harmonic weights"}
+
+    s = run_app(tmp_path, "alt", "experiment=alt_phase", "model=pitchnet_untrained", "stimuli.bands=[125,3900]",
+                "stimuli.f0s_hz=[88.4,176.8]", "stimuli.n_items=3", "stimuli.n_boot=50", "trainer.batch_size=16")
+    common(s, 4 * 3)
+    assert "half an octave" in s["notes"]["alt_phase"]["design"]["ours"]
+    m = pd.read_csv(tmp_path / "alt" / "metrics.csv")
+    v = m[(m["metric"] == "alt_phase_2f0_minus_f0") & (m["observer"] == "pitchnet-untrained")]
+    nei = m[(m["metric"] == "alt_phase_neither_percent")]
+    assert len(v) == 4 and v["value"].between(-100, 100).all() and nei["value"].between(0, 100).all()
+    assert "r_alt_phase" in s["datasets"]["alt_phase"]
+
+    s = run_app(tmp_path, "tt", "experiment=transposed_tones", "model=pitchnet_untrained", "stimuli.f0s_hz=[125.44]",
+                "stimuli.carriers_hz=[0,4000]", "stimuli.deltas_pct=[1,10]", "stimuli.n_per_level=3",
+                "stimuli.n_boot=20", "trainer.batch_size=16")
+    common(s, 2 * 2 * 3)
+    d = s["datasets"]["transposed_tones"]
+    assert "n_thresholds_reached" in d and "Oxenham" in s["notes"]["transposed_tones"]["cite"]

@@ -111,7 +111,8 @@ def _yaml_defaults(name: str) -> dict:
     return OmegaConf.to_container(OmegaConf.load(CONF / "stimuli" / f"{name}.yaml"))
 
 
-@pytest.mark.parametrize("name", ["words_in_noise", "ccc", "pitch", "vad"])
+@pytest.mark.parametrize("name", ["words_in_noise", "ccc", "pitch", "vad", "pitch_shift", "mistuned_harmonics",
+                                  "alt_phase", "transposed_tones"])
 def test_experiment_defaults_equal_their_yaml(name):
     y = _yaml_defaults(name)
     target = instantiate({"_target_": "hydra.utils.get_class", "path": y["_target_"]})

@@ -691,18 +691,66 @@ def pitch_table(model_trials: pd.DataFrame, conditions: pd.DataFrame, *, dataset
 DEBOER = "baseline: shift / centre harmonic"
 
 
-def pitch_shift_draws(shift: np.ndarray, cond_index: np.ndarray, n_cond: int, n_boot: int, seed: int) -> np.ndarray:
-    """Bootstrap draws ``(n_boot, n_cond)`` of each condition's median pitch shift, resampling
-    the items of every condition (with replacement, within the condition)."""
-    rng = np.random.default_rng([seed, 2003])
+def pitch_shift_draws(shift: np.ndarray, cond_index: np.ndarray, n_cond: int, n_boot: int, seed: int,
+                      stat=np.median, tag: int = 2003) -> np.ndarray:
+    """Bootstrap draws ``(n_boot, n_cond)`` of each condition's ``stat`` (median) of ``shift``,
+    resampling the items of every condition (with replacement, within the condition); a
+    condition without items gets NaN.  ``tag`` separates the random streams of experiments."""
+    rng = np.random.default_rng([seed, tag])
     order = np.argsort(cond_index, kind="stable")
     sizes = np.bincount(cond_index, minlength=n_cond)
     starts = np.r_[0, np.cumsum(sizes)[:-1]]
-    out = np.empty((n_boot, n_cond))
+    out = np.full((n_boot, n_cond), np.nan)
     for c in range(n_cond):
         vals = shift[order[starts[c]:starts[c] + sizes[c]]]
-        out[:, c] = np.median(vals[rng.integers(0, len(vals), (n_boot, len(vals)))], axis=1)
+        if len(vals):
+            out[:, c] = stat(vals[rng.integers(0, len(vals), (n_boot, len(vals)))], axis=1)
     return out
+
+
+def _f0_estimates(model_trials: pd.DataFrame, dataset: str, columns: tuple[str, ...]) -> list[np.ndarray]:
+    """The observer's F0 estimate columns as arrays; a clear error when the observer reports
+    none or a trial has no positive finite estimate (no trial is dropped silently)."""
+    missing = [c for c in columns if c not in model_trials.columns]
+    if missing:
+        raise ValueError(f"{dataset}: the observer reports no F0 estimates (trial columns {missing} missing); "
+                         "this experiment needs one that does (model=pitchnet, model=crepe)")
+    out = []
+    for c in columns:
+        est = model_trials[c].to_numpy(float)
+        bad = ~np.isfinite(est) | (est <= 0)
+        if bad.any():
+            raise ValueError(f"{dataset}: {int(bad.sum())} trials without a positive finite {c} "
+                             f"(first: {model_trials['stimulus_id'].iloc[np.flatnonzero(bad)[0]]})")
+        out.append(est)
+    return out
+
+
+def _condition_index(model_trials: pd.DataFrame, conds: pd.DataFrame, dataset: str) -> np.ndarray:
+    idx = pd.Index(conds["condition"]).get_indexer(model_trials["condition"])
+    if (idx < 0).any():
+        raise ValueError(f"{dataset}: trial conditions not in the design: "
+                         f"{sorted(set(model_trials['condition'][idx < 0]))[:5]}")
+    return idx
+
+
+def _r_rows(dataset: str, metric: str, observer: str, point: np.ndarray, draws: np.ndarray, human: np.ndarray,
+            baselines: dict[str, np.ndarray]) -> list[dict]:
+    """``metric``: r of the condition values ``point`` with the listeners' ``human`` over the
+    conditions where both are defined, with a bias-corrected interval from ``draws`` (the
+    listeners held fixed), and each baseline's r on the same conditions."""
+    from psychobench.consistency import table as T
+
+    ok = np.isfinite(human) & np.isfinite(point)
+    if ok.sum() < 3:
+        return [T.row(dataset, metric, observer, None, n=int(ok.sum()), status="undefined")]
+    r_hat = float(pearson(point[ok], human[ok]))
+    r_draws = np.asarray(pearson(draws[:, ok], human[None, ok]), float)
+    rows = [T.row(dataset, metric, observer, r_hat, value_ci=draws_interval(r_draws, r_hat), n=int(ok.sum()),
+                  status=None if np.isfinite(r_hat) else "undefined")]
+    for name, b in baselines.items():
+        rows.append(T.row(dataset, metric, name, float(pearson(b[ok], human[ok])), n=int(ok.sum())))
+    return rows
 
 
 def _slopes(y: np.ndarray, x: np.ndarray, groups: np.ndarray) -> dict:
@@ -730,22 +778,13 @@ def pitch_shift_table(model_trials: pd.DataFrame, conditions: pd.DataFrame, *, d
     harmonic), which a model must beat to show more than the place of the envelope."""
     from psychobench.consistency import table as T
 
-    missing = [c for c in ("f0_2_est", "f0_true") if c not in model_trials.columns]
-    if missing:
-        raise ValueError(f"{dataset}: the observer reports no F0 estimates (trial columns {missing} missing); "
-                         "the pitch-shift experiment needs one that does (model=pitchnet, model=crepe)")
+    if "f0_true" not in model_trials.columns:
+        raise ValueError(f"{dataset}: trial column 'f0_true' missing (the stimulus manifest carries it)")
     observer = str(model_trials["subject"].iloc[0])
-    est = model_trials["f0_2_est"].to_numpy(float)
-    bad = ~np.isfinite(est) | (est <= 0)
-    if bad.any():
-        raise ValueError(f"{dataset}: {int(bad.sum())} trials without a positive finite F0 estimate "
-                         f"(first: {model_trials['stimulus_id'].iloc[np.flatnonzero(bad)[0]]})")
+    (est,) = _f0_estimates(model_trials, dataset, ("f0_2_est",))
     shift = 100 * (est / model_trials["f0_true"].to_numpy(float) - 1)
     conds = conditions.reset_index(drop=True)
-    idx = pd.Index(conds["condition"]).get_indexer(model_trials["condition"])
-    if (idx < 0).any():
-        raise ValueError(f"{dataset}: trial conditions not in the design: "
-                         f"{sorted(set(model_trials['condition'][idx < 0]))[:5]}")
+    idx = _condition_index(model_trials, conds, dataset)
     point = np.array([np.median(shift[idx == c]) if (idx == c).any() else np.nan for c in range(len(conds))])
     draws = pitch_shift_draws(shift, idx, len(conds), n_boot, seed)
     human = conds["human_pitch_shift_percent"].to_numpy(float)
@@ -759,14 +798,7 @@ def pitch_shift_table(model_trials: pd.DataFrame, conditions: pd.DataFrame, *, d
         rows.append(T.row(dataset, "pitch_shift_percent", T.HUMANS, human[c], condition=r.condition))
         rows.append(T.row(dataset, "pitch_shift_percent", DEBOER, deboer[c], condition=r.condition))
     ok = np.isfinite(human) & np.isfinite(point)
-    if ok.sum() >= 3:
-        r_hat = float(pearson(point[ok], human[ok]))
-        r_draws = np.array([pearson(d[ok], human[ok]) for d in draws])
-        rows.append(T.row(dataset, "r_pitch_shift", observer, r_hat, value_ci=draws_interval(r_draws, r_hat),
-                          n=int(ok.sum())))
-        rows.append(T.row(dataset, "r_pitch_shift", DEBOER, float(pearson(deboer[ok], human[ok])), n=int(ok.sum())))
-    else:
-        rows.append(T.row(dataset, "r_pitch_shift", observer, None, n=int(ok.sum()), status="undefined"))
+    rows += _r_rows(dataset, "r_pitch_shift", observer, point, draws, human, {DEBOER: deboer})
     x, g = conds["shift_percent"].to_numpy(float), conds["centre_harmonic"].to_numpy(int)
     if len(np.unique(x)) >= 2:
         m_sl, d_sl = _slopes(point, x, g), _slopes(draws, x, g)
@@ -777,6 +809,119 @@ def pitch_shift_table(model_trials: pd.DataFrame, conditions: pd.DataFrame, *, d
             if c in h_sl:
                 rows.append(T.row(dataset, "pitch_shift_slope", T.HUMANS, h_sl[c], condition=f"h{c}"))
             rows.append(T.row(dataset, "pitch_shift_slope", DEBOER, b_sl[c], condition=f"h{c}"))
+    return T.metric_table(rows, f"{dataset}/{observer}")
+
+
+#: the observer row of the mistuned-harmonic baseline: every harmonic's implied F0 weighted alike
+EQUAL_WEIGHTS = "baseline: equal harmonic weights"
+
+
+def _weights_through_origin(y: np.ndarray, x: np.ndarray, groups: np.ndarray) -> dict:
+    """Least-squares slope through the origin of ``y`` on ``x`` within each group, over the last
+    axis of ``y`` (the pitch shift of a tuned complex is 0 by construction)."""
+    return {g: y[..., groups == g] @ x[groups == g] / (x[groups == g] @ x[groups == g]) for g in np.unique(groups)}
+
+
+def mistuned_table(model_trials: pd.DataFrame, conditions: pd.DataFrame, *, dataset: str, n_harmonics: int = 12,
+                   weight_max_mistuning_pct: float = 3.0, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Pitch shifts of complexes with one mistuned harmonic (Moore, Glasberg & Peters 1985).
+
+    Per trial, the pitch shift is ``100 (f0_2_est / f0_1_est - 1)`` %: the observer's F0
+    estimate of the mistuned complex over its estimate of the tuned one (the listeners matched
+    against the tuned complex).  Per condition: the median over items with a 95% percentile
+    interval from ``n_boot`` resamples of the items (``mistuned_shift_percent``).
+    ``r_mistuned_shift``: r of the condition medians with the listeners' means (bias-corrected
+    interval; the listeners held fixed).  ``harmonic_weight`` per F0 and harmonic (``condition``
+    ``f0=<F0>-h<N>``): the slope through the origin of pitch shift on mistuning over mistunings
+    up to ``weight_max_mistuning_pct`` (where the listeners' shifts still grow with the
+    mistuning).  Baseline :data:`EQUAL_WEIGHTS`: the F0 that weights every harmonic's implied F0
+    alike moves by mistuning / ``n_harmonics``, whatever the harmonic."""
+    from psychobench.consistency import table as T
+
+    observer = str(model_trials["subject"].iloc[0])
+    est1, est2 = _f0_estimates(model_trials, dataset, ("f0_1_est", "f0_2_est"))
+    shift = 100 * (est2 / est1 - 1)
+    conds = conditions.reset_index(drop=True)
+    idx = _condition_index(model_trials, conds, dataset)
+    n_per = np.bincount(idx, minlength=len(conds))
+    point = np.array([np.median(shift[idx == c]) if n_per[c] else np.nan for c in range(len(conds))])
+    draws = pitch_shift_draws(shift, idx, len(conds), n_boot, seed, tag=1985)
+    human = conds["human_pitch_shift_percent"].to_numpy(float)
+    mist = conds["mistuning_percent"].to_numpy(float)
+    base = mist / float(n_harmonics)
+    rows = []
+    for c, r in conds.iterrows():
+        lo, hi = np.percentile(draws[:, c], [2.5, 97.5]) if n_per[c] else (None, None)
+        rows.append(T.row(dataset, "mistuned_shift_percent", observer, point[c], condition=r.condition,
+                          value_ci=(lo, hi), n=n_per[c]))
+        rows.append(T.row(dataset, "mistuned_shift_percent", T.HUMANS, human[c], condition=r.condition))
+        rows.append(T.row(dataset, "mistuned_shift_percent", EQUAL_WEIGHTS, base[c], condition=r.condition))
+    rows += _r_rows(dataset, "r_mistuned_shift", observer, point, draws, human, {EQUAL_WEIGHTS: base})
+    sel = (mist > 0) & (mist <= weight_max_mistuning_pct)
+    if sel.any():
+        group = np.array([f"f0={f:g}-h{h}" for f, h in zip(conds["f0_hz"], conds["harmonic"])])
+        m_w = _weights_through_origin(point[sel], mist[sel], group[sel])
+        d_w = _weights_through_origin(draws[:, sel], mist[sel], group[sel])
+        h_ok = sel & np.isfinite(human)
+        h_w = _weights_through_origin(human[h_ok], mist[h_ok], group[h_ok]) if h_ok.any() else {}
+        for g in m_w:
+            lo, hi = np.percentile(d_w[g], [2.5, 97.5]) if np.isfinite(d_w[g]).all() else (None, None)
+            rows.append(T.row(dataset, "harmonic_weight", observer, m_w[g], condition=g, value_ci=(lo, hi)))
+            if g in h_w:
+                rows.append(T.row(dataset, "harmonic_weight", T.HUMANS, h_w[g], condition=g))
+            rows.append(T.row(dataset, "harmonic_weight", EQUAL_WEIGHTS, 1.0 / n_harmonics, condition=g))
+    return T.metric_table(rows, f"{dataset}/{observer}")
+
+
+#: the observer row of the alternating-phase baseline: F0 when resolved, 2 F0 when not
+RESOLVABILITY_RULE = "baseline: resolvability rule"
+
+
+def alt_phase_matches(f0_est: np.ndarray, f0_true: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(at_f0, at_2f0)`` booleans per trial: the estimate within half an octave of F0
+    (``log2(est / F0)`` in [-0.5, 0.5)) or of 2 F0 ([0.5, 1.5)); neither otherwise."""
+    lg = np.log2(np.asarray(f0_est, float) / np.asarray(f0_true, float))
+    return (lg >= -0.5) & (lg < 0.5), (lg >= 0.5) & (lg < 1.5)
+
+
+def alt_phase_table(model_trials: pd.DataFrame, conditions: pd.DataFrame, *, dataset: str,
+                    resolvability_harmonic: float = 10.0, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Pitch of alternating-phase complexes (Shackleton & Carlyon 1994).
+
+    Per trial, the observer's F0 estimate of the alternating-phase complex is a match at F0, at
+    2 F0 or neither (:func:`alt_phase_matches`).  Per condition: ``alt_phase_2f0_minus_f0``, the
+    share of matches at 2 F0 minus at F0 in % (the listeners' measure; -100 = always F0), with
+    a 95% percentile interval from ``n_boot`` resamples of the items, and
+    ``alt_phase_neither_percent``, the share of estimates near neither (listeners chose one of
+    the two).  ``r_alt_phase``: r with the listeners over the conditions (bias-corrected
+    interval, listeners fixed).  Baseline :data:`RESOLVABILITY_RULE`: +100 when the band's lowest
+    harmonic (lower cut-off / F0) is above ``resolvability_harmonic``, else -100."""
+    from psychobench.consistency import table as T
+
+    if "f0_true" not in model_trials.columns:
+        raise ValueError(f"{dataset}: trial column 'f0_true' missing (the stimulus manifest carries it)")
+    observer = str(model_trials["subject"].iloc[0])
+    (est,) = _f0_estimates(model_trials, dataset, ("f0_2_est",))
+    at_f0, at_2f0 = alt_phase_matches(est, model_trials["f0_true"].to_numpy(float))
+    v = 100.0 * (at_2f0.astype(float) - at_f0.astype(float))
+    conds = conditions.reset_index(drop=True)
+    idx = _condition_index(model_trials, conds, dataset)
+    n_per = np.bincount(idx, minlength=len(conds))
+    point = np.bincount(idx, v, len(conds)) / np.where(n_per, n_per, np.nan)
+    neither = 100.0 * np.bincount(idx, ~(at_f0 | at_2f0), len(conds)) / np.where(n_per, n_per, np.nan)
+    draws = pitch_shift_draws(v, idx, len(conds), n_boot, seed, stat=np.mean, tag=1994)
+    human = conds["human_2f0_minus_f0"].to_numpy(float)
+    rule = np.where(conds["lowest_harmonic"].to_numpy(float) > resolvability_harmonic, 100.0, -100.0)
+    rows = []
+    for c, r in conds.iterrows():
+        lo, hi = np.percentile(draws[:, c], [2.5, 97.5]) if n_per[c] else (None, None)
+        rows.append(T.row(dataset, "alt_phase_2f0_minus_f0", observer, point[c], condition=r.condition,
+                          value_ci=(lo, hi), n=n_per[c]))
+        rows.append(T.row(dataset, "alt_phase_2f0_minus_f0", T.HUMANS, human[c], condition=r.condition))
+        rows.append(T.row(dataset, "alt_phase_2f0_minus_f0", RESOLVABILITY_RULE, rule[c], condition=r.condition))
+        rows.append(T.row(dataset, "alt_phase_neither_percent", observer, neither[c], condition=r.condition,
+                          n=n_per[c]))
+    rows += _r_rows(dataset, "r_alt_phase", observer, point, draws, human, {RESOLVABILITY_RULE: rule})
     return T.metric_table(rows, f"{dataset}/{observer}")
 
 

@@ -108,6 +108,18 @@ GLOSSARY: dict[str, str] = {
     "r_pitch_shift": "Pearson r of model and listener pitch shifts over the frequency-shift conditions",
     "pitch_shift_slope": "slope of pitch shift on component shift (both % of F0) per centre harmonic; de Boer's "
                          "rule predicts 1 / centre harmonic",
+    # hearing: mistuned harmonics (Moore, Glasberg & Peters 1985)
+    "mistuned_shift_percent": "pitch shift (% of F0) of a 12-harmonic complex when one harmonic is mistuned up: "
+                              "median over items of the F0 estimate of the mistuned over the tuned complex - 1",
+    "r_mistuned_shift": "Pearson r of model and listener pitch shifts over the mistuned-harmonic conditions",
+    "harmonic_weight": "weight of one harmonic in the pitch: slope through 0 of pitch shift on its mistuning "
+                       "(both %) up to 3 %; equal weighting of 12 harmonics predicts 1/12",
+    # hearing: alternating-phase complexes (Shackleton & Carlyon 1994)
+    "alt_phase_2f0_minus_f0": "alternating-phase complexes: % of pitch estimates at 2 F0 minus % at F0 (each "
+                              "within half an octave); -100 = always F0 (resolved), +100 = always 2 F0",
+    "alt_phase_neither_percent": "alternating-phase complexes: % of the model's F0 estimates within half an "
+                                 "octave of neither F0 nor 2 F0",
+    "r_alt_phase": "Pearson r of model and listener 2F0-minus-F0 percentages over the band x F0 conditions",
     # hearing: speech detection
     "dprime": "speech detection: z(hit rate) - z(false-alarm rate), rates log-linear corrected",
     "hit_rate": "speech detection: share of speech trials answered 'speech' ((k + 0.5) / (n + 1))",

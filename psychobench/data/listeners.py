@@ -224,3 +224,103 @@ def moore_moore_2003() -> pd.DataFrame:
     pitch_shift_percent``."""
     return pd.DataFrame(MOORE_MOORE_2003, columns=["f0_hz", "centre_harmonic", "shift_percent",
                                                    "pitch_shift_percent"])
+
+
+# --------------------------------------------------------------------------------------------
+# Moore, Glasberg & Peters 1985 mistuned harmonics
+
+MOORE1985_DATASET = "audio/saddler2021-pitch"
+MOORE1985_FILE = "assets_psychophysics/human_data_moore_etal_1985.json"
+
+
+def moore_etal_1985(path: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Pitch shifts of a 12-harmonic complex when one harmonic is mistuned (Moore, Glasberg &
+    Peters 1985, JASA 77:1853), the listeners' mean matches as digitised by Saddler, Gonzalez &
+    McDermott (2021): columns ``f0_hz, harmonic, mistuning_percent, pitch_shift_percent,
+    sem_percent`` (3 F0s x harmonics 1-6 x 7 mistunings, 0-8 %; the shift at 0 % is 0 by
+    construction: matches are relative to the tuned complex).  The file's harmonics 7-12, zero
+    at every mistuning, are placeholders (not measured) and are left out.
+
+    path: a local copy of the upstream JSON (default: fetched through the registry, data set
+    ``audio/saddler2021-pitch``)."""
+    import json
+
+    path = Path(path) if path is not None else fetch_file(MOORE1985_DATASET, MOORE1985_FILE)
+    try:
+        d = json.loads(Path(path).read_text())
+        by_f0 = d["f0_ref"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise TrialTableError(f"{path}: not the Moore et al. 1985 JSON (f0_ref -> mistuned_harm -> ...): {e}") from e
+    rows = []
+    for f0, v in by_f0.items():
+        for h, x in v.get("mistuned_harm", {}).items():
+            where = f"{path}: f0_ref {f0}, mistuned_harm {h}"
+            try:
+                m, s, e = (np.asarray(x[k], float) for k in ("mistuned_pct", "f0_pred_pct_mean",
+                                                             "f0_pred_pct_mean_err"))
+            except (KeyError, TypeError, ValueError) as err:
+                raise TrialTableError(f"{where}: {err}") from err
+            if not (len(m) == len(s) == len(e)) or not np.isfinite(np.r_[m, s, e]).all():
+                raise TrialTableError(f"{where}: mistuned_pct, f0_pred_pct_mean and f0_pred_pct_mean_err must "
+                                      "be finite lists of one length")
+            rows += [(float(f0), int(h), mi, si, ei) for mi, si, ei in zip(m, s, e)]
+    if not rows:
+        raise TrialTableError(f"{path}: no conditions")
+    out = pd.DataFrame(rows, columns=["f0_hz", "harmonic", "mistuning_percent", "pitch_shift_percent",
+                                      "sem_percent"])
+    # the file fills harmonics 7-12 with zeros at every mistuning: Moore et al. mistuned
+    # harmonics 1-6 only, so a harmonic whose shifts are all zero is a placeholder
+    measured = out.groupby(["f0_hz", "harmonic"])["pitch_shift_percent"].transform(lambda v: bool((v != 0).any()))
+    out = out[measured.astype(bool)]
+    return out.sort_values(["f0_hz", "harmonic", "mistuning_percent"]).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Shackleton & Carlyon 1994 alternating phase
+
+#: Lower filter cut-off (Hz) -> the pass band of Shackleton & Carlyon (1994, JASA 95:3529):
+#: LOW 125-625 Hz, MID 1375-1875 Hz, HIGH 3900-5400 Hz.
+SHACKLETON_CARLYON_BANDS: dict[float, tuple[float, float]] = {125.0: (125.0, 625.0), 1375.0: (1375.0, 1875.0),
+                                                               3900.0: (3900.0, 5400.0)}
+#: (lower cut-off Hz, F0 bin centre Hz, % matches at 2 F0 minus % at F0) for alternating-phase
+#: complexes: the mean of the 4 listeners (TS, JS, SD, RB) of Shackleton & Carlyon (1994), as
+#: digitised by Saddler, Gonzalez & McDermott (2021; github.com/msaddler/pitchnet): matched at F0
+#: when the harmonics are resolved (LOW band; MID at high F0), at the envelope rate 2 F0 when they
+#: are not (HIGH band; MID at low F0).
+SHACKLETON_CARLYON_1994: tuple[tuple[float, float, float], ...] = (
+    (125, 62.5, -64.63), (125, 74.3, -84.12), (125, 88.4, -93.58), (125, 105.1, -98.94), (125, 125.0, -98.30),
+    (125, 148.7, -96.78), (125, 176.8, -98.77), (125, 210.2, -97.24), (125, 250.0, -91.62),
+    (1375, 62.5, 98.24), (1375, 74.3, 96.59), (1375, 88.4, 97.05), (1375, 105.1, 58.71), (1375, 125.0, 16.16),
+    (1375, 148.7, -49.55), (1375, 176.8, -82.83), (1375, 210.2, -92.39), (1375, 250.0, -98.72),
+    (3900, 62.5, 98.94), (3900, 74.3, 97.97), (3900, 88.4, 97.82), (3900, 105.1, 98.23), (3900, 125.0, 98.91),
+    (3900, 148.7, 98.00), (3900, 176.8, 95.19), (3900, 210.2, 95.71), (3900, 250.0, 92.73),
+)
+
+
+def shackleton_carlyon_1994() -> pd.DataFrame:
+    """Alternating-phase pitch matches: ``filter_lower_hz, f0_hz, pct_2f0_minus_f0``."""
+    return pd.DataFrame(SHACKLETON_CARLYON_1994, columns=["filter_lower_hz", "f0_hz", "pct_2f0_minus_f0"]
+                        ).astype(float)
+
+
+# --------------------------------------------------------------------------------------------
+# Oxenham, Bernstein & Penagos 2004 transposed tones
+
+#: (carrier Hz, 0 = pure tone; F0 / modulation rate Hz; F0 difference limen %): Oxenham,
+#: Bernstein & Penagos (2004, PNAS 101:1421, Fig. 2B), mean listeners, as digitised by Saddler,
+#: Gonzalez & McDermott (2021; github.com/msaddler/pitchnet).  Pure tones at the rate give the
+#: reference; transposed tones carry the same temporal envelope to a high-frequency place and
+#: are discriminated far worse.
+OXENHAM_2004: tuple[tuple[float, float, float], ...] = (
+    (0, 55.6, 6.0), (0, 80.62, 4.11), (0, 125.44, 2.36), (0, 200.77, 1.52), (0, 320.0, 1.37),
+    (4000, 55.6, 13.35), (4000, 80.62, 11.53), (4000, 125.44, 9.21), (4000, 200.77, 5.32), (4000, 320.0, 2.43),
+    (6350, 55.6, 18.6), (6350, 80.62, 13.14), (6350, 125.44, 13.74), (6350, 200.77, 7.53), (6350, 320.0, 4.92),
+    (10080, 55.6, 20.55), (10080, 80.62, 18.58), (10080, 125.44, 13.53), (10080, 200.77, 10.73),
+    (10080, 320.0, 8.77),
+)
+
+
+def oxenham_etal_2004() -> pd.DataFrame:
+    """Transposed-tone F0 difference limens: ``carrier_hz`` (0 = pure tone), ``f0_hz``,
+    ``f0dl_percent``."""
+    return pd.DataFrame(OXENHAM_2004, columns=["carrier_hz", "f0_hz", "f0dl_percent"]).astype(float)

@@ -10,6 +10,11 @@ table).
   level (Marxer et al. 2016);
 * :class:`PitchDiscrimination`: two-interval F0 discrimination in the 24 conditions of
   Bernstein & Oxenham (2005), thresholds against theirs;
+* :class:`PitchShift`, :class:`MistunedHarmonics`, :class:`AlternatingPhase`: the pitch of
+  frequency-shifted complexes (Moore & Moore 2003), of complexes with one mistuned harmonic
+  (Moore et al. 1985) and of alternating-phase complexes (Shackleton & Carlyon 1994), read from
+  the observer's F0 estimates;
+* :class:`TransposedTones`: F0 discrimination of pure and transposed tones (Oxenham et al. 2004);
 * :class:`SpeechDetection`: speech in noise vs noise alone, detection d' per SNR (no human data).
 """
 
@@ -347,6 +352,32 @@ class EnglishCCC(Experiment):
 # pitch
 
 
+def _in_ten(x: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
+    """Tones ``x`` (one per row) in fresh threshold-equalising noise gated with them, the tone
+    ``snr_db`` dB above the noise (RMS), the mixture at -20 dBFS RMS."""
+    from psychobench.stimuli.audio.pitch import ten_noise
+    from psychobench.stimuli.audio.signal import ramp, rms, set_level
+
+    noise = ten_noise(x.shape, FS, rng) * ramp(x.shape[1], int(0.01 * FS), "cos2")
+    x = x + noise * (rms(x) / rms(noise) * 10 ** (-snr_db / 20))[:, None]
+    return set_level(x, -20.0)
+
+
+def _jittered_items(conds: pd.DataFrame, n_items: int, jitter_pct: float, rng: np.random.Generator) -> pd.DataFrame:
+    """``n_items`` rows per condition (column ``item``), each with an F0 ``f0_true`` drawn
+    log-uniform within +-``jitter_pct`` % of the condition's ``f0_hz``."""
+    t = conds.loc[conds.index.repeat(int(n_items))].reset_index(drop=True)
+    t["item"] = np.tile(np.arange(int(n_items)), len(conds))
+    j = jitter_pct / 100
+    t["f0_true"] = t["f0_hz"] * np.exp(rng.uniform(np.log1p(-j), np.log1p(j), len(t)))
+    return t
+
+
+def _check_items(experiment: str, n_items) -> None:
+    if int(n_items) < 2:
+        raise SettingError(f"{experiment}: stimuli.n_items must be >= 2 (the interval is over items), got {n_items}")
+
+
 @dataclass
 class PitchDiscrimination(Experiment):
     """F0 discrimination (two intervals) in the Bernstein & Oxenham (2005) conditions
@@ -457,9 +488,7 @@ class PitchShift(Experiment):
         if bad:
             raise SettingError(f"{self.name}: stimuli.centre_harmonics {bad} unknown; the experiment has "
                                f"{sorted(MOORE2003_FLAT_HARMONICS)}")
-        if int(self.n_items) < 2:
-            raise SettingError(f"{self.name}: stimuli.n_items must be >= 2 (the interval is over items), "
-                               f"got {self.n_items}")
+        _check_items(self.name, self.n_items)
         self.headline = self.headline or ("r_pitch_shift",)
         self.notes = {"design": MOORE2003_DESIGN,
                       "cite": "Moore & Moore (2003) JASA 113:977, digitised by Saddler, Gonzalez & McDermott "
@@ -482,23 +511,15 @@ class PitchShift(Experiment):
 
     @cached
     def stimuli(self):
-        from psychobench.stimuli.audio.pitch import shifted_complex, ten_noise
-        from psychobench.stimuli.audio.signal import ramp, rms, set_level
+        from psychobench.stimuli.audio.pitch import shifted_complex
         from psychobench.stimuli.waveforms import WaveformSet
 
         conds = self.conditions_table()
         rng = np.random.default_rng([self.seed, 2003])
-        t = conds.loc[conds.index.repeat(int(self.n_items))].reset_index(drop=True)
-        t["item"] = np.tile(np.arange(int(self.n_items)), len(conds))
-        j = self.f0_jitter_pct / 100
-        t["f0_true"] = t["f0_hz"] * np.exp(rng.uniform(np.log1p(-j), np.log1p(j), len(t)))
+        t = _jittered_items(conds, self.n_items, self.f0_jitter_pct, rng)
         f0, c = t["f0_true"].to_numpy(float), t["centre_harmonic"].to_numpy(int)
-        waves = []
-        for shift in (np.zeros(len(t)), t["shift_percent"].to_numpy(float)):
-            x = shifted_complex(f0, shift, c, FS, self.dur_s, level_dbfs=0.0)
-            noise = ten_noise(x.shape, FS, rng) * ramp(x.shape[1], int(0.01 * FS), "cos2")     # gated with the tone
-            x = x + noise * (rms(x) / rms(noise) * 10 ** (-self.snr_db / 20))[:, None]
-            waves.append(set_level(x, -20.0))
+        waves = [_in_ten(shifted_complex(f0, shift, c, FS, self.dur_s, level_dbfs=0.0), self.snr_db, rng)
+                 for shift in (np.zeros(len(t)), t["shift_percent"].to_numpy(float))]
         t["f0_1"] = t["f0_2"] = t["f0_true"]
         t["category"] = "second"          # the pitch of the shifted complex is higher for listeners
         t["stimulus_id"] = [f"pshift-{i:05d}" for i in range(len(t))]
@@ -517,6 +538,286 @@ class PitchShift(Experiment):
 
     def identity(self) -> dict:
         return {**super().identity(), "stimuli": self.stimuli().content_key(), "n_boot": self.n_boot}
+
+
+@dataclass
+class MistunedHarmonics(Experiment):
+    """The pitch of a complex with one mistuned harmonic (Moore, Glasberg & Peters 1985;
+    :data:`~psychobench.stimuli.audio.pitch.MOORE1985_DESIGN`): 12 equal-amplitude harmonics,
+    one of ``harmonics`` moved up by ``mistunings_pct`` %.  Interval 1 is the tuned complex,
+    interval 2 the mistuned one; the observer's F0 estimate of 2 over its estimate of 1 is the
+    pitch shift.  Needs an observer that reports F0 estimates.  Headline: r of the condition
+    pitch shifts with the listeners' (``r_mistuned_shift``); per F0 and harmonic, the harmonic's
+    weight (slope of pitch shift on mistuning up to ``weight_max_mistuning_pct``), which shows
+    which harmonics dominate the pitch (the listeners': harmonics 1-4 at 100-400 Hz)."""
+
+    modality = "audio"
+    name: str = "mistuned_harmonics"
+    comparison: str = "condition"
+    answers: object = ("first", "second")
+    f0s_hz: tuple = (100.0, 200.0, 400.0)
+    harmonics: tuple = (1, 2, 3, 4, 5, 6)
+    mistunings_pct: tuple = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
+    n_harmonics: int = 12
+    n_items: int = 8
+    f0_jitter_pct: float = 4.0
+    snr_db: float = 20.0
+    dur_s: float = 0.15
+    weight_max_mistuning_pct: float = 3.0
+    n_boot: int = 1000
+    seed: int = 0
+
+    def __post_init__(self):
+        from psychobench.stimuli.audio.pitch import MOORE1985_DESIGN
+
+        self.f0s_hz = _numbers(self.name, "f0s_hz", self.f0s_hz, float, "F0s in Hz")
+        self.harmonics = _numbers(self.name, "harmonics", self.harmonics, int, "harmonic numbers to mistune")
+        self.mistunings_pct = _numbers(self.name, "mistunings_pct", self.mistunings_pct, float,
+                                       "mistunings in % of the harmonic's frequency")
+        bad = [h for h in self.harmonics if not 1 <= h <= int(self.n_harmonics)]
+        if bad:
+            raise SettingError(f"{self.name}: stimuli.harmonics {bad} outside 1..n_harmonics={self.n_harmonics}")
+        top = max(self.f0s_hz) * int(self.n_harmonics) * (1 + max(self.mistunings_pct) / 100)
+        if top >= 0.95 * FS / 2:
+            raise SettingError(f"{self.name}: the highest component ({top:.0f} Hz: F0 {max(self.f0s_hz):g} x "
+                               f"{self.n_harmonics} harmonics) is above 0.95 x Nyquist at {FS} Hz")
+        _check_items(self.name, self.n_items)
+        self.headline = self.headline or ("r_mistuned_shift",)
+        self.notes = {"design": MOORE1985_DESIGN,
+                      "cite": "Moore, Glasberg & Peters (1985) JASA 77:1853, digitised by Saddler, Gonzalez & "
+                              "McDermott (2021) Nat Commun 12:7278", **self.notes}
+        super().__post_init__()
+
+    @cached
+    def conditions_table(self) -> pd.DataFrame:
+        """The conditions of this run with the listeners' pitch shift where the human table has
+        one (``human_pitch_shift_percent``, NaN elsewhere)."""
+        from psychobench.data.listeners import moore_etal_1985
+
+        grid = pd.MultiIndex.from_product([self.f0s_hz, self.harmonics, self.mistunings_pct],
+                                          names=["f0_hz", "harmonic", "mistuning_percent"]).to_frame(index=False)
+        h = moore_etal_1985()[["f0_hz", "harmonic", "mistuning_percent", "pitch_shift_percent"]]
+        grid = grid.merge(h.rename(columns={"pitch_shift_percent": "human_pitch_shift_percent"}),
+                          on=["f0_hz", "harmonic", "mistuning_percent"], how="left")
+        grid.insert(0, "condition", [f"f0={f:g}-h{h}-mistuned={m:g}" for f, h, m in
+                                     zip(grid["f0_hz"], grid["harmonic"], grid["mistuning_percent"])])
+        return grid
+
+    @cached
+    def stimuli(self):
+        from psychobench.stimuli.audio.pitch import mistuned_complex
+        from psychobench.stimuli.waveforms import WaveformSet
+
+        rng = np.random.default_rng([self.seed, 1985])
+        t = _jittered_items(self.conditions_table(), self.n_items, self.f0_jitter_pct, rng)
+        f0, h = t["f0_true"].to_numpy(float), t["harmonic"].to_numpy(int)
+        waves = [_in_ten(mistuned_complex(f0, h, m, FS, self.dur_s, self.n_harmonics, level_dbfs=0.0), self.snr_db, rng)
+                 for m in (0.0, t["mistuning_percent"].to_numpy(float))]
+        t["f0_1"] = t["f0_2"] = t["f0_true"]
+        t["category"] = "second"          # a mistuned-up harmonic raises the pitch for listeners
+        t["stimulus_id"] = [f"mistuned-{i:05d}" for i in range(len(t))]
+        man = t[["stimulus_id", "condition", "category", "f0_hz", "f0_true", "f0_1", "f0_2", "harmonic",
+                 "mistuning_percent", "item"]]
+        return WaveformSet(self.name, man, np.stack(waves, 1).astype(np.float32), FS)
+
+    def humans(self) -> pd.DataFrame:
+        return self.conditions_table()[["condition", "human_pitch_shift_percent"]]
+
+    def score(self, trials: pd.DataFrame, settings: ScoreSettings, *, chance: float | None = None) -> pd.DataFrame:
+        from psychobench.consistency import hearing as H
+
+        return H.mistuned_table(trials, self.conditions_table(), dataset=self.name, n_harmonics=int(self.n_harmonics),
+                                weight_max_mistuning_pct=self.weight_max_mistuning_pct, n_boot=self.n_boot,
+                                seed=self.seed)
+
+    def identity(self) -> dict:
+        return {**super().identity(), "stimuli": self.stimuli().content_key(), "n_boot": self.n_boot,
+                "weight_max_mistuning_pct": self.weight_max_mistuning_pct}
+
+
+@dataclass
+class AlternatingPhase(Experiment):
+    """The pitch of alternating-phase complexes (Shackleton & Carlyon 1994;
+    :data:`~psychobench.stimuli.audio.pitch.SHACKLETON1994_DESIGN`): harmonics of F0 in one of
+    three bands (``bands``: lower cut-offs 125, 1375, 3900 Hz), odd harmonics in sine and even in
+    cosine phase, so that the envelope repeats at 2 F0.  Listeners hear F0 when the harmonics are
+    resolved and 2 F0 when they are not.  Per condition: the share of the observer's F0
+    estimates at 2 F0 minus at F0, in % (``alt_phase_2f0_minus_f0``).  Headline: r with the
+    listeners over the 27 conditions (``r_alt_phase``), beside a resolvability rule (2 F0 when
+    the band's lowest harmonic is above 10, else F0)."""
+
+    modality = "audio"
+    name: str = "alt_phase"
+    comparison: str = "condition"
+    answers: object = ("first", "second")
+    bands: tuple = (125.0, 1375.0, 3900.0)
+    f0s_hz: tuple = (62.5, 74.3, 88.4, 105.1, 125.0, 148.7, 176.8, 210.2, 250.0)
+    n_items: int = 8
+    f0_jitter_pct: float = 4.0
+    snr_db: float = 20.0
+    dur_s: float = 0.15
+    resolvability_harmonic: float = 10.0
+    n_boot: int = 1000
+    seed: int = 0
+
+    def __post_init__(self):
+        from psychobench.data.listeners import SHACKLETON_CARLYON_BANDS
+        from psychobench.stimuli.audio.pitch import SHACKLETON1994_DESIGN
+
+        self.bands = _numbers(self.name, "bands", self.bands, float, "lower filter cut-offs in Hz")
+        self.f0s_hz = _numbers(self.name, "f0s_hz", self.f0s_hz, float, "F0s in Hz")
+        bad = [b for b in self.bands if b not in SHACKLETON_CARLYON_BANDS]
+        if bad:
+            raise SettingError(f"{self.name}: stimuli.bands {bad} unknown; the experiment's bands start at "
+                               f"{sorted(SHACKLETON_CARLYON_BANDS)} Hz")
+        _check_items(self.name, self.n_items)
+        self.headline = self.headline or ("r_alt_phase",)
+        self.notes = {"design": SHACKLETON1994_DESIGN,
+                      "cite": "Shackleton & Carlyon (1994) JASA 95:3529, digitised by Saddler, Gonzalez & "
+                              "McDermott (2021) Nat Commun 12:7278", **self.notes}
+        super().__post_init__()
+
+    @cached
+    def conditions_table(self) -> pd.DataFrame:
+        """The conditions (band x F0) with the band edges and the listeners' value where the
+        human table has one (``human_2f0_minus_f0``, NaN elsewhere)."""
+        from psychobench.data.listeners import SHACKLETON_CARLYON_BANDS, shackleton_carlyon_1994
+
+        grid = pd.MultiIndex.from_product([self.bands, self.f0s_hz], names=["filter_lower_hz", "f0_hz"]
+                                          ).to_frame(index=False)
+        grid["filter_upper_hz"] = grid["filter_lower_hz"].map(lambda b: SHACKLETON_CARLYON_BANDS[b][1])
+        h = shackleton_carlyon_1994().rename(columns={"pct_2f0_minus_f0": "human_2f0_minus_f0"})
+        grid = grid.merge(h, on=["filter_lower_hz", "f0_hz"], how="left")
+        grid["lowest_harmonic"] = grid["filter_lower_hz"] / grid["f0_hz"]
+        grid.insert(0, "condition", [f"band={b:g}-f0={f:g}" for b, f in zip(grid["filter_lower_hz"], grid["f0_hz"])])
+        return grid
+
+    @cached
+    def stimuli(self):
+        from psychobench.stimuli.audio.pitch import harmonic_complex
+        from psychobench.stimuli.waveforms import WaveformSet
+
+        rng = np.random.default_rng([self.seed, 1994])
+        t = _jittered_items(self.conditions_table(), self.n_items, self.f0_jitter_pct, rng)
+        f0 = t["f0_true"].to_numpy(float)
+        lo, hi = t["filter_lower_hz"].to_numpy(float), t["filter_upper_hz"].to_numpy(float)
+        waves = [_in_ten(harmonic_complex(f0, FS, self.dur_s, f_lo=lo, f_hi=hi, phase=ph, level_dbfs=0.0),
+                         self.snr_db, rng) for ph in ("sine", "alternating")]
+        t["f0_1"] = t["f0_2"] = t["f0_true"]
+        # the answer the resolvability rule predicts: 2 F0 ("second" higher) when unresolved
+        t["category"] = np.where(t["lowest_harmonic"] > self.resolvability_harmonic, "second", "first")
+        t["stimulus_id"] = [f"altphase-{i:05d}" for i in range(len(t))]
+        man = t[["stimulus_id", "condition", "category", "f0_hz", "f0_true", "f0_1", "f0_2", "filter_lower_hz",
+                 "filter_upper_hz", "lowest_harmonic", "item"]]
+        return WaveformSet(self.name, man, np.stack(waves, 1).astype(np.float32), FS)
+
+    def humans(self) -> pd.DataFrame:
+        return self.conditions_table()[["condition", "human_2f0_minus_f0"]]
+
+    def score(self, trials: pd.DataFrame, settings: ScoreSettings, *, chance: float | None = None) -> pd.DataFrame:
+        from psychobench.consistency import hearing as H
+
+        return H.alt_phase_table(trials, self.conditions_table(), dataset=self.name,
+                                 resolvability_harmonic=self.resolvability_harmonic, n_boot=self.n_boot,
+                                 seed=self.seed)
+
+    def identity(self) -> dict:
+        return {**super().identity(), "stimuli": self.stimuli().content_key(), "n_boot": self.n_boot,
+                "resolvability_harmonic": self.resolvability_harmonic}
+
+
+@dataclass
+class TransposedTones(Experiment):
+    """F0 discrimination of pure tones and transposed tones (Oxenham, Bernstein & Penagos 2004;
+    :data:`~psychobench.stimuli.audio.pitch.OXENHAM2004_DESIGN`): two intervals, method of
+    constant stimuli at ``deltas_pct``, per-condition thresholds as in experiment=pitch.  A
+    transposed tone gives a high-frequency place the temporal envelope of a low pure tone;
+    listeners discriminate its rate 2-8 times worse, so temporal cues alone do not give a
+    pure tone's pitch.  Headline: r of log thresholds with the listeners'
+    (``r_log_thresholds``) and ``n_thresholds_reached``; ``carrier_hz`` 0 is the pure tone."""
+
+    modality = "audio"
+    name: str = "transposed_tones"
+    comparison: str = "condition"
+    answers: object = ("first", "second")
+    carriers_hz: tuple = (0.0, 4000.0, 6350.0)
+    f0s_hz: tuple = (55.6, 80.62, 125.44, 200.77, 320.0)
+    deltas_pct: tuple = (0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6)
+    n_per_level: int = 10
+    snr_db: float = 20.0
+    dur_s: float = 0.2
+    criterion: float = 0.707
+    n_boot: int = 200
+    seed: int = 0
+
+    def __post_init__(self):
+        from psychobench.stimuli.audio.pitch import OXENHAM2004_DESIGN
+
+        self.carriers_hz = _numbers(self.name, "carriers_hz", self.carriers_hz, float, "carriers in Hz (0: pure tone)")
+        self.f0s_hz = _numbers(self.name, "f0s_hz", self.f0s_hz, float, "rates in Hz")
+        self.deltas_pct = _numbers(self.name, "deltas_pct", self.deltas_pct, float, "F0 differences in % of F0")
+        if any(d <= 0 for d in self.deltas_pct):
+            raise SettingError(f"{self.name}: stimuli.deltas_pct must be > 0, got {list(self.deltas_pct)}")
+        bad = [c for c in self.carriers_hz if c != 0 and c * 1.2 >= FS / 2]
+        if bad:
+            raise SettingError(f"{self.name}: stimuli.carriers_hz {bad}: a transposed tone's sidebands reach 1.2 x its "
+                               f"carrier, above the Nyquist frequency at {FS} Hz (the 10.08-kHz carrier of the "
+                               "experiment cannot be made here)")
+        self.headline = self.headline or ("r_log_thresholds", "n_thresholds_reached")
+        self.notes = {"design": OXENHAM2004_DESIGN,
+                      "cite": "Oxenham, Bernstein & Penagos (2004) PNAS 101:1421, digitised by Saddler, Gonzalez & "
+                              "McDermott (2021) Nat Commun 12:7278", **self.notes}
+        super().__post_init__()
+
+    @cached
+    def conditions_table(self) -> pd.DataFrame:
+        """The conditions with the listeners' thresholds (``human_f0dl_percent``, NaN where the
+        human table has none)."""
+        from psychobench.data.listeners import oxenham_etal_2004
+
+        grid = pd.MultiIndex.from_product([self.carriers_hz, self.f0s_hz], names=["carrier_hz", "f0_hz"]
+                                          ).to_frame(index=False)
+        h = oxenham_etal_2004().rename(columns={"f0dl_percent": "human_f0dl_percent"})
+        grid = grid.merge(h, on=["carrier_hz", "f0_hz"], how="left")
+        grid.insert(0, "condition", [("pure" if c == 0 else f"transposed-{c:g}") + f"-f0={f:g}"
+                                     for c, f in zip(grid["carrier_hz"], grid["f0_hz"])])
+        return grid
+
+    @cached
+    def stimuli(self):
+        from psychobench.stimuli.audio.pitch import pure_tone, transposed_tone, two_interval_trials
+        from psychobench.stimuli.waveforms import WaveformSet
+
+        trials = two_interval_trials(self.conditions_table(), np.asarray(self.deltas_pct, float), self.n_per_level,
+                                     self.seed)
+        rng = np.random.default_rng([self.seed, 2004])
+        carrier = trials["carrier_hz"].to_numpy(float)
+        waves = []
+        for col in ("f0_1", "f0_2"):
+            f = trials[col].to_numpy(float)
+            x = np.empty((len(trials), int(round(self.dur_s * FS))))
+            pure = carrier == 0
+            if pure.any():
+                x[pure] = pure_tone(f[pure], FS, self.dur_s, level_dbfs=0.0)
+            if (~pure).any():
+                x[~pure] = transposed_tone(f[~pure], carrier[~pure], FS, self.dur_s, level_dbfs=0.0)
+            waves.append(_in_ten(x, self.snr_db, rng))
+        man = trials.assign(category=trials["answer"], level=trials["delta_pct"])[
+            ["stimulus_id", "condition", "category", "level", "delta_pct", "f0_hz", "f0_1", "f0_2", "carrier_hz"]]
+        return WaveformSet(self.name, man, np.stack(waves, 1).astype(np.float32), FS)
+
+    def humans(self) -> pd.DataFrame:
+        return self.conditions_table()[["condition", "human_f0dl_percent"]]
+
+    def score(self, trials: pd.DataFrame, settings: ScoreSettings, *, chance: float | None = None) -> pd.DataFrame:
+        from psychobench.consistency import hearing as H
+
+        return H.pitch_table(trials, self.humans(), dataset=self.name, criterion=self.criterion,
+                             n_boot=self.n_boot, seed=self.seed)
+
+    def identity(self) -> dict:
+        return {**super().identity(), "stimuli": self.stimuli().content_key(), "criterion": self.criterion,
+                "n_boot": self.n_boot}
 
 
 # --------------------------------------------------------------------------------------------
@@ -591,5 +892,7 @@ class SpeechDetection(Experiment):
         return {**super().identity(), "stimuli": self.stimuli().content_key()}
 
 
-__all__ = ["WordsInNoise", "EnglishCCC", "PitchDiscrimination", "PitchShift", "SpeechDetection", "words_in_noise_stimuli",
+__all__ = ["WordsInNoise", "EnglishCCC", "PitchDiscrimination", "PitchShift", "MistunedHarmonics", "AlternatingPhase",
+           "TransposedTones",
+           "SpeechDetection", "words_in_noise_stimuli",
            "vad_stimuli"]

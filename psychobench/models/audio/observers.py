@@ -761,6 +761,7 @@ class PitchNetObserver(Observer):
     max_shift_semitones: float = 6.0
     epochs: int | None = None
     time_layers: int | None = None
+    train_phases: object = None
     seed: int = 1
     batch_size: int = 256
     readout: object = None
@@ -776,6 +777,12 @@ class PitchNetObserver(Observer):
             raise ObserverError(f"{self.name}: model.time_layers must be 2 or 3, not {self.time_layers!r}")
         if self.decision not in ("f0", "shift"):
             raise ObserverError(f"{self.name}: model.decision must be 'f0' or 'shift', not {self.decision!r}")
+        if self.train_phases is not None:
+            ph = list(self.train_phases) if hasattr(self.train_phases, "__iter__") else [self.train_phases]
+            if not ph or any(isinstance(p, bool) or p not in (0, 1, 2, 3) for p in ph):
+                raise ObserverError(f"{self.name}: model.train_phases must list phase kinds among 0 (sine), 1 "
+                                    f"(cosine), 2 (random), 3 (alternating), not {self.train_phases!r}")
+            self.train_phases = tuple(sorted({int(p) for p in ph}))
         if self.readout is not None:
             self.readout = as_readout(self.readout)
             if not self.readout.fitted:
@@ -789,6 +796,8 @@ class PitchNetObserver(Observer):
 
         from .pitchnet import PitchTaskConfig
         change = {k: int(v) for k, v in (("epochs", self.epochs), ("time_layers", self.time_layers)) if v is not None}
+        if self.train_phases is not None:
+            change["train_phases"] = tuple(self.train_phases)
         return dataclasses.replace(PitchTaskConfig(), **change)
 
     def module(self):

@@ -169,10 +169,12 @@ def harmonic_complex(f0: np.ndarray, fs: int = PITCH_FS, dur_s: float = 0.2, *, 
         ph = np.zeros_like(fk)
     elif phase == "cosine":
         ph = np.full_like(fk, np.pi / 2)
+    elif phase == "alternating":                       # odd harmonics in sine, even in cosine phase
+        ph = np.broadcast_to(np.where(k % 2 == 0, np.pi / 2, 0.0), fk.shape).copy()
     elif phase == "random":
         ph = (rng or np.random.default_rng()).uniform(0, 2 * np.pi, fk.shape)
     else:
-        raise ValueError(f"phase must be 'sine', 'cosine' or 'random', not {phase!r}")
+        raise ValueError(f"phase must be 'sine', 'cosine', 'alternating' or 'random', not {phase!r}")
     x = _sum_of_sines(amp, fk, ph, t)
     x *= ramp(n, int(ramp_s * fs), "cos2")
     return set_level(x, level_dbfs)
@@ -316,5 +318,94 @@ def shifted_complex(f0: np.ndarray, shift_pct: np.ndarray | float, centre_harmon
         amp[rows] = moore2003_envelope(fk[rows], f0[rows, None], int(c))
     amp = np.where(fk < 0.95 * fs / 2, amp, 0.0)
     x = _sum_of_sines(amp, fk, np.full_like(fk, np.pi / 2), t)
+    x *= ramp(n, int(ramp_s * fs), "cos2")
+    return set_level(x, level_dbfs)
+
+
+# Moore, Glasberg & Peters (1985) mistuned harmonics, as replicated by Saddler et al. (2021):
+#: Which parameter of the mistuned-harmonic experiment comes from where (written into its summary).
+MOORE1985_DESIGN: dict[str, str] = {
+    "conditions": "Moore, Glasberg & Peters (1985): 12 equal-amplitude harmonics of F0 100, 200 or 400 Hz, one "
+                  "of harmonics 1-6 mistuned up by 1-8 % of its frequency; listeners' pitch matches relative to "
+                  "the tuned complex, as digitised by Saddler et al. (2021)",
+    "phase_duration": "sine phase, 150 ms (Saddler et al. 2021 replication)",
+    "ours": "16-kHz sampling; 10-ms raised-cosine ramps; each condition at n_items F0s log-uniform within "
+            "+-f0_jitter_pct of the nominal F0, in fresh threshold-equalising noise at snr_db; interval 1 is the "
+            "tuned complex at the same F0, interval 2 the mistuned one; pitch shift = the observer's F0 "
+            "estimate of interval 2 over its estimate of interval 1, in % (as the listeners matched against "
+            "the tuned complex)",
+}
+
+
+def mistuned_complex(f0: np.ndarray, harmonic: np.ndarray | int, mistuning_pct: np.ndarray | float,
+                     fs: int = PITCH_FS, dur_s: float = 0.15, n_harmonics: int = 12, ramp_s: float = 0.01,
+                     level_dbfs: float = -20.0) -> np.ndarray:
+    """Harmonics 1..``n_harmonics`` of ``f0`` (one row per F0) at equal amplitude in sine phase,
+    harmonic ``harmonic`` moved to ``harmonic f0 (1 + mistuning_pct / 100)``; ramps, RMS
+    ``level_dbfs``.  ``(len(f0), round(dur_s fs))`` float64."""
+    f0 = np.atleast_1d(np.asarray(f0, float))
+    h = np.broadcast_to(np.asarray(harmonic, int), f0.shape)
+    m = np.broadcast_to(np.asarray(mistuning_pct, float), f0.shape) / 100.0
+    n = int(round(dur_s * fs))
+    t = np.arange(n) / fs
+    k = np.arange(1, int(n_harmonics) + 1)
+    fk = f0[:, None] * k[None, :] * np.where(k[None, :] == h[:, None], 1.0 + m[:, None], 1.0)
+    if (fk >= 0.95 * fs / 2).any():
+        raise ValueError(f"mistuned_complex: components up to {fk.max():.0f} Hz exceed 0.95 x Nyquist "
+                         f"({0.95 * fs / 2:.0f} Hz)")
+    x = _sum_of_sines(np.ones_like(fk), fk, np.zeros_like(fk), t)
+    x *= ramp(n, int(ramp_s * fs), "cos2")
+    return set_level(x, level_dbfs)
+
+
+# Shackleton & Carlyon (1994) alternating-phase complexes:
+#: Which parameter of the alternating-phase experiment comes from where (written into its summary).
+SHACKLETON1994_DESIGN: dict[str, str] = {
+    "conditions": "Shackleton & Carlyon (1994): harmonics of F0 62.5-250 Hz band-pass filtered into LOW "
+                  "(125-625 Hz), MID (1375-1875 Hz) or HIGH (3900-5400 Hz); odd harmonics in sine, even in "
+                  "cosine phase; listeners matched the pitch to a sine-phase complex and the share of matches "
+                  "at 2 F0 minus at F0 (%) is reported, mean of 4 listeners as digitised by Saddler et al. (2021)",
+    "ours": "16-kHz sampling, 150 ms, 10-ms raised-cosine ramps; harmonic amplitudes from a 4th-order Butterworth "
+            "band-pass with the band's edges; each condition at n_items F0s log-uniform within +-f0_jitter_pct "
+            "of the bin centre, in fresh threshold-equalising noise at snr_db; interval 1 is the sine-phase "
+            "complex in the same band, interval 2 the alternating-phase one; an F0 estimate of interval 2 "
+            "counts as a match at F0 when it lies within half an octave of F0 (log2(estimate / F0) in "
+            "[-0.5, 0.5)), at 2 F0 when within half an octave of 2 F0 ([0.5, 1.5)), and as neither otherwise "
+            "(reported as alt_phase_neither_percent)",
+}
+
+
+# Oxenham, Bernstein & Penagos (2004) transposed tones:
+#: Which parameter of the transposed-tone experiment comes from where (written into its summary).
+OXENHAM2004_DESIGN: dict[str, str] = {
+    "conditions": "Oxenham, Bernstein & Penagos (2004): F0 difference limens for pure tones at 55-320 Hz and for "
+                  "transposed tones with those modulation rates on carriers of 4, 6.35 and 10.08 kHz; listeners' "
+                  "means as digitised by Saddler et al. (2021)",
+    "transposed_tone": "a half-wave rectified sinusoid at the rate, low-passed at 0.2 x the carrier (Bernstein & "
+                       "Trahiotis 2002), multiplied by the carrier: the high-frequency place receives the temporal "
+                       "envelope that a low pure tone gives the low place",
+    "ours": "16-kHz sampling, so the 10.08-kHz carrier cannot be made and is left out; the 6.35-kHz carrier's "
+            "sidebands reach 7.6 kHz, above the top centre frequency of model=pitchnet's filterbank (6 kHz); "
+            "the low-pass is an ideal (FFT) one; 200 ms, 10-ms raised-cosine ramps; each interval in fresh "
+            "threshold-equalising noise at snr_db; method of constant stimuli as in experiment=pitch",
+}
+
+
+def transposed_tone(rate_hz: np.ndarray, carrier_hz: np.ndarray | float, fs: int = PITCH_FS, dur_s: float = 0.2,
+                    ramp_s: float = 0.01, level_dbfs: float = -20.0) -> np.ndarray:
+    """Transposed tones ``(len(rate_hz), n)`` (see :data:`OXENHAM2004_DESIGN`): a half-wave
+    rectified sine at ``rate_hz``, low-passed (ideal, FFT) at 0.2 ``carrier_hz``, times a sine
+    carrier at ``carrier_hz``; ramps, RMS ``level_dbfs``."""
+    rate = np.atleast_1d(np.asarray(rate_hz, float))
+    carrier = np.broadcast_to(np.asarray(carrier_hz, float), rate.shape)
+    if (carrier * 1.2 >= fs / 2).any():
+        raise ValueError(f"transposed_tone: carrier {carrier.max():g} Hz with its 0.2 x carrier sidebands does not "
+                         f"fit under the Nyquist frequency ({fs / 2:g} Hz)")
+    n = int(round(dur_s * fs))
+    t = np.arange(n) / fs
+    env = np.maximum(np.sin(2 * np.pi * rate[:, None] * t[None, :]), 0.0)
+    f = np.fft.rfftfreq(n, 1.0 / fs)
+    env = np.fft.irfft(np.fft.rfft(env, axis=1) * (f[None, :] <= 0.2 * carrier[:, None]), n, axis=1)
+    x = env * np.sin(2 * np.pi * carrier[:, None] * t[None, :])
     x *= ramp(n, int(ramp_s * fs), "cos2")
     return set_level(x, level_dbfs)
