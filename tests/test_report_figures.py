@@ -179,7 +179,7 @@ def _emitted_codes() -> tuple[set, list]:
 
     known = {("stages.py", "metric"): set(stages.STAGE_METRICS), ("stages.py", "change"): set(stages.STAGE_METRICS),
              ("scoring.py", "metric"): set(scoring.AGGREGATED) | set(benchmark.METRICS),
-             ("hearing.py", "k"): set(hearing.CCC_RATES), ("layers.py", "metric"): set(layers.METRICS) | set(layers.ATTENTION_METRICS)}
+             ("hearing.py", "k"): set(hearing.CCC_RATES), ("hearing.py", "metric"): set(hearing.CONDITION_R_METRICS), ("layers.py", "metric"): set(layers.METRICS) | set(layers.ATTENTION_METRICS)}
     codes, unknown = set(), []
     for path in PACKAGE.rglob("*.py"):
         tree = ast.parse(path.read_text())
@@ -299,6 +299,76 @@ def test_pitch_shift_figure_from_a_run(tmp_path, mirror):
     assert set(labels) == {"humans", "pitchnet", "de Boer: shift / harmonic"}
 
 
+def _planted_pitch_runs(root: Path) -> None:
+    """Mistuned-harmonic, alternating-phase and transposed-tone run folders, scored by the real
+    scoring functions from planted trials (composed presets' configs)."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from psychobench.consistency import hearing as H
+    from psychobench.results.pipeline import experiments_of
+
+    def preset(name):
+        with initialize_config_dir(str(PACKAGE.parent / "conf"), version_base="1.3"):
+            cfg = compose("config", overrides=[f"experiment={name}"])
+        (ds, exp), = experiments_of(cfg).items()
+        return cfg, ds, exp
+
+    rng = np.random.default_rng(0)
+    cfg, ds, exp = preset("mistuned_harmonics")
+    t = exp.conditions_table().loc[lambda d: d.index.repeat(4)].reset_index(drop=True)
+    t["f0_true"] = t["f0_1_est"] = t["f0_hz"]
+    t["f0_2_est"] = t["f0_hz"] * (1 + (0.3 / t["harmonic"]) * t["mistuning_percent"] / 100 * rng.uniform(0.9, 1.1, len(t)))
+    t["subject"], t["stimulus_id"] = "pitchnet", [f"m{i}" for i in range(len(t))]
+    write_run(root, "mist", "pitchnet", H.mistuned_table(t, exp.conditions_table(), dataset=ds, n_boot=50),
+              config=OmegaConf.to_yaml(cfg), headline={ds: ["r_mistuned_shift"]})
+    cfg, ds, exp = preset("alt_phase")
+    t = exp.conditions_table().loc[lambda d: d.index.repeat(4)].reset_index(drop=True)
+    t["f0_true"] = t["f0_hz"]
+    t["f0_2_est"] = t["f0_hz"] * np.where(rng.random(len(t)) < 0.7, 1.0, 2.0)
+    t["subject"], t["stimulus_id"] = "pitchnet", [f"a{i}" for i in range(len(t))]
+    write_run(root, "alt", "pitchnet", H.alt_phase_table(t, exp.conditions_table(), dataset=ds, n_boot=50),
+              config=OmegaConf.to_yaml(cfg), headline={ds: ["r_alt_phase"]})
+    cfg, ds, exp = preset("transposed_tones")
+    rows = []
+    for r in exp.conditions_table().itertuples(index=False):
+        ok = r.carrier_hz != 6350
+        rows += [T.row(ds, "f0dl_percent", "pitchnet", 1.5 * r.human_f0dl_percent if ok else None, condition=r.condition,
+                       value_ci=(r.human_f0dl_percent, 2 * r.human_f0dl_percent) if ok else None, n=110,
+                       status=None if ok else "at_chance"),
+                 T.row(ds, "f0dl_percent", T.HUMANS, r.human_f0dl_percent, condition=r.condition)]
+    rows += [T.row(ds, "r_log_thresholds", "pitchnet", 1.0, n=10), T.row(ds, "n_thresholds_reached", "pitchnet", 10, n=15)]
+    write_run(root, "tt", "pitchnet", rows, config=OmegaConf.to_yaml(cfg),
+              headline={ds: ["r_log_thresholds", "n_thresholds_reached"]})
+
+
+def test_mistuned_alt_phase_and_transposed_figures_from_runs(tmp_path, mirror):
+    from psychobench.consistency.hearing import EQUAL_WEIGHTS, RESOLVABILITY_RULE
+
+    _planted_pitch_runs(tmp_path)
+    data = analyses.load(tmp_path)
+    w = analyses.harmonic_weights(data)
+    assert set(w["kind"]) == {"model", "humans", "baseline"} and len(w) == 3 * 18
+    mine = w[w["kind"] == "model"]
+    np.testing.assert_allclose(mine["value"], 0.3 / mine["harmonic"], rtol=0.12)       # the planted weights
+    assert (w.loc[w["observer"] == EQUAL_WEIGHTS, "value"] == 1 / 12).all()
+    fig = plots.harmonic_weights(w)
+    assert [a.get_title() for a in fig.axes] == ["F0 100 Hz", "F0 200 Hz", "F0 400 Hz"]
+    assert set(fig.axes[-1].get_legend_handles_labels()[1]) == {"humans", "pitchnet", "equal weights (1/12)"}
+    a = analyses.alt_phase_points(data)
+    assert len(a) == 3 * 27 and set(a.loc[a["kind"] == "baseline", "observer"]) == {RESOLVABILITY_RULE}
+    assert a.loc[a["kind"] == "model", "value"].between(-100, 100).all()
+    fig = plots.alt_phase(a)
+    assert fig.axes[0].get_title() == "LOW band, 125-625 Hz" and fig.axes[0].get_xscale() == "log"
+    tt = analyses.transposed_thresholds(data)
+    assert len(tt) == 2 * 15 and set(tt.loc[tt["kind"] == "model", "status"]) == {"ok", "at_chance"}
+    fig = plots.transposed_thresholds(tt)
+    titles = [a.get_title() for a in fig.axes]
+    assert titles[0] == "pure tones" and "5 model conditions without a threshold" in titles[2]
+    # the Bernstein & Oxenham figure ignores the transposed-tone limens (no spectral region)
+    assert len(analyses.pitch_thresholds(data)) == 0
+
+
 @pytest.mark.slow
 def test_report_shows_hearing_only_with_hearing_runs(tmp_path, mirror):
     from psychobench.cli.report import build
@@ -313,6 +383,7 @@ def test_report_shows_hearing_only_with_hearing_runs(tmp_path, mirror):
     write_run(both, "r1", "net-a", [cell("edge", "i1", "net-a", 0.5)])
     _pitch_run(both)
     _pitch_shift_run(both)
+    _planted_pitch_runs(both)
     data = analyses.load(both)
     assert analyses.has_hearing(data)
     th = analyses.pitch_thresholds(data)
@@ -321,6 +392,8 @@ def test_report_shows_hearing_only_with_hearing_runs(tmp_path, mirror):
     text = html.read_text()
     assert "Hearing: comparisons with listeners" in text and "Hearing: pitch" in text
     assert "Hearing: frequency-shifted complexes" in text
+    for section in ("mistuned harmonics", "alternating phase", "transposed tones"):
+        assert f"Hearing: {section}" in text, section
     assert "Hearing: words in noise" not in text                     # no words-in-noise run
     nb = json.loads(ipynb.read_text())
     outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]

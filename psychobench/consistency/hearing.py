@@ -734,6 +734,10 @@ def _condition_index(model_trials: pd.DataFrame, conds: pd.DataFrame, dataset: s
     return idx
 
 
+#: the r-over-conditions headlines written by :func:`_r_rows`
+CONDITION_R_METRICS = ("r_pitch_shift", "r_mistuned_shift", "r_alt_phase")
+
+
 def _r_rows(dataset: str, metric: str, observer: str, point: np.ndarray, draws: np.ndarray, human: np.ndarray,
             baselines: dict[str, np.ndarray]) -> list[dict]:
     """``metric``: r of the condition values ``point`` with the listeners' ``human`` over the

@@ -461,6 +461,8 @@ def pitch_thresholds(data: Runs) -> pd.DataFrame:
         exp = data.experiment(run, ds)
         facts = (exp.conditions_table().set_index("condition") if hasattr(exp, "conditions_table")
                  else pd.DataFrame(index=mine.index))
+        if "spectrum" not in facts.columns:          # F0 limens of another design (transposed tones)
+            continue
         parts.append(pd.DataFrame({
             "model": model, "condition": mine.index, "threshold_percent": mine["value"].to_numpy(float),
             "status": mine["status"].to_numpy(), "human_f0dl_percent": hum.reindex(mine.index).to_numpy(float),
@@ -963,3 +965,75 @@ def attention_gain_table(data: Runs) -> pd.DataFrame:
         return pd.DataFrame()
     out = _with_depth(t).assign(beta=lambda d: d["beta"].astype(float))
     return out[["model", "run", "layer", "depth", "beta", "metric", "value", "value_ci_low", "value_ci_high"]]
+
+
+CONDITION_VALUE_COLUMNS = ["observer", "kind", "condition", "value", "ci_low", "ci_high"]
+
+
+def condition_values(data: Runs, metric: str, baselines: tuple[str, ...], facts: tuple[str, ...],
+                     parse=None) -> pd.DataFrame:
+    """Per-condition values of ``metric`` in every run that holds it: each run's model (``kind``
+    model, with its interval), the listeners (``humans``) and the named baselines
+    (``baseline``), the latter two once per condition; columns :data:`CONDITION_VALUE_COLUMNS` plus
+    ``facts`` (read from the experiment's conditions table, or from ``parse(condition) -> dict``
+    for conditions that are not rows of it)."""
+    parts, seen = [], set()
+    for run, ds in runs_with_metric(data, metric):
+        m = data.run_metrics(run)
+        m = m[(m["dataset"] == ds) & (m["metric"] == metric)]
+        table = None if parse else data.experiment(run, ds).conditions_table().set_index("condition")
+        for obs, g in m.groupby("observer"):
+            kind = "humans" if obs == T.HUMANS else "baseline" if obs in baselines else "model"
+            if kind != "model":
+                g = g[~g["condition"].isin({c for k, c in seen if k == obs})]
+                seen |= {(obs, c) for c in g["condition"]}
+            if parse:
+                f = pd.DataFrame([parse(c) for c in g["condition"]], columns=list(facts))
+            else:                                    # a design without a fact column gives NaN there
+                f = table.reindex(index=g["condition"], columns=list(facts))
+            parts.append(pd.DataFrame({
+                "observer": obs, "kind": kind, "condition": g["condition"].to_numpy(),
+                **{c: f[c].to_numpy() for c in facts}, "value": g["value"].to_numpy(float),
+                "ci_low": g["value_ci_low"].to_numpy(float), "ci_high": g["value_ci_high"].to_numpy(float)}))
+    cols = CONDITION_VALUE_COLUMNS[:3] + list(facts) + CONDITION_VALUE_COLUMNS[3:]
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+
+
+def _weight_condition(c: str) -> dict:
+    import re
+
+    m = re.fullmatch(r"f0=([0-9.]+)-h(\d+)", c)
+    return {"f0_hz": float(m.group(1)), "harmonic": int(m.group(2))} if m else {"f0_hz": np.nan, "harmonic": -1}
+
+
+def harmonic_weights(data: Runs) -> pd.DataFrame:
+    """Harmonic weights of every mistuned-harmonic run (:func:`condition_values`; facts
+    ``f0_hz, harmonic``), beside the listeners' and the equal-weight baseline."""
+    from psychobench.consistency.hearing import EQUAL_WEIGHTS
+
+    return condition_values(data, "harmonic_weight", (EQUAL_WEIGHTS,), ("f0_hz", "harmonic"), _weight_condition)
+
+
+def alt_phase_points(data: Runs) -> pd.DataFrame:
+    """Alternating-phase 2F0-minus-F0 percentages of every run (facts ``filter_lower_hz,
+    f0_hz``), beside the listeners' and the resolvability rule."""
+    from psychobench.consistency.hearing import RESOLVABILITY_RULE
+
+    return condition_values(data, "alt_phase_2f0_minus_f0", (RESOLVABILITY_RULE,), ("filter_lower_hz", "f0_hz"))
+
+
+def transposed_thresholds(data: Runs) -> pd.DataFrame:
+    """F0 difference limens of every transposed-tone run (facts ``carrier_hz, f0_hz``; the
+    model rows keep their threshold ``status``)."""
+    t = condition_values(data, "f0dl_percent", (), ("carrier_hz", "f0_hz"))
+    if not len(t):
+        return t.assign(status=pd.Series(dtype=object))
+    t = t[t["carrier_hz"].notna()].copy()        # Bernstein & Oxenham runs have no carrier
+    st = {}
+    for run, ds in runs_with_metric(data, "f0dl_percent"):
+        m = data.run_metrics(run)
+        m = m[(m["dataset"] == ds) & (m["metric"] == "f0dl_percent") & (m["observer"] != T.HUMANS)]
+        st.update({(o, c): s for o, c, s in zip(m["observer"], m["condition"], m["status"])})
+    t["status"] = [st.get((o, c), "ok") if k == "model" else "ok"
+                   for o, c, k in zip(t["observer"], t["condition"], t["kind"])]
+    return t.reset_index(drop=True)

@@ -292,6 +292,83 @@ def pitch_shifts(table: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+def _condition_panels(table: pd.DataFrame, panel: str, x: str, titles, xlabel: str, ylabel: str,
+                      baseline_label: str, *, logx: bool = False, logy: bool = False, ylim=None) -> plt.Figure:
+    """One panel per value of ``panel``: ``value`` against ``x`` for the listeners (red), each
+    model (dashed, open markers, bars: its intervals) and the baseline (grey dotted)."""
+    keys = sorted(table[panel].dropna().unique())
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.6 * len(keys), 3.4), squeeze=False, sharey=True)
+    models = list(dict.fromkeys(table.loc[table["kind"] == "model", "observer"]))
+    pal = _palette(models + ["humans"])
+    for ax, key in zip(axes[0], keys, strict=True):
+        t = table[table[panel] == key]
+        for obs, g in t.groupby("observer", sort=False):
+            kind = g["kind"].iloc[0]
+            g = g.groupby(x)[["value", "ci_low", "ci_high"]].mean().sort_index()
+            xs = g.index.to_numpy(float)
+            if kind == "humans":
+                ax.plot(xs, g["value"], marker="o", color=HUMAN_COLOUR, label="humans")
+            elif kind == "baseline":
+                ax.plot(xs, g["value"], ls=":", color="0.45", label=baseline_label)
+            else:
+                err = np.abs(np.vstack([g["value"] - g["ci_low"], g["ci_high"] - g["value"]]))
+                ax.errorbar(xs, g["value"], yerr=np.nan_to_num(err), marker="s", mfc="none", ls="--", color=pal[obs],
+                            capsize=2, label=obs)
+        ax.set(title=titles(key), xlabel=xlabel)
+        if logx:
+            ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(ScalarFormatter())
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.set_xticks(sorted(t[x].unique()))
+        if logy:
+            ax.set_yscale("log")
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+    axes[0, 0].set_ylabel(ylabel)
+    axes[0, -1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.tight_layout()
+    return fig
+
+
+def harmonic_weights(table: pd.DataFrame) -> plt.Figure:
+    """Weight of each harmonic in the pitch (slope of pitch shift on its mistuning) against
+    harmonic number, one panel per F0: listeners, models (bars: item intervals), equal weights."""
+    fig = _condition_panels(table, "f0_hz", "harmonic", lambda f: f"F0 {f:g} Hz", "mistuned harmonic",
+                            "weight (% pitch shift per % mistuning)", "equal weights (1/12)")
+    for ax in fig.axes:
+        ax.axhline(0, color="0.8", lw=0.8, zorder=0)
+    return fig
+
+
+ALT_PHASE_BANDS = {125.0: "LOW band, 125-625 Hz", 1375.0: "MID band, 1375-1875 Hz", 3900.0: "HIGH band, 3900-5400 Hz"}
+
+
+def alt_phase(table: pd.DataFrame) -> plt.Figure:
+    """Share of pitch estimates at 2 F0 minus at F0 against F0, one panel per band: listeners,
+    models (bars: item intervals), the resolvability rule."""
+    fig = _condition_panels(table, "filter_lower_hz", "f0_hz", lambda b: ALT_PHASE_BANDS.get(float(b), f"{b:g} Hz"),
+                            "F0 (Hz)", "% at 2 F0 minus % at F0", "rule: 2 F0 if lowest harmonic > 10",
+                            logx=True, ylim=(-108, 108))
+    for ax in fig.axes:
+        ax.axhline(0, color="0.8", lw=0.8, zorder=0)
+    return fig
+
+
+def transposed_thresholds(table: pd.DataFrame) -> plt.Figure:
+    """F0 difference limens against rate, one panel per carrier (0: pure tones): listeners and
+    models (bars: threshold intervals); conditions without a threshold are left out of a
+    model's line and counted in the panel title."""
+    t = table.copy()
+    no = t[(t["kind"] == "model") & (t["status"] != "ok")].groupby("carrier_hz").size()
+
+    def title(c):
+        name = "pure tones" if c == 0 else f"transposed, carrier {c / 1000:g} kHz"
+        return name + (f"\n({int(no[c])} model conditions without a threshold)" if c in no.index else "")
+
+    return _condition_panels(t, "carrier_hz", "f0_hz", title, "F0 / rate (Hz)", "F0 difference limen (%)", "",
+                             logx=True, logy=True)
+
+
 BENCHMARK_TITLES = {"ood_accuracy": "OOD accuracy", "accuracy_difference": "accuracy difference",
                     "observed_consistency": "observed consistency", "error_consistency": "error consistency",
                     "shape_bias": "shape bias"}

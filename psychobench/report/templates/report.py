@@ -258,6 +258,33 @@ if analyses.has_hearing(data):
             "dotted line is de Boer's rule (shift / centre harmonic), a baseline that knows only "
             "the place of the envelope."))
         show(plots.pitch_shifts(shifts))
+    weights = analyses.harmonic_weights(data)
+    if len(weights):
+        display(Markdown(
+            "## Hearing: mistuned harmonics\n"
+            "How much one harmonic pulls the pitch of a 12-harmonic complex when it is mistuned "
+            "(Moore, Glasberg & Peters 1985): the slope of pitch shift on mistuning up to 3 %.  The "
+            "listeners' pitch is dominated by the low harmonics (1-4); the dotted line is the weight "
+            "every harmonic would get if all counted alike (1/12)."))
+        show(plots.harmonic_weights(weights))
+    alt = analyses.alt_phase_points(data)
+    if len(alt):
+        display(Markdown(
+            "## Hearing: alternating phase\n"
+            "Alternating-phase complexes (odd harmonics in sine, even in cosine phase) have an "
+            "envelope that repeats at 2 F0 (Shackleton & Carlyon 1994).  Listeners hear F0 when the "
+            "harmonics are resolved (LOW band) and 2 F0 when they are not (HIGH band; MID at low F0). "
+            "-100 = every estimate at F0, +100 = every one at 2 F0; the dotted line is a rule that "
+            "knows only the lowest harmonic number in the band."))
+        show(plots.alt_phase(alt))
+    tt = analyses.transposed_thresholds(data)
+    if len(tt):
+        display(Markdown(
+            "## Hearing: transposed tones\n"
+            "F0 difference limens of pure tones and of transposed tones, which give a high-frequency "
+            "place the envelope of a low tone (Oxenham, Bernstein & Penagos 2004): listeners "
+            "discriminate transposed tones 2-8 times worse."))
+        show(plots.transposed_thresholds(tt))
 
 # %% [markdown]
 # ## Glossary
