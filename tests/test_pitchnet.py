@@ -92,7 +92,8 @@ def test_training_is_deterministic_and_sealed(tmp_path, monkeypatch):
     from psychobench.data.io import IntegrityWarning
 
     monkeypatch.setenv("PSYCHOBENCH_CACHE", str(tmp_path / "cache"))
-    cfg = dataclasses.replace(PitchTaskConfig(), n_train=128, epochs=1, batch_size=32, width=4)
+    # no speech excerpts: they need the word task's synthesised corpus (tested on their own below)
+    cfg = dataclasses.replace(PitchTaskConfig(), n_train=128, epochs=1, batch_size=32, width=4, speech_share=0.0)
     w = lambda p: torch.load(p, map_location="cpu", weights_only=False)["state_dict"]   # noqa: E731
     first = {k: v.clone() for k, v in w(train_pitch_net(cfg)).items()}
     again = w(train_pitch_net(cfg, force=True))
@@ -132,3 +133,40 @@ def test_random_feature_control_reads_embedding_differences():
         PitchNetObserver(trained=False, readout="imagenet")
     with pytest.raises(ObserverError, match="layer"):
         random_features("pitchnet", readout="logistic", layer="net.freq")
+
+
+def test_speech_windows_are_labelled_where_the_voicing_is_steady():
+    from psychobench.models.audio.pitchnet import speech_excerpts, voiced_windows, yin_frames
+
+    fs, m = 16000, 800
+    t = np.arange(int(0.6 * fs)) / fs
+    # a "vowel" at 150 Hz for 0.3 s, then noise; a second token gliding 120 -> 480 Hz (two
+    # octaves in 0.6 s: 40 semitones a second, 0.7 between the first and last frame centres of a
+    # 50-ms window, more than the 0.5 allowed)
+    vowel = sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 15)) * (t < 0.3)
+    rng = np.random.default_rng(0)
+    vowel = vowel + (t >= 0.3) * 0.3 * rng.standard_normal(len(t))
+    glide_f0 = 120 * 4 ** (t / 0.6)
+    phase = 2 * np.pi * np.cumsum(glide_f0) / fs
+    glide = sum(np.sin(k * phase) / k for k in range(1, 15))
+    tokens = np.stack([vowel, glide]).astype(np.float32)
+    rows, starts, f0 = voiced_windows(tokens, m, fs)
+    assert len(rows) and set(rows) == {0}                     # the glide is never steady enough
+    assert (starts + m <= int(0.3 * fs) + 256).all()           # windows (less half a frame) inside the vowel
+    np.testing.assert_allclose(f0, 150, rtol=0.01)
+    # the frame tracker agrees with librosa's pYIN on steady complexes, and follows the glide
+    import librosa
+
+    steady = np.stack([sum(np.sin(2 * np.pi * f * k * t + rng.uniform(0, 6.3)) / k for k in range(1, 12))
+                       for f in (97.0, 150.0, 310.0)]).astype(np.float32)
+    yf, aper = yin_frames(steady, fs)
+    pf, voiced, _ = librosa.pyin(steady, sr=fs, fmin=60, fmax=600, frame_length=1024, hop_length=160)
+    assert (aper < 0.15).all() and voiced[:, 5:-5].all()
+    np.testing.assert_allclose(np.median(yf, 1), np.nanmedian(pf[:, 5:-5], 1), rtol=0.005)
+    np.testing.assert_allclose(np.median(yf, 1), [97.0, 150.0, 310.0], rtol=0.005)
+    gf, _ = yin_frames(tokens[1:], fs)
+    truth = np.interp(np.arange(gf.shape[1]) * 96 + 256, np.arange(len(t)), glide_f0)   # at the frame centre
+    np.testing.assert_allclose(gf[0], truth, rtol=0.03)
+    x, lab = speech_excerpts(10, m, np.random.default_rng(1), tokens=tokens)
+    assert x.shape == (10, m) and np.isfinite(x).all()
+    np.testing.assert_allclose(lab, 150, rtol=0.01)

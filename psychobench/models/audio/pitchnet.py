@@ -15,10 +15,11 @@ max over time, a convolution across channels, and a fully connected layer to
 of harmonic complexes (:func:`training_set`) with varied spectral envelopes (the fixed pass band
 of Bernstein & Oxenham's design at a random place, random Butterworth bands, and vowel-like
 formant envelopes), phases (sine, cosine, random; ``train_phases``), levels and noise
-(threshold-equalising or pink), plus pure tones; the target is a Gaussian of 1/2 bin around the
-true F0 on the log-frequency axis, so that the posterior resolves F0 below the bin width.  No
-speech is in the training set (Saddler et al. trained on speech and music): synthetic speech
-needs F0 labels psychobench does not have, so the vowel-like complexes stand in for it.
+(threshold-equalising or pink), plus pure tones, and a share ``speech_share`` of 50-ms excerpts
+of synthetic speech (:func:`speech_excerpts`: the word task's training talkers, espeak-ng and
+piper, labelled by YIN where the voicing is steady; Saddler et al. trained on
+natural speech and music); the target is a Gaussian of 1/2 bin around the
+true F0 on the log-frequency axis, so that the posterior resolves F0 below the bin width.
 Alternating-phase complexes are left out of the default training set: experiment=alt_phase tests
 whether their pitch is heard at F0 or at the envelope rate 2 F0, and a network taught to label
 them F0 would answer from its training, not from its hearing (``train_phases=(0, 1, 2, 3)`` puts
@@ -130,6 +131,8 @@ class PitchTaskConfig:
     #: phase kinds of the training complexes: 0 sine, 1 cosine, 2 random, 3 alternating
     #: sine/cosine (left out by default: see the module docstring)
     train_phases: tuple[int, ...] = (0, 1, 2)
+    #: share of the training excerpts cut from synthetic speech (:func:`speech_excerpts`)
+    speech_share: float = 0.15
     epochs: int = 5
     batch_size: int = 64
     lr: float = 2e-3
@@ -169,8 +172,118 @@ def _synth(f0: np.ndarray, amp_of, phase: np.ndarray, n: int, t0: np.ndarray, rn
     return out
 
 
-def training_set(cfg: PitchTaskConfig, n: int | None = None, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(waves (n, excerpt samples) float32 at 16 kHz, f0 Hz)``: see the module docstring."""
+#: YIN settings for the speech labels (de Cheveigne & Kawahara 2002): F0 search range (Hz; the
+#: synthetic talkers speak above 60 Hz), frame and hop (samples at 16 kHz: 32 and 6 ms, so that
+#: four frames tile a 50-ms excerpt), the aperiodicity (cumulative-mean-normalised difference at
+#: the chosen lag) below which a frame counts as voiced, and the largest F0 spread (semitones)
+#: among the frames of one excerpt
+YIN = {"fmin": 60.0, "fmax": 600.0, "frame_length": 512, "hop_length": 96, "threshold": 0.15}
+SPEECH_MAX_SPREAD_SEMITONES = 0.5
+
+
+def yin_frames(waves: np.ndarray, fs: int = FS) -> tuple[np.ndarray, np.ndarray]:
+    """YIN F0 (Hz) and aperiodicity per frame, ``(n, frames)`` each, frames of
+    ``YIN['frame_length']`` samples every ``YIN['hop_length']`` (frame j starts at sample j x hop).
+
+    Written here rather than taken from librosa: librosa.yin gives no aperiodicity (so no
+    voicing), and librosa.pyin, which does, took about 1 s per 1.2-s token on this machine (25
+    minutes for the 1500 tokens a training set labels), this about 2 ms, all frames of all tokens
+    in one FFT; tests check it against pyin.  Per frame: the difference function from the
+    autocorrelation (FFT), its cumulative-mean normalisation, the first lag in the search range
+    whose value falls below the threshold (else the minimum), refined by a parabola."""
+    w, hop = YIN["frame_length"], YIN["hop_length"]
+    x = np.asarray(waves, np.float64)
+    n_fr = 1 + (x.shape[1] - w) // hop
+    frames = np.lib.stride_tricks.sliding_window_view(x, w, axis=1)[:, ::hop][:, :n_fr]     # (n, F, w)
+    tau_max = int(np.ceil(fs / YIN["fmin"]))
+    tau_min = int(np.floor(fs / YIN["fmax"]))
+    half = w - tau_max                                     # the integration window
+    spec = np.fft.rfft(frames, 2 * w, axis=-1)
+    ref = np.fft.rfft(frames[..., :half], 2 * w, axis=-1)
+    acf = np.fft.irfft(spec * np.conj(ref), 2 * w, axis=-1)[..., :tau_max + 1]     # sum_j x_j x_{j+tau}, j < half
+    sq = np.cumsum(frames ** 2, axis=-1)
+    e0 = sq[..., half - 1]
+    e_tau = np.concatenate([sq[..., half - 1:half], sq[..., half:half + tau_max] - sq[..., :tau_max]], axis=-1)
+    d = e0[..., None] + e_tau - 2 * acf                                           # difference function
+    tau = np.arange(tau_max + 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cmnd = d * tau / np.cumsum(d, axis=-1)
+    cmnd[..., 0] = 1.0
+    search = cmnd[..., tau_min:tau_max]
+    below = search < YIN["threshold"]
+    # the first dip under the threshold: walk to its local minimum
+    first = np.where(below.any(-1), below.argmax(-1), search.argmin(-1))
+    idx = first.copy()
+    for _ in range(tau_max):
+        nxt = np.minimum(idx + 1, search.shape[-1] - 1)
+        step = np.take_along_axis(search, nxt[..., None], -1)[..., 0] < np.take_along_axis(search, idx[..., None], -1)[..., 0]
+        if not step.any():
+            break
+        idx = np.where(step, nxt, idx)
+    i = np.clip(idx, 1, search.shape[-1] - 2)
+    y0, y1, y2 = (np.take_along_axis(search, (i + k)[..., None], -1)[..., 0] for k in (-1, 0, 1))
+    den = y0 - 2 * y1 + y2
+    frac = np.where(den > 0, 0.5 * (y0 - y2) / np.where(den > 0, den, 1.0), 0.0)
+    lag = tau_min + i + np.clip(frac, -0.5, 0.5)
+    aper = np.take_along_axis(search, idx[..., None], -1)[..., 0]
+    return fs / lag, np.nan_to_num(aper, nan=1.0)
+
+
+def voiced_windows(waves: np.ndarray, m: int, fs: int = FS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Windows of ``m`` samples of ``waves`` ``(n, samples)`` whose every YIN frame
+    (:func:`yin_frames`) is voiced (aperiodicity under ``YIN['threshold']``) with an F0 spread of
+    at most :data:`SPEECH_MAX_SPREAD_SEMITONES`: ``(row, start sample, F0 Hz)`` arrays, one entry
+    per window start on the hop grid, the F0 the median of the frames inside the window."""
+    f0, aper = yin_frames(waves, fs)
+    hop, w = YIN["hop_length"], YIN["frame_length"]
+    # frames lying wholly inside a window of m samples starting at j x hop
+    span = max(1, (m - w) // hop + 1) if m >= w else 1
+    ok = aper < YIN["threshold"]
+    lf = np.log2(f0)
+    rows, starts, labels = [], [], []
+    for j in range(0, f0.shape[1] - span + 1):
+        sl = slice(j, j + span)
+        start = j * hop
+        if start + m > waves.shape[1]:
+            break
+        good = ok[:, sl].all(1) & (12 * (lf[:, sl].max(1) - lf[:, sl].min(1)) <= SPEECH_MAX_SPREAD_SEMITONES)
+        for r in np.flatnonzero(good):
+            rows.append(r)
+            starts.append(start)
+            labels.append(float(np.median(f0[r, sl])))
+    return np.asarray(rows, int), np.asarray(starts, int), np.asarray(labels, float)
+
+
+def speech_excerpts(n: int, m: int, rng: np.random.Generator, which: str = "train",
+                    tokens: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` excerpts of ``m`` samples from synthetic speech with their F0 (Hz), drawn from the
+    steadily voiced windows (:func:`voiced_windows`) of ``tokens`` (default: the word task's
+    ``which`` talkers, a random 1500 of their tokens), at most 4 per token.  The labels are a
+    tracker's (YIN), not a ground truth: speech synthesisers give no F0 track."""
+    if tokens is None:
+        from psychobench.stimuli.audio.words import WordCorpus, load_corpus
+
+        waves, *_ = load_corpus(WordCorpus(), which)
+        tokens = waves[np.sort(rng.choice(len(waves), min(len(waves), 1500), replace=False))]
+    rows, starts, f0 = voiced_windows(tokens, m)
+    if not len(rows):
+        raise RuntimeError("no steadily voiced 50-ms window in the synthetic speech tokens")
+    seen = np.zeros(len(tokens), int)
+    pick = []
+    for i in rng.permutation(len(rows)):             # at most 4 windows per token
+        if seen[rows[i]] < 4:
+            pick.append(i)
+            seen[rows[i]] += 1
+    pick = np.asarray(pick)
+    pick = pick[rng.integers(0, len(pick), n)] if len(pick) < n else pick[:n]
+    idx = starts[pick][:, None] + np.arange(m)[None, :]
+    return np.take_along_axis(tokens[rows[pick]], idx, 1).astype(np.float64), f0[pick]
+
+
+def training_set(cfg: PitchTaskConfig, n: int | None = None, seed: int | None = None,
+                 speech: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """``(waves (n, excerpt samples) float32 at 16 kHz, f0 Hz)``: see the module docstring;
+    ``speech``: whose synthetic talkers give the speech excerpts (``train`` or ``test``)."""
     from psychobench.stimuli.audio.pitch import fixed_region_gain_db, ten_noise
     from psychobench.stimuli.audio.signal import set_level
 
@@ -212,6 +325,13 @@ def training_set(cfg: PitchTaskConfig, n: int | None = None, seed: int | None = 
         10 ** (-snr[:, None] / 20)
     other[rng.random(n) < 0.2] = 0.0
     x = np.where(kind[:, None] == 0, x + noise, x + other)
+    n_speech = int(round(cfg.speech_share * n))
+    if n_speech:                                       # the last rows become speech, in the same noise
+        sp, sp_f0 = speech_excerpts(n_speech, m, np.random.default_rng([cfg.seed if seed is None else seed, 2022]),
+                                    speech)
+        sp = sp / np.maximum(sp.std(1, keepdims=True), 1e-12) * sig[-n_speech:]
+        x[-n_speech:] = sp + other[-n_speech:]
+        f0 = np.r_[f0[:-n_speech], sp_f0]
     x = set_level(x, -20.0) * 10 ** (rng.uniform(-10, 10, (n, 1)) / 20)
     return x.astype(np.float32), f0
 
