@@ -364,7 +364,7 @@ def test_mistuned_alt_phase_and_transposed_figures_from_runs(tmp_path, mirror):
     assert len(tt) == 2 * 15 and set(tt.loc[tt["kind"] == "model", "status"]) == {"ok", "at_chance"}
     fig = plots.transposed_thresholds(tt)
     titles = [a.get_title() for a in fig.axes]
-    assert titles[0] == "pure tones" and "5 model conditions without a threshold" in titles[2]
+    assert titles[0] == "pure tones" and "no model threshold in 5 conditions" in titles[2]
     # the Bernstein & Oxenham figure ignores the transposed-tone limens (no spectral region)
     assert len(analyses.pitch_thresholds(data)) == 0
 

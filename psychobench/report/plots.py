@@ -293,7 +293,8 @@ def pitch_shifts(table: pd.DataFrame) -> plt.Figure:
 
 
 def _condition_panels(table: pd.DataFrame, panel: str, x: str, titles, xlabel: str, ylabel: str,
-                      baseline_label: str, *, logx: bool = False, logy: bool = False, ylim=None) -> plt.Figure:
+                      baseline_label: str, *, logx: bool = False, logy: bool = False, ylim=None,
+                      every_other_tick: bool = False) -> plt.Figure:
     """One panel per value of ``panel``: ``value`` against ``x`` for the listeners (red), each
     model (dashed, open markers, bars: its intervals) and the baseline (grey dotted)."""
     keys = sorted(table[panel].dropna().unique())
@@ -314,12 +315,14 @@ def _condition_panels(table: pd.DataFrame, panel: str, x: str, titles, xlabel: s
                 err = np.abs(np.vstack([g["value"] - g["ci_low"], g["ci_high"] - g["value"]]))
                 ax.errorbar(xs, g["value"], yerr=np.nan_to_num(err), marker="s", mfc="none", ls="--", color=pal[obs],
                             capsize=2, label=obs)
-        ax.set(title=titles(key), xlabel=xlabel)
+        ax.set_title(titles(key), fontsize=9)
+        ax.set_xlabel(xlabel)
         if logx:
             ax.set_xscale("log")
             ax.xaxis.set_major_formatter(ScalarFormatter())
             ax.xaxis.set_minor_formatter(NullFormatter())
-            ax.set_xticks(sorted(t[x].unique()))
+            ticks = sorted(t[x].unique())
+            ax.set_xticks(ticks[::2] if every_other_tick else ticks)     # (9 log-spaced labels overlap)
         if logy:
             ax.set_yscale("log")
         if ylim is not None:
@@ -348,7 +351,7 @@ def alt_phase(table: pd.DataFrame) -> plt.Figure:
     models (bars: item intervals), the resolvability rule."""
     fig = _condition_panels(table, "filter_lower_hz", "f0_hz", lambda b: ALT_PHASE_BANDS.get(float(b), f"{b:g} Hz"),
                             "F0 (Hz)", "% at 2 F0 minus % at F0", "rule: 2 F0 if lowest harmonic > 10",
-                            logx=True, ylim=(-108, 108))
+                            logx=True, ylim=(-108, 108), every_other_tick=True)
     for ax in fig.axes:
         ax.axhline(0, color="0.8", lw=0.8, zorder=0)
     return fig
@@ -362,8 +365,9 @@ def transposed_thresholds(table: pd.DataFrame) -> plt.Figure:
     no = t[(t["kind"] == "model") & (t["status"] != "ok")].groupby("carrier_hz").size()
 
     def title(c):
-        name = "pure tones" if c == 0 else f"transposed, carrier {c / 1000:g} kHz"
-        return name + (f"\n({int(no[c])} model conditions without a threshold)" if c in no.index else "")
+        name = "pure tones" if c == 0 else f"transposed, {c / 1000:g}-kHz carrier"
+        k = int(no[c]) if c in no.index else 0
+        return name + (f"\nno model threshold in {k} condition{'s' if k > 1 else ''}" if k else "")
 
     return _condition_panels(t, "carrier_hz", "f0_hz", title, "F0 / rate (Hz)", "F0 difference limen (%)", "",
                              logx=True, logy=True)
