@@ -179,7 +179,7 @@ def _emitted_codes() -> tuple[set, list]:
 
     known = {("stages.py", "metric"): set(stages.STAGE_METRICS), ("stages.py", "change"): set(stages.STAGE_METRICS),
              ("scoring.py", "metric"): set(scoring.AGGREGATED) | set(benchmark.METRICS),
-             ("hearing.py", "k"): set(hearing.CCC_RATES), ("hearing.py", "metric"): set(hearing.CONDITION_R_METRICS), ("layers.py", "metric"): set(layers.METRICS) | set(layers.ATTENTION_METRICS)}
+             ("hearing.py", "k"): set(hearing.CCC_RATES), ("hearing.py", "metric"): set(hearing.CONDITION_R_METRICS) | set(hearing.CONDITION_METRICS), ("layers.py", "metric"): set(layers.METRICS) | set(layers.ATTENTION_METRICS)}
     codes, unknown = set(), []
     for path in PACKAGE.rglob("*.py"):
         tree = ast.parse(path.read_text())

@@ -734,8 +734,25 @@ def _condition_index(model_trials: pd.DataFrame, conds: pd.DataFrame, dataset: s
     return idx
 
 
-#: the r-over-conditions headlines written by :func:`_r_rows`
+#: the r-over-conditions headlines written by :func:`_r_rows`, and the per-condition values
+#: written by :func:`_condition_rows`
 CONDITION_R_METRICS = ("r_pitch_shift", "r_mistuned_shift", "r_alt_phase")
+CONDITION_METRICS = ("pitch_shift_percent", "mistuned_shift_percent", "alt_phase_2f0_minus_f0")
+
+
+def _condition_rows(dataset: str, metric: str, observer: str, conds: pd.DataFrame, point: np.ndarray,
+                    draws: np.ndarray, n_per: np.ndarray, fixed: dict[str, np.ndarray]) -> list[dict]:
+    """Per condition: the model's ``point`` value with a 95% percentile interval of its item
+    ``draws`` (none for a condition without items), then each ``fixed`` observer's value (the
+    listeners, a baseline)."""
+    from psychobench.consistency import table as T
+
+    rows = []
+    for c, cond in enumerate(conds["condition"]):
+        lo, hi = np.percentile(draws[:, c], [2.5, 97.5]) if n_per[c] else (None, None)
+        rows.append(T.row(dataset, metric, observer, point[c], condition=cond, value_ci=(lo, hi), n=n_per[c]))
+        rows += [T.row(dataset, metric, name, v[c], condition=cond) for name, v in fixed.items()]
+    return rows
 
 
 def _r_rows(dataset: str, metric: str, observer: str, point: np.ndarray, draws: np.ndarray, human: np.ndarray,
@@ -794,13 +811,8 @@ def pitch_shift_table(model_trials: pd.DataFrame, conditions: pd.DataFrame, *, d
     human = conds["human_pitch_shift_percent"].to_numpy(float)
     deboer = conds["shift_percent"].to_numpy(float) / conds["centre_harmonic"].to_numpy(float)
     n_per = np.bincount(idx, minlength=len(conds))
-    rows = []
-    for c, r in conds.iterrows():
-        lo, hi = np.percentile(draws[:, c], [2.5, 97.5])
-        rows.append(T.row(dataset, "pitch_shift_percent", observer, point[c], condition=r.condition, value_ci=(lo, hi),
-                          n=n_per[c]))
-        rows.append(T.row(dataset, "pitch_shift_percent", T.HUMANS, human[c], condition=r.condition))
-        rows.append(T.row(dataset, "pitch_shift_percent", DEBOER, deboer[c], condition=r.condition))
+    rows = _condition_rows(dataset, "pitch_shift_percent", observer, conds, point, draws, n_per,
+                           {T.HUMANS: human, DEBOER: deboer})
     ok = np.isfinite(human) & np.isfinite(point)
     rows += _r_rows(dataset, "r_pitch_shift", observer, point, draws, human, {DEBOER: deboer})
     x, g = conds["shift_percent"].to_numpy(float), conds["centre_harmonic"].to_numpy(int)
@@ -853,13 +865,8 @@ def mistuned_table(model_trials: pd.DataFrame, conditions: pd.DataFrame, *, data
     human = conds["human_pitch_shift_percent"].to_numpy(float)
     mist = conds["mistuning_percent"].to_numpy(float)
     base = mist / float(n_harmonics)
-    rows = []
-    for c, r in conds.iterrows():
-        lo, hi = np.percentile(draws[:, c], [2.5, 97.5]) if n_per[c] else (None, None)
-        rows.append(T.row(dataset, "mistuned_shift_percent", observer, point[c], condition=r.condition,
-                          value_ci=(lo, hi), n=n_per[c]))
-        rows.append(T.row(dataset, "mistuned_shift_percent", T.HUMANS, human[c], condition=r.condition))
-        rows.append(T.row(dataset, "mistuned_shift_percent", EQUAL_WEIGHTS, base[c], condition=r.condition))
+    rows = _condition_rows(dataset, "mistuned_shift_percent", observer, conds, point, draws, n_per,
+                           {T.HUMANS: human, EQUAL_WEIGHTS: base})
     rows += _r_rows(dataset, "r_mistuned_shift", observer, point, draws, human, {EQUAL_WEIGHTS: base})
     sel = (mist > 0) & (mist <= weight_max_mistuning_pct)
     if sel.any():
@@ -916,15 +923,10 @@ def alt_phase_table(model_trials: pd.DataFrame, conditions: pd.DataFrame, *, dat
     draws = pitch_shift_draws(v, idx, len(conds), n_boot, seed, stat=np.mean, tag=1994)
     human = conds["human_2f0_minus_f0"].to_numpy(float)
     rule = np.where(conds["lowest_harmonic"].to_numpy(float) > resolvability_harmonic, 100.0, -100.0)
-    rows = []
-    for c, r in conds.iterrows():
-        lo, hi = np.percentile(draws[:, c], [2.5, 97.5]) if n_per[c] else (None, None)
-        rows.append(T.row(dataset, "alt_phase_2f0_minus_f0", observer, point[c], condition=r.condition,
-                          value_ci=(lo, hi), n=n_per[c]))
-        rows.append(T.row(dataset, "alt_phase_2f0_minus_f0", T.HUMANS, human[c], condition=r.condition))
-        rows.append(T.row(dataset, "alt_phase_2f0_minus_f0", RESOLVABILITY_RULE, rule[c], condition=r.condition))
-        rows.append(T.row(dataset, "alt_phase_neither_percent", observer, neither[c], condition=r.condition,
-                          n=n_per[c]))
+    rows = _condition_rows(dataset, "alt_phase_2f0_minus_f0", observer, conds, point, draws, n_per,
+                           {T.HUMANS: human, RESOLVABILITY_RULE: rule})
+    rows += [T.row(dataset, "alt_phase_neither_percent", observer, neither[c], condition=cond, n=n_per[c])
+             for c, cond in enumerate(conds["condition"])]
     rows += _r_rows(dataset, "r_alt_phase", observer, point, draws, human, {RESOLVABILITY_RULE: rule})
     return T.metric_table(rows, f"{dataset}/{observer}")
 
