@@ -186,9 +186,9 @@ def yin_frames(waves: np.ndarray, fs: int = FS) -> tuple[np.ndarray, np.ndarray]
     ``YIN['frame_length']`` samples every ``YIN['hop_length']`` (frame j starts at sample j x hop).
 
     Written here rather than taken from librosa: librosa.yin gives no aperiodicity (so no
-    voicing), and librosa.pyin, which does, took about 1 s per 1.2-s token on this machine (25
-    minutes for the 1500 tokens a training set labels), this about 2 ms, all frames of all tokens
-    in one FFT; tests check it against pyin.  Per frame: the difference function from the
+    voicing), and librosa.pyin, which does, took about 1 s per 1.2-s token on a 2-core CPU (25
+    minutes for the 1500 tokens a training set labels), this about 20 ms (both measured beside
+    another job), all frames of all tokens in one FFT; tests check it against pyin.  Per frame: the difference function from the
     autocorrelation (FFT), its cumulative-mean normalisation, the first lag in the search range
     whose value falls below the threshold (else the minimum), refined by a parabola."""
     w, hop = YIN["frame_length"], YIN["hop_length"]
