@@ -86,6 +86,16 @@ def test_observer_settings_are_checked():
     with pytest.raises(ObserverError, match="two intervals"):
         PitchNetObserver().check(answer_space(["apple", "baby"]))
     assert PitchNetObserver(trained=False).family == "random"
+    for bad in (1.0, -0.1, "lots"):
+        with pytest.raises(ObserverError, match="speech_share"):
+            PitchNetObserver(speech_share=bad)
+    with pytest.raises(ObserverError, match="train_phases"):
+        PitchNetObserver(train_phases=[4])
+    # the training-set overrides reach the task config, so another value keys another network
+    default = PitchNetObserver()._config()
+    other = PitchNetObserver(speech_share=0, train_phases=[3, 0, 0])._config()
+    assert (other.speech_share, other.train_phases) == (0.0, (0, 3))
+    assert (default.speech_share, default.train_phases) == (0.15, (0, 1, 2)) and other.key() != default.key()
 
 
 def test_training_is_deterministic_and_sealed(tmp_path, monkeypatch):

@@ -788,6 +788,7 @@ class PitchNetObserver(Observer):
     epochs: int | None = None
     time_layers: int | None = None
     train_phases: object = None
+    speech_share: float | None = None
     seed: int = 1
     batch_size: int = 256
     readout: object = None
@@ -809,6 +810,15 @@ class PitchNetObserver(Observer):
                 raise ObserverError(f"{self.name}: model.train_phases must list phase kinds among 0 (sine), 1 "
                                     f"(cosine), 2 (random), 3 (alternating), not {self.train_phases!r}")
             self.train_phases = tuple(sorted({int(p) for p in ph}))
+        if self.speech_share is not None:
+            try:
+                share = float(self.speech_share)
+            except (TypeError, ValueError):
+                share = float("nan")
+            if not 0.0 <= share < 1.0:
+                raise ObserverError(f"{self.name}: model.speech_share must be a share in [0, 1) of the training "
+                                    f"excerpts, not {self.speech_share!r}")
+            self.speech_share = share
         if self.readout is not None:
             self.readout = as_readout(self.readout)
             if not self.readout.fitted:
@@ -824,6 +834,8 @@ class PitchNetObserver(Observer):
         change = {k: int(v) for k, v in (("epochs", self.epochs), ("time_layers", self.time_layers)) if v is not None}
         if self.train_phases is not None:
             change["train_phases"] = tuple(self.train_phases)
+        if self.speech_share is not None:
+            change["speech_share"] = float(self.speech_share)
         return dataclasses.replace(PitchTaskConfig(), **change)
 
     def module(self):
