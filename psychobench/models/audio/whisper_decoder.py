@@ -87,7 +87,7 @@ class WhisperTextDecoder:
     """Whisper's decoder (float32, eval only).  ``cross_kv(enc)`` once per stimulus, then
     ``log_probs(tokens, kv)`` for any number of token rows against that stimulus."""
 
-    def __init__(self, variables: dict[str, np.ndarray], threads: int | None = None):
+    def __init__(self, variables: dict[str, np.ndarray]):
         import torch
 
         def get(name: str) -> "torch.Tensor":
@@ -105,7 +105,6 @@ class WhisperTextDecoder:
         for name, want in (("activation", 3), ("pre_norm", 1), ("scale_embeddings", 0), ("alibi", 0)):
             flag(name, want)
         self.torch = torch
-        self.threads = threads
         self.heads = int(np.asarray(variables["decoder/num_heads"]))
         self.embed = get("embeddings/weight")                                  # (V, d), tied output
         self.pos = get("position_encodings/encodings")                          # (448, d)
@@ -130,8 +129,8 @@ class WhisperTextDecoder:
         self.ln_g, self.ln_b = get("layer_norm/gamma"), get("layer_norm/beta")
 
     @classmethod
-    def from_ct2(cls, path: str | Path, threads: int | None = None) -> "WhisperTextDecoder":
-        return cls(read_ct2(path), threads)
+    def from_ct2(cls, path: str | Path) -> "WhisperTextDecoder":
+        return cls(read_ct2(path))
 
     def _ln(self, x, g, b):
         return self.torch.nn.functional.layer_norm(x, (self.d,), g, b, 1e-5)
