@@ -58,6 +58,7 @@ class Predictor:
     num_workers: int = 1
     progress_bar: bool = True
     decoded_cache: bool = True
+    checkpoint_every: Any = 512
 
     def __post_init__(self):
         if str(self.batch_size).strip().lower() == "auto":
@@ -70,6 +71,15 @@ class Predictor:
                                    f"got {self.batch_size!r}") from None
             if self.batch_size < 1:
                 raise SettingError(f"trainer.batch_size must be >= 1, got {self.batch_size}")
+        if self.checkpoint_every is not None:
+            try:
+                self.checkpoint_every = int(self.checkpoint_every)
+            except (TypeError, ValueError):
+                raise SettingError(f"trainer.checkpoint_every must be a positive integer or null, "
+                                   f"got {self.checkpoint_every!r}") from None
+            if self.checkpoint_every < 1:
+                raise SettingError(f"trainer.checkpoint_every must be >= 1 (or null: no checkpoints), "
+                                   f"got {self.checkpoint_every}")
         if not isinstance(self.decoded_cache, bool):
             raise SettingError(f"trainer.decoded_cache must be true or false, got {self.decoded_cache!r}")
         self.forward_seconds = 0.0           # time in the observer's answer calls, this object's runs
@@ -88,8 +98,18 @@ class Predictor:
         n_devices(self.devices, self.accelerator)              # readable, or a clear error
 
     def identity(self) -> dict:
-        """The settings that can change an answer (numerics): precision."""
+        """The settings that can change an answer (numerics): precision.  (Batch size and
+        checkpoints do not: observers answer each stimulus on its own.)"""
         return {"precision": self.precision}
+
+    def chunk_size(self, observer) -> int | None:
+        """Stimuli per checkpoint of a long prediction (:func:`~psychobench.results.pipeline.answers_for`):
+        ``checkpoint_every`` rounded up to a whole number of batches, so that every batch holds
+        the stimuli it would hold in one pass; None without checkpoints."""
+        if self.checkpoint_every is None:
+            return None
+        b = self.resolve_batch_size(observer)
+        return -(-self.checkpoint_every // b) * b
 
     def predict(self, observer, stimuli, answers: AnswerSpace) -> tuple[pd.DataFrame, int]:
         """The observer's answers to every stimulus, in manifest order, and the forward passes.

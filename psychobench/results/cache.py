@@ -6,7 +6,10 @@ prediction settings that change numerics (precision), the answer space and the s
 content (ids, conditions, categories and file checksums, or every sample of a waveform set).  A
 run that finds its key does no forward pass; an interrupted sweep resumes with what is missing.
 Entries are written atomically and sealed with their sha256 (``KEY.parquet.sha256``); an entry
-whose bytes no longer match is warned about, removed and computed again.
+whose bytes no longer match is warned about, removed and computed again.  A long prediction
+is also checkpointed (``trainer.checkpoint_every`` stimuli at a time, sealed the same way under
+``answers/checkpoints/``): a run killed part way resumes at its first missing checkpoint, and
+the checkpoints are removed once the whole table is stored.
 
 Features (for fitted readouts) are cached the same way, under the observer's feature identity
 (architecture, weights, preprocessing, layer, pooling: not the readout), the precision and the
@@ -50,6 +53,38 @@ def load(key: str, n: int) -> pd.DataFrame | None:
 
 def store(key: str, table: pd.DataFrame) -> Path:
     return write_sealed(_path(key), lambda tmp: table.to_parquet(tmp, index=False))
+
+
+def _checkpoint_path(key: str, start: int, stop: int) -> Path:
+    return cache_dir() / "answers" / "checkpoints" / key[:2] / f"{key}.{start}-{stop}.parquet"
+
+
+def load_checkpoint(key: str, start: int, stop: int) -> pd.DataFrame | None:
+    """The answers to rows ``start:stop`` of the set whose whole table is cached under ``key``,
+    as one checkpoint of an unfinished prediction, or None (absent, or its bytes did not match
+    its seal: warned and removed)."""
+    p = _checkpoint_path(key, start, stop)
+    if not check_seal(p, "answer checkpoint"):
+        return None
+    table = pd.read_parquet(p)
+    if len(table) != stop - start or "response" not in table.columns:
+        p.unlink(missing_ok=True)
+        return None
+    return table
+
+
+def store_checkpoint(key: str, start: int, stop: int, table: pd.DataFrame) -> Path:
+    return write_sealed(_checkpoint_path(key, start, stop), lambda tmp: table.to_parquet(tmp, index=False))
+
+
+def drop_checkpoints(key: str, n: int, chunk: int) -> None:
+    """Remove the checkpoints of ``key`` once its whole table is stored."""
+    from psychobench.data.io import seal_path
+
+    for start in range(0, n, chunk):
+        p = _checkpoint_path(key, start, min(start + chunk, n))
+        p.unlink(missing_ok=True)
+        seal_path(p).unlink(missing_ok=True)
 
 
 def store_info(key: str, info: dict) -> Path:

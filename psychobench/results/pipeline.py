@@ -110,10 +110,43 @@ def answers_for(observer: Observer, exp: Experiment, predictor, use_cache: bool 
         if hit is not None:
             log.info("%s on %s: answers from the cache (%s)", observer.name, exp.name, key[:12])
             return hit, 0
-    answers, passes = predictor.predict(observer, stimuli, exp.answers)
+    chunk = predictor.chunk_size(observer) if key is not None else None
+    if chunk is None or len(stimuli.manifest) <= chunk:
+        answers, passes = predictor.predict(observer, stimuli, exp.answers)
+    else:
+        answers, passes = _checkpointed(observer, exp, predictor, stimuli, key, chunk)
     if key is not None:
         cache.store(key, answers)
+        if chunk is not None:
+            cache.drop_checkpoints(key, len(stimuli.manifest), chunk)
     return answers, passes
+
+
+def _checkpointed(observer: Observer, exp: Experiment, predictor, stimuli, key: str, chunk: int
+                  ) -> tuple[pd.DataFrame, int]:
+    """Answers in consecutive checkpoints of ``chunk`` stimuli, each cached (sealed) as soon as it
+    is answered under the whole set's key and its row range: a run killed part way resumes at
+    its first missing checkpoint.  The checkpoints' tables must agree in their columns."""
+    n = len(stimuli.manifest)
+    parts, passes, fresh, t0 = [], 0, 0, time.perf_counter()
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        part = cache.load_checkpoint(key, start, stop)
+        if part is None:
+            part, p = predictor.predict(observer, stimuli.take(start, stop), exp.answers)
+            cache.store_checkpoint(key, start, stop, part)
+            passes += p
+            fresh += stop - start
+            per = (time.perf_counter() - t0) / fresh
+            log.info("%s on %s: stimuli %d-%d of %d answered (%.2f s each; about %.0f min to go)",
+                     observer.name, exp.name, start + 1, stop, n, per, per * (n - stop) / 60)
+        else:
+            log.info("%s on %s: stimuli %d-%d of %d from a checkpoint", observer.name, exp.name, start + 1, stop, n)
+        if parts and list(part.columns) != list(parts[0].columns):
+            raise RuntimeError(f"{exp.name}: the answers to stimuli {start + 1}-{stop} have columns "
+                               f"{list(part.columns)}, the first checkpoint's {list(parts[0].columns)}")
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True), passes
 
 
 def score_all(tables: dict[str, pd.DataFrame], experiments: dict[str, Experiment], observer: Observer,

@@ -51,6 +51,10 @@ class StimulusSet:
     def paths(self) -> list[Path]:
         return [self.root / p for p in self.manifest["path"]]
 
+    def take(self, start: int, stop: int) -> "StimulusSet":
+        """Rows ``start:stop`` of the manifest, same root and name."""
+        return StimulusSet(self.name, self.root, self.manifest.iloc[start:stop].reset_index(drop=True))
+
     def content_key(self) -> str:
         """Hash of the stimulus ids, file checksums, conditions and categories: everything of
         the set that a trial table records (answers cached under it stay valid)."""

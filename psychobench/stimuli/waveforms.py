@@ -43,6 +43,11 @@ class WaveformSet:
     def wave(self, i: int) -> np.ndarray:
         return np.asarray(self.waves[i], dtype=np.float32)
 
+    def take(self, start: int, stop: int) -> "WaveformSet":
+        """Rows ``start:stop`` of the set (manifest and waveforms), under the same name."""
+        return WaveformSet(self.name, self.manifest.iloc[start:stop].reset_index(drop=True),
+                           self.waves[start:stop], self.fs)
+
     def content_key(self) -> str:
         """sha256 of the manifest's id, condition and category columns, the sample rate and the
         bytes of every waveform (float32)."""
