@@ -146,6 +146,22 @@ def test_ccc_preset_small(tmp_path, mirror):
     assert len(t) == 4 and {"ccc_correct", "ccc_logprob", "snr_db", "masker"} <= set(t.columns)
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not CCC_SPEECH.is_dir(), reason="no CCC speech folder")
+def test_ccc_pocketsphinx_in_two_processes(tmp_path, mirror):
+    # the 6751-word grammar, decoded by two worker processes, a narrowed search
+    s = run_app(tmp_path, "ps", "experiment=ccc", "model=pocketsphinx", f"stimuli.speech_dir={CCC_SPEECH}",
+                "stimuli.n_tokens=4", "model.workers=2", "+model.decoder_options.maxhmmpf=3000")
+    common(s, 4)
+    c = s["datasets"]["english_ccc"]["consistency"]
+    assert all(finite(c[k]["ceiling"]) for k in ("correct", "in_answers", "dominant", "logprob"))
+    t = pd.read_parquet(tmp_path / "ps" / "trials.parquet")
+    assert len(t) == 4 and t["ps_complete"].dtype == bool
+    assert (t.loc[~t["ps_complete"], "response"] != "").all()        # incomplete: a partial word or na
+    cfg = (tmp_path / "ps" / "config.yaml").read_text()
+    assert "maxhmmpf: 3000" in cfg and "workers: 2" in cfg
+
+
 def test_retired_audio_model_override_says_what_to_write(tmp_path):
     res = subprocess.run([sys.executable, "-m", "psychobench.cli.main", "experiment=ccc", "audio_model=whisper_closed"],
                          cwd=tmp_path, capture_output=True, text=True, env=dict(os.environ))

@@ -540,19 +540,48 @@ def _lse_words(spell: np.ndarray, owner: np.ndarray) -> np.ndarray:
 @dataclass(eq=False)
 class PocketSphinxObserver(Observer):
     """PocketSphinx (bundled en-us acoustic model and CMU dictionary), closed set via JSGF over
-    the experiment's words."""
+    the experiment's words.
+
+    ``decoder_options``: PocketSphinx settings passed to its decoder (e.g. ``{maxhmmpf: 3000}``,
+    the most HMMs it keeps active per frame; default: PocketSphinx's own).  ``forced``: where the
+    search ends off the grammar's final state (no complete hypothesis: PocketSphinx's "final
+    result does not match the grammar"), answer its best partial hypothesis, the word whose
+    path scored best at the last frame, as a listener forced to type a word would; the trial
+    table's ``ps_complete`` says which answers were complete.  With ``forced=False`` such a
+    token answers ``na`` (wrong).  ``workers``: decoding processes (PocketSphinx holds the
+    interpreter lock while it decodes, so threads do not help); the answers do not depend on it."""
 
     vocabulary: tuple[str, ...] = VOCABULARY
     name: str = "pocketsphinx"
+    decoder_options: dict = field(default_factory=dict)
+    forced: bool = True
+    workers: int = 1
     unknown_words: tuple[str, ...] = ()
     _decoder: object = field(default=None, repr=False)
+    _pool: object = field(default=None, repr=False)
     modality = "audio"
     preprocessing = AudioInput(fs=FS)
+
+    def __post_init__(self):
+        self.decoder_options = dict(self.decoder_options or {})
+        for k, v in self.decoder_options.items():
+            if not isinstance(v, (bool, int, float, str)):
+                raise ObserverError(f"{self.name}: model.decoder_options.{k} must be a number, string or "
+                                    f"true/false, got {v!r}")
+        if not isinstance(self.forced, bool):
+            raise ObserverError(f"{self.name}: model.forced must be true or false, got {self.forced!r}")
+        try:
+            self.workers = int(self.workers)
+        except (TypeError, ValueError):
+            raise ObserverError(f"{self.name}: model.workers must be a whole number, got {self.workers!r}") from None
+        if self.workers < 1:
+            raise ObserverError(f"{self.name}: model.workers must be >= 1, got {self.workers}")
 
     def identity(self, answers: AnswerSpace | None = None) -> dict:
         from importlib.metadata import version
         return {"arch": "pocketsphinx", "version": version("pocketsphinx"),
-                "vocabulary": list(answers.labels) if answers is not None and not answers.open else list(self.vocabulary)}
+                "vocabulary": list(answers.labels) if answers is not None and not answers.open else list(self.vocabulary),
+                "decoder_options": dict(sorted(self.decoder_options.items())), "forced": self.forced}
 
     def check(self, answers: AnswerSpace) -> None:
         _closed_labels(answers, self.name)
@@ -561,19 +590,14 @@ class PocketSphinxObserver(Observer):
         labels = _closed_labels(answers, self.name)
         if tuple(self.vocabulary) != tuple(labels):
             self.vocabulary, self._decoder = tuple(labels), None
+            self._close_pool()
         out = self.respond(_waves(batch))
         out.pop("p_true", None)
         return out
 
     def decoder(self):
         if self._decoder is None:
-            from pocketsphinx import Decoder
-            d = Decoder(samprate=FS, loglevel="ERROR")
-            missing = [w for w in self.vocabulary if d.lookup_word(w) is None or not re.fullmatch(r"[a-z']+", w)]
-            known = [w for w in self.vocabulary if w not in set(missing)]
-            if not known:
-                raise ObserverError(f"{self.name}: none of the {len(self.vocabulary)} words is in the "
-                                    f"PocketSphinx dictionary (first: {missing[:5]})")
+            d, missing = _ps_decoder(self.vocabulary, self.decoder_options, self.name)
             if missing:
                 # a recogniser can only say words it has a pronunciation for: the rest stay in the
                 # answer space (others may say them) but not in this one's grammar
@@ -583,24 +607,92 @@ class PocketSphinxObserver(Observer):
                     "%s: %d of %d answer words have no pronunciation in the PocketSphinx dictionary and "
                     "cannot be answered (first: %s)", self.name, len(missing), len(self.vocabulary), missing[:5])
             self.unknown_words = tuple(missing)
-            d.add_jsgf_string("words", "#JSGF V1.0;\ngrammar words;\npublic <word> = "
-                              + " | ".join(known) + " ;\n")
-            d.activate_search("words")
             self._decoder = d
         return self._decoder
 
+    def _close_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def pool(self):
+        """The worker processes (``workers`` > 1), each with its own decoder, started once."""
+        if self._pool is None:
+            import multiprocessing as mp
+            import weakref
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.decoder()                                  # errors and warnings here, once
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
+                                             initializer=_ps_worker_init,
+                                             initargs=(self.vocabulary, self.decoder_options, self.name))
+            weakref.finalize(self, self._pool.shutdown, cancel_futures=True)
+        return self._pool
+
     def respond(self, waves, targets=None) -> dict[str, np.ndarray]:
-        d = self.decoder()
-        out = []
-        for w in _as_list(waves):  # the decoder takes one utterance at a time
-            peak = np.max(np.abs(w))
-            pcm = (np.asarray(w) / (peak if peak > 0 else 1.0) * 0.5 * 32767).astype(np.int16).tobytes()
-            d.start_utt()
-            d.process_raw(pcm, full_utt=True)
-            d.end_utt()
-            h = d.hyp()
-            out.append(h.hypstr.strip() if h is not None and h.hypstr.strip() else "na")
-        return {"response": np.array(out, dtype=object), "p_true": np.full(len(out), np.nan)}
+        pcms = [_ps_pcm(w) for w in _as_list(waves)]
+        if self.workers > 1 and len(pcms) > 1:
+            res = list(self.pool().map(_ps_worker_decode, pcms, [self.forced] * len(pcms),
+                                       chunksize=max(1, len(pcms) // (4 * self.workers))))
+        else:
+            d = self.decoder()
+            res = [_ps_decode(d, pcm, self.forced) for pcm in pcms]
+        return {"response": np.array([r[0] for r in res], dtype=object),
+                "ps_complete": np.array([r[1] for r in res], dtype=bool),
+                "p_true": np.full(len(res), np.nan)}
+
+
+def _ps_pcm(w: np.ndarray) -> bytes:
+    """A waveform as the 16-bit PCM PocketSphinx reads, peak-normalised to half of full scale."""
+    peak = np.max(np.abs(w)) if len(w) else 0.0
+    return (np.asarray(w) / (peak if peak > 0 else 1.0) * 0.5 * 32767).astype(np.int16).tobytes()
+
+
+def _ps_decoder(vocabulary, options: dict, who: str):
+    """A PocketSphinx decoder searching a one-word JSGF grammar of the words of ``vocabulary``
+    it can pronounce, and the words it cannot."""
+    from pocketsphinx import Decoder
+
+    try:
+        d = Decoder(samprate=FS, loglevel="FATAL", **options)
+    except (KeyError, ValueError, TypeError) as e:
+        raise ObserverError(f"{who}: model.decoder_options={options!r}: PocketSphinx refused them ({e})") from None
+    missing = [w for w in vocabulary if d.lookup_word(w) is None or not re.fullmatch(r"[a-z']+", w)]
+    gone = set(missing)
+    known = [w for w in vocabulary if w not in gone]
+    if not known:
+        raise ObserverError(f"{who}: none of the {len(vocabulary)} words is in the "
+                            f"PocketSphinx dictionary (first: {missing[:5]})")
+    d.add_jsgf_string("words", "#JSGF V1.0;\ngrammar words;\npublic <word> = " + " | ".join(known) + " ;\n")
+    d.activate_search("words")
+    return d, missing
+
+
+def _ps_decode(d, pcm: bytes, forced: bool) -> tuple[str, bool]:
+    """One utterance: (answer, whether the search reached the grammar's final state).  Without a
+    complete hypothesis the answer is the best partial one (read before the utterance ends, when
+    the final-state rule does not yet apply) if ``forced``, else ``na``."""
+    d.start_utt()
+    d.process_raw(pcm, full_utt=True)
+    partial = d.hyp()
+    partial = partial.hypstr.strip() if partial is not None else ""
+    d.end_utt()
+    h = d.hyp()
+    final = h.hypstr.strip() if h is not None else ""
+    if final:
+        return final, True
+    return (partial or "na") if forced else "na", False
+
+
+_PS_WORKER: dict = {}
+
+
+def _ps_worker_init(vocabulary, options, who) -> None:
+    _PS_WORKER["decoder"] = _ps_decoder(vocabulary, options, who)[0]
+
+
+def _ps_worker_decode(pcm: bytes, forced: bool) -> tuple[str, bool]:
+    return _ps_decode(_PS_WORKER["decoder"], pcm, forced)
 
 
 @dataclass(eq=False)
