@@ -52,3 +52,23 @@ def resnet50(mirror):
     from psychobench.experiments import mvh
 
     return load_model_trials(registry.fetch_dataset("reference/resnet50", progress=False), kinds=mvh.kinds())[1]
+
+
+@pytest.fixture(scope="module")
+def edge40(mirror):
+    """Every fourth image of the texture-shape edge set (40 images), from the mirror."""
+    from psychobench.stimuli.manifest import StimulusSet
+    from psychobench.stimuli.sets import texture_shape
+
+    full = texture_shape("edge")
+    return StimulusSet("edge40", full.root, full.manifest.iloc[::4].reset_index(drop=True))
+
+
+@pytest.fixture
+def empty_cache(tmp_path, monkeypatch):
+    """A fresh user cache for one test, with no decoded set taken as already verified."""
+    from psychobench.stimuli import decoded
+
+    monkeypatch.setenv("PSYCHOBENCH_CACHE", str(tmp_path / "cache"))
+    decoded._VERIFIED.clear()
+    return tmp_path / "cache"

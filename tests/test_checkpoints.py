@@ -16,24 +16,12 @@ from psychobench.errors import SettingError
 from psychobench.lightning.predict import Predictor
 from psychobench.results import cache as answer_cache
 from psychobench.results.pipeline import answers_for
-from psychobench.stimuli import decoded
-from psychobench.stimuli.manifest import StimulusSet
 from psychobench.stimuli.waveforms import WaveformSet
 
 
 @pytest.fixture
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("PSYCHOBENCH_CACHE", str(tmp_path / "cache"))
-    decoded._VERIFIED.clear()
-    return tmp_path / "cache"
-
-
-@pytest.fixture(scope="module")
-def edge40(mirror):
-    from psychobench.stimuli.sets import texture_shape
-
-    full = texture_shape("edge")
-    return StimulusSet("edge40", full.root, full.manifest.iloc[::4].reset_index(drop=True))
+def cache(empty_cache):
+    return empty_cache
 
 
 @pytest.fixture(scope="module")

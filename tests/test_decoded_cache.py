@@ -15,24 +15,13 @@ from psychobench.lightning.data import DecodedImages, StimulusDataModule, read_p
 from psychobench.lightning.predict import Predictor
 from psychobench.models.base import Preprocessing
 from psychobench.stimuli import decoded
-from psychobench.stimuli.manifest import StimulusSet
 
 PRE = Preprocessing(size=(64, 48), mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
 
 
 @pytest.fixture
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("PSYCHOBENCH_CACHE", str(tmp_path / "cache"))
-    decoded._VERIFIED.clear()
-    return tmp_path / "cache"
-
-
-@pytest.fixture(scope="module")
-def edge40(mirror):
-    from psychobench.stimuli.sets import texture_shape
-
-    full = texture_shape("edge")
-    return StimulusSet("edge40", full.root, full.manifest.iloc[::4].reset_index(drop=True))
+def cache(empty_cache):
+    return empty_cache
 
 
 def test_decoded_pixels_equal_the_loader_s(cache, edge40):
