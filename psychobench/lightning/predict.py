@@ -178,7 +178,12 @@ class Predictor:
         size = getattr(getattr(observer, "preprocessing", None), "size", None)
         if not gpu or not isinstance(net, torch.nn.Module) or size is None:
             return 32
-        return largest_batch(net, tuple(size), self.precision)
+        import weakref
+
+        memo = self.__dict__.setdefault("_largest", weakref.WeakKeyDictionary())   # one probe per network,
+        if net not in memo:                                                         # not one per checkpoint
+            memo[net] = largest_batch(net, tuple(size), self.precision)
+        return memo[net]
 
 
 def _manifest_order(stimuli, outputs: list[dict]) -> np.ndarray:
