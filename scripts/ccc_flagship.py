@@ -13,8 +13,8 @@ ordinary psychobench runs (answer cache and run memo apply); the table is writte
 time of each command; a run whose answers came from the cache (``forward_passes`` 0) takes
 seconds, so time a fresh cache (``PSYCHOBENCH_CACHE=$(mktemp -d)``) for the cost of recognition.
 PocketSphinx decodes in ``--workers`` processes (default: one per CPU core), with its own
-search settings unless ``--ps-maxhmmpf`` narrows it (3000: about 3x faster, the same answer as
-the default on 21 of 24 tokens: ``scripts/bench_pocketsphinx.py``); a long run is
+search settings unless ``--ps-maxhmmpf`` narrows it (3000: 3-5x faster, the same answer as the
+default on 79 of 88 tokens: ``scripts/bench_pocketsphinx.py``); a long run is
 checkpointed (``trainer.checkpoint_every``), so a killed one resumes where it stopped.
 """
 
