@@ -558,6 +558,7 @@ class PocketSphinxObserver(Observer):
     workers: int = 1
     unknown_words: tuple[str, ...] = ()
     _decoder: object = field(default=None, repr=False)
+    _cmn: str | None = field(default=None, repr=False)
     _pool: object = field(default=None, repr=False)
     modality = "audio"
     preprocessing = AudioInput(fs=FS)
@@ -581,7 +582,8 @@ class PocketSphinxObserver(Observer):
         from importlib.metadata import version
         return {"arch": "pocketsphinx", "version": version("pocketsphinx"),
                 "vocabulary": list(answers.labels) if answers is not None and not answers.open else list(self.vocabulary),
-                "decoder_options": dict(sorted(self.decoder_options.items())), "forced": self.forced}
+                "decoder_options": dict(sorted(self.decoder_options.items())), "forced": self.forced,
+                "state": "reset per utterance"}
 
     def check(self, answers: AnswerSpace) -> None:
         _closed_labels(answers, self.name)
@@ -607,7 +609,7 @@ class PocketSphinxObserver(Observer):
                     "%s: %d of %d answer words have no pronunciation in the PocketSphinx dictionary and "
                     "cannot be answered (first: %s)", self.name, len(missing), len(self.vocabulary), missing[:5])
             self.unknown_words = tuple(missing)
-            self._decoder = d
+            self._decoder, self._cmn = d, d.get_cmn()
         return self._decoder
 
     def _close_pool(self) -> None:
@@ -636,7 +638,7 @@ class PocketSphinxObserver(Observer):
                                        chunksize=max(1, len(pcms) // (4 * self.workers))))
         else:
             d = self.decoder()
-            res = [_ps_decode(d, pcm, self.forced) for pcm in pcms]
+            res = [_ps_decode(d, pcm, self.forced, self._cmn) for pcm in pcms]
         return {"response": np.array([r[0] for r in res], dtype=object),
                 "ps_complete": np.array([r[1] for r in res], dtype=bool),
                 "p_true": np.full(len(res), np.nan)}
@@ -668,10 +670,22 @@ def _ps_decoder(vocabulary, options: dict, who: str):
     return d, missing
 
 
-def _ps_decode(d, pcm: bytes, forced: bool) -> tuple[str, bool]:
+def _ps_decode(d, pcm: bytes, forced: bool, cmn: str | None = None) -> tuple[str, bool]:
     """One utterance: (answer, whether the search reached the grammar's final state).  Without a
     complete hypothesis the answer is the best partial one (read before the utterance ends, when
-    the final-state rule does not yet apply) if ``forced``, else ``na``."""
+    the final-state rule does not yet apply) if ``forced``, else ``na``.
+
+    PocketSphinx carries its cepstral mean and its noise statistics from one utterance to the
+    next, so that an answer would depend on the tokens decoded before it (their order, the
+    subset run, the worker that drew it).  With ``cmn`` (the decoder's initial cepstral mean)
+    both are reset before the utterance: every token is heard from the same state."""
+    if cmn is not None:
+        import warnings
+
+        d.set_cmn(cmn)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)    # "unnecessary" for streams; needed here
+            d.start_stream()                                       # resets the noise statistics
     d.start_utt()
     d.process_raw(pcm, full_utt=True)
     partial = d.hyp()
@@ -688,11 +702,12 @@ _PS_WORKER: dict = {}
 
 
 def _ps_worker_init(vocabulary, options, who) -> None:
-    _PS_WORKER["decoder"] = _ps_decoder(vocabulary, options, who)[0]
+    d = _ps_decoder(vocabulary, options, who)[0]
+    _PS_WORKER.update(decoder=d, cmn=d.get_cmn())
 
 
 def _ps_worker_decode(pcm: bytes, forced: bool) -> tuple[str, bool]:
-    return _ps_decode(_PS_WORKER["decoder"], pcm, forced)
+    return _ps_decode(_PS_WORKER["decoder"], pcm, forced, _PS_WORKER["cmn"])
 
 
 @dataclass(eq=False)
