@@ -96,6 +96,48 @@ def test_observer_settings_are_checked():
     other = PitchNetObserver(speech_share=0, train_phases=[3, 0, 0])._config()
     assert (other.speech_share, other.train_phases) == (0.0, (0, 3))
     assert (default.speech_share, default.train_phases) == (0.15, (0, 1, 2)) and other.key() != default.key()
+    for bad in ([0.5, 0.5], [0.5, 0.5, 0.5, -0.5], [0.3, 0.3, 0.3, 0.3], "natural"):
+        with pytest.raises(ObserverError, match="envelope_shares"):
+            PitchNetObserver(envelope_shares=bad)
+    for bad in (10.0, 9000, "high"):
+        with pytest.raises(ObserverError, match="phase_lock_hz"):
+            PitchNetObserver(phase_lock_hz=bad)
+    for bad in (4, 64.5, True, "many"):
+        with pytest.raises(ObserverError, match="n_channels"):
+            PitchNetObserver(n_channels=bad)
+    for bad in (500.0, 8000, "top"):
+        with pytest.raises(ObserverError, match="f_hi_hz"):
+            PitchNetObserver(f_hi_hz=bad)
+    shaped = PitchNetObserver(envelope_shares=[0.1, 0.1, 0.75, 0.05], phase_lock_hz=1000)._config()
+    assert (shaped.envelope_shares, shaped.phase_lock_hz) == ((0.1, 0.1, 0.75, 0.05), 1000.0)
+    assert len({shaped.key(), default.key(), dataclasses.replace(default, phase_lock_hz=1000.0).key()}) == 3
+    # the settings added later are left out of the key at their earlier values, so the networks
+    # cached before them keep their keys; spelled out they give the default's key
+    assert PitchNetObserver(envelope_shares=[0.35, 0.3, 0.3, 0.05], phase_lock_hz=3000, f_hi_hz=6000)._config().key() \
+        == default.key()
+    legacy = {k: v for k, v in dataclasses.asdict(default).items()
+              if k not in ("envelope_shares", "phase_lock_hz", "f_hi_hz")}
+    from psychobench.data.io import sha256_json
+    assert default.key() == sha256_json(legacy)[:16]
+
+
+def test_envelope_shares_and_phase_lock_reach_the_stimuli_and_front_end():
+    from psychobench.models.audio.pitchnet import _module, training_set
+
+    tones = dataclasses.replace(PitchTaskConfig(), envelope_shares=(0.0, 0.0, 0.0, 1.0), speech_share=0.0)
+    waves, f0 = training_set(tones, n=8, seed=5)
+    # pure tones (in noise or none): the spectrum peaks at F0
+    spec = np.abs(np.fft.rfft(waves.astype(np.float64), axis=1))
+    peak = np.fft.rfftfreq(waves.shape[1], 1 / FS)[spec.argmax(1)]
+    assert np.all(np.abs(np.log2(peak / f0)) < 0.35)
+    low = _module(dataclasses.replace(PitchTaskConfig(), phase_lock_hz=500.0)).front
+    t = np.arange(FS // 10) / FS
+    tone = torch.from_numpy(np.sin(2 * np.pi * 2000 * t).astype(np.float32))[None]
+    ac = lambda c: float(c[0, 0, :, c.shape[-1] // 2:].std(1).max())      # noqa: E731  fine structure left, past the onset
+    assert ac(low(tone)) < 0.2 * ac(_module(PitchTaskConfig()).front(tone))
+    wide = _module(dataclasses.replace(PitchTaskConfig(), n_channels=48, f_hi_hz=7500.0)).front
+    assert wide.cf.shape == (48,) and np.isclose(wide.cf[-1], 7500.0) and np.isclose(wide.cf[0], 100.0)
+    assert wide(tone).shape[2] == 48
 
 
 def test_training_is_deterministic_and_sealed(tmp_path, monkeypatch):
@@ -132,7 +174,7 @@ def test_random_feature_control_reads_embedding_differences():
                                        for f in (150.0, 300.0)]))          # (2 trials, 2 intervals, samples)
     f = obs.features({"waves": waves})
     m = obs.module()
-    assert f.shape == (2, 4 * PitchTaskConfig().width * 32) and f.dtype == torch.float32
+    assert f.shape == (2, 4 * PitchTaskConfig().width * PitchTaskConfig().n_channels) and f.dtype == torch.float32
     torch.testing.assert_close(f, m.embedding(waves[:, 1]) - m.embedding(waves[:, 0]))
     swapped = obs.features({"waves": waves.flip(1)})                 # order of the intervals flips the sign
     torch.testing.assert_close(swapped, -f)
@@ -174,6 +216,10 @@ def test_speech_windows_are_labelled_where_the_voicing_is_steady():
     assert (aper < 0.15).all() and voiced[:, 5:-5].all()
     np.testing.assert_allclose(np.median(yf, 1), np.nanmedian(pf[:, 5:-5], 1), rtol=0.005)
     np.testing.assert_allclose(np.median(yf, 1), [97.0, 150.0, 310.0], rtol=0.005)
+    # tokens tracked a chunk at a time give exactly what they give all at once
+    both = np.concatenate([steady, tokens])
+    whole, one_by_one = yin_frames(both, fs, chunk=len(both)), yin_frames(both, fs, chunk=2)
+    assert all(np.array_equal(a, b) for a, b in zip(whole, one_by_one)) and whole[0].shape[0] == 5
     gf, _ = yin_frames(tokens[1:], fs)
     truth = np.interp(np.arange(gf.shape[1]) * 96 + 256, np.arange(len(t)), glide_f0)   # at the frame centre
     np.testing.assert_allclose(gf[0], truth, rtol=0.03)

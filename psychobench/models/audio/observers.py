@@ -896,6 +896,10 @@ class PitchNetObserver(Observer):
     time_layers: int | None = None
     train_phases: object = None
     speech_share: float | None = None
+    envelope_shares: object = None
+    phase_lock_hz: float | None = None
+    n_channels: int | None = None
+    f_hi_hz: float | None = None
     seed: int = 1
     batch_size: int = 256
     readout: object = None
@@ -907,6 +911,10 @@ class PitchNetObserver(Observer):
         from psychobench.models.base import fitted_name
         from psychobench.models.readouts import as_readout
 
+        if self.n_channels is not None and (isinstance(self.n_channels, bool) or not isinstance(self.n_channels, int)
+                                            or not 8 <= self.n_channels <= 256):
+            raise ObserverError(f"{self.name}: model.n_channels must be a whole number of cochlear channels between 8 "
+                                f"and 256, not {self.n_channels!r}")
         if self.time_layers is not None and int(self.time_layers) not in (2, 3):
             raise ObserverError(f"{self.name}: model.time_layers must be 2 or 3, not {self.time_layers!r}")
         if self.decision not in ("f0", "shift"):
@@ -926,6 +934,33 @@ class PitchNetObserver(Observer):
                 raise ObserverError(f"{self.name}: model.speech_share must be a share in [0, 1) of the training "
                                     f"excerpts, not {self.speech_share!r}")
             self.speech_share = share
+        if self.envelope_shares is not None:
+            try:
+                shares = tuple(float(v) for v in self.envelope_shares)
+            except (TypeError, ValueError):
+                shares = ()
+            if len(shares) != 4 or min(shares) < 0 or abs(sum(shares) - 1.0) > 1e-6:
+                raise ObserverError(f"{self.name}: model.envelope_shares must be four shares summing to 1 (fixed "
+                                    f"band, Butterworth band, vowel-like, pure tone), not {self.envelope_shares!r}")
+            self.envelope_shares = shares
+        if self.phase_lock_hz is not None:
+            try:
+                cut = float(self.phase_lock_hz)
+            except (TypeError, ValueError):
+                cut = float("nan")
+            if not 50.0 <= cut < FS / 2:
+                raise ObserverError(f"{self.name}: model.phase_lock_hz must be a cut-off in Hz between 50 and "
+                                    f"{FS // 2}, not {self.phase_lock_hz!r}")
+            self.phase_lock_hz = cut
+        if self.f_hi_hz is not None:
+            try:
+                top = float(self.f_hi_hz)
+            except (TypeError, ValueError):
+                top = float("nan")
+            if not 1000.0 <= top <= 0.47 * FS:
+                raise ObserverError(f"{self.name}: model.f_hi_hz (the highest channel's centre frequency) must lie "
+                                    f"between 1000 and {0.47 * FS:.0f} Hz, not {self.f_hi_hz!r}")
+            self.f_hi_hz = top
         if self.readout is not None:
             self.readout = as_readout(self.readout)
             if not self.readout.fitted:
@@ -938,11 +973,18 @@ class PitchNetObserver(Observer):
         import dataclasses
 
         from .pitchnet import PitchTaskConfig
-        change = {k: int(v) for k, v in (("epochs", self.epochs), ("time_layers", self.time_layers)) if v is not None}
+        change = {k: int(v) for k, v in (("epochs", self.epochs), ("time_layers", self.time_layers),
+                                         ("n_channels", self.n_channels)) if v is not None}
         if self.train_phases is not None:
             change["train_phases"] = tuple(self.train_phases)
         if self.speech_share is not None:
             change["speech_share"] = float(self.speech_share)
+        if self.envelope_shares is not None:
+            change["envelope_shares"] = tuple(self.envelope_shares)
+        if self.phase_lock_hz is not None:
+            change["phase_lock_hz"] = float(self.phase_lock_hz)
+        if self.f_hi_hz is not None:
+            change["f_hi_hz"] = float(self.f_hi_hz)
         return dataclasses.replace(PitchTaskConfig(), **change)
 
     def module(self):

@@ -125,6 +125,7 @@ class PitchTaskConfig:
     excerpt_s: float = 0.05
     f0_range_hz: tuple[float, float] = (40.0, 800.0)
     bins_per_semitone: int = 8
+    #: cochlear channels, ERB-spaced from 100 Hz to ``f_hi_hz``
     n_channels: int = 32
     width: int = 16
     time_layers: int = 3
@@ -133,6 +134,15 @@ class PitchTaskConfig:
     train_phases: tuple[int, ...] = (0, 1, 2)
     #: share of the training excerpts cut from synthetic speech (:func:`speech_excerpts`)
     speech_share: float = 0.15
+    #: shares of the training complexes by spectral envelope: the fixed pass band of Bernstein &
+    #: Oxenham's design at a random place, a random Butterworth band, a vowel-like formant
+    #: envelope, a pure tone (they sum to 1; the speech share replaces the last rows whatever
+    #: their envelope)
+    envelope_shares: tuple[float, float, float, float] = (0.35, 0.3, 0.3, 0.05)
+    #: cut-off (Hz) of the front end's low-pass: the upper limit of phase locking
+    phase_lock_hz: float = 3000.0
+    #: centre frequency (Hz) of the front end's highest channel (the lowest is 100 Hz)
+    f_hi_hz: float = 6000.0
     epochs: int = 5
     batch_size: int = 64
     lr: float = 2e-3
@@ -148,7 +158,17 @@ class PitchTaskConfig:
         return np.log2(self.f0_range_hz[0]) + np.arange(self.n_bins) / (12 * self.bins_per_semitone)
 
     def key(self) -> str:
-        return sha256_json(asdict(self))[:16]
+        """Digest of the settings.  Settings added after networks were first cached are left out
+        while they hold the value every earlier network had, so those networks keep their keys."""
+        d = asdict(self)
+        for name, before in _ADDED_SETTINGS.items():
+            if d[name] == before:
+                del d[name]
+        return sha256_json(d)[:16]
+
+
+#: settings added to :class:`PitchTaskConfig` later, with the value every network had before
+_ADDED_SETTINGS = {"envelope_shares": (0.35, 0.3, 0.3, 0.05), "phase_lock_hz": 3000.0, "f_hi_hz": 6000.0}
 
 
 def _synth(f0: np.ndarray, amp_of, phase: np.ndarray, n: int, t0: np.ndarray, rng: np.random.Generator,
@@ -181,7 +201,7 @@ YIN = {"fmin": 60.0, "fmax": 600.0, "frame_length": 512, "hop_length": 96, "thre
 SPEECH_MAX_SPREAD_SEMITONES = 0.5
 
 
-def yin_frames(waves: np.ndarray, fs: int = FS) -> tuple[np.ndarray, np.ndarray]:
+def yin_frames(waves: np.ndarray, fs: int = FS, chunk: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """YIN F0 (Hz) and aperiodicity per frame, ``(n, frames)`` each, frames of
     ``YIN['frame_length']`` samples every ``YIN['hop_length']`` (frame j starts at sample j x hop).
 
@@ -190,9 +210,20 @@ def yin_frames(waves: np.ndarray, fs: int = FS) -> tuple[np.ndarray, np.ndarray]
     minutes for the 1500 tokens a training set labels), this about 20 ms (both measured beside
     another job), all frames of all tokens in one FFT; tests check it against pyin.  Per frame: the difference function from the
     autocorrelation (FFT), its cumulative-mean normalisation, the first lag in the search range
-    whose value falls below the threshold (else the minimum), refined by a parabola."""
-    w, hop = YIN["frame_length"], YIN["hop_length"]
+    whose value falls below the threshold (else the minimum), refined by a parabola.  Tokens go
+    ``chunk`` at a time: each token's frames are computed alone, and all 1500 tokens at once took
+    some 10 GB of memory."""
     x = np.asarray(waves, np.float64)
+    parts = [_yin_chunk(x[i:i + chunk], fs) for i in range(0, len(x), chunk)]
+    if not parts:
+        n_fr = max(0, 1 + (x.shape[1] - YIN["frame_length"]) // YIN["hop_length"])
+        return np.empty((0, n_fr)), np.empty((0, n_fr))
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _yin_chunk(x: np.ndarray, fs: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`yin_frames` of the rows of ``x`` (float64)."""
+    w, hop = YIN["frame_length"], YIN["hop_length"]
     n_fr = 1 + (x.shape[1] - w) // hop
     frames = np.lib.stride_tricks.sliding_window_view(x, w, axis=1)[:, ::hop][:, :n_fr]     # (n, F, w)
     tau_max = int(np.ceil(fs / YIN["fmin"]))
@@ -292,7 +323,7 @@ def training_set(cfg: PitchTaskConfig, n: int | None = None, seed: int | None = 
     m = int(round(cfg.excerpt_s * FS))
     lo, hi = cfg.f0_range_hz
     f0 = 2 ** rng.uniform(np.log2(lo), np.log2(hi), n)
-    kind = rng.choice(4, n, p=[0.35, 0.3, 0.3, 0.05])     # B&O band, Butterworth band, vowel-like, pure tone
+    kind = rng.choice(4, n, p=list(cfg.envelope_shares))     # B&O band, Butterworth band, vowel-like, pure tone
     phase = np.asarray(cfg.train_phases, int)[rng.integers(0, len(cfg.train_phases), n)]
     ref = 2 ** rng.uniform(np.log2(150), np.log2(4500), n)           # lower -15 dB edge of the fixed band
     f_lo = np.where(rng.random(n) < 0.3, 0.0, f0 * 2 ** rng.uniform(0, np.log2(25), n))
@@ -349,10 +380,11 @@ class PitchNetModule(pl.LightningModule):
     of waveforms (see the module docstring)."""
 
     def __init__(self, n_channels: int = 32, n_bins: int = 416, f0_lo: float = 40.0, bins_per_semitone: int = 8,
-                 width: int = 16, lr: float = 2e-3, excerpt_s: float = 0.05, time_layers: int = 2):
+                 width: int = 16, lr: float = 2e-3, excerpt_s: float = 0.05, time_layers: int = 2,
+                 phase_lock_hz: float = 3000.0, f_hi_hz: float = 6000.0):
         super().__init__()
         self.save_hyperparameters()
-        self.front = CochlearFrontEnd(n_channels)
+        self.front = CochlearFrontEnd(n_channels, f_hi=f_hi_hz, phase_lock_hz=phase_lock_hz)
         self.net = PitchNet(n_channels, n_bins, width, time_layers=time_layers)
         self.register_buffer("bin_log2", torch.log2(torch.tensor(f0_lo)) +
                              torch.arange(n_bins, dtype=torch.float32) / (12 * bins_per_semitone), persistent=False)
@@ -426,7 +458,7 @@ def checkpoint_path(cfg: PitchTaskConfig) -> Path:
 
 def _module(cfg: PitchTaskConfig) -> PitchNetModule:
     return PitchNetModule(cfg.n_channels, cfg.n_bins, cfg.f0_range_hz[0], cfg.bins_per_semitone, cfg.width, cfg.lr,
-                          cfg.excerpt_s, cfg.time_layers)
+                          cfg.excerpt_s, cfg.time_layers, cfg.phase_lock_hz, cfg.f_hi_hz)
 
 
 def train_pitch_net(cfg: PitchTaskConfig = PitchTaskConfig(), *, force: bool = False, verbose: bool = False,
