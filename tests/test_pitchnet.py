@@ -113,12 +113,12 @@ def test_observer_settings_are_checked():
     assert len({shaped.key(), default.key(), dataclasses.replace(default, phase_lock_hz=1000.0).key()}) == 3
     # the settings added later are left out of the key at their earlier values, so the networks
     # cached before them keep their keys; spelled out they give the default's key
-    assert PitchNetObserver(envelope_shares=[0.35, 0.3, 0.3, 0.05], phase_lock_hz=3000, f_hi_hz=6000)._config().key() \
-        == default.key()
-    legacy = {k: v for k, v in dataclasses.asdict(default).items()
+    before = PitchNetObserver(envelope_shares=[0.35, 0.3, 0.3, 0.05], phase_lock_hz=3000, f_hi_hz=6000,
+                              n_channels=32)._config()
+    legacy = {k: v for k, v in dataclasses.asdict(before).items()
               if k not in ("envelope_shares", "phase_lock_hz", "f_hi_hz")}
     from psychobench.data.io import sha256_json
-    assert default.key() == sha256_json(legacy)[:16]
+    assert before.key() == sha256_json(legacy)[:16] == "cadcd5bd469583ba" != default.key()
 
 
 def test_envelope_shares_and_phase_lock_reach_the_stimuli_and_front_end():
@@ -159,6 +159,23 @@ def test_training_is_deterministic_and_sealed(tmp_path, monkeypatch):
     with pytest.warns(IntegrityWarning, match="pitch network"):
         back = train_pitch_net(cfg)
     assert all(torch.equal(first[k], v) for k, v in w(back).items())
+
+
+def test_training_runs_with_the_fixed_thread_count(tmp_path, monkeypatch):
+    import psychobench.models.audio.pitchnet as P
+
+    monkeypatch.setenv("PSYCHOBENCH_CACHE", str(tmp_path / "cache"))
+    seen = []
+    monkeypatch.setattr(P, "_fit", lambda cfg, path, verbose, device: seen.append(torch.get_num_threads()))
+    before = torch.get_num_threads()
+    try:
+        for caller in (1, 3):
+            torch.set_num_threads(caller)
+            P.train_pitch_net(dataclasses.replace(PitchTaskConfig(), n_train=16), force=True)
+            assert torch.get_num_threads() == caller                  # the caller's setting comes back
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [P.TRAIN_THREADS, P.TRAIN_THREADS]
 
 
 def test_random_feature_control_reads_embedding_differences():

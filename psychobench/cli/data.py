@@ -69,13 +69,12 @@ def _build_pitchnet(force: bool = False, threads: int | None = None) -> str:
     """Synthesise the pitch training set and train the pitch network with a progress bar."""
     import time
 
-    import torch
-
     from psychobench.data.io import check_seal
-    from psychobench.models.audio.pitchnet import PitchTaskConfig, checkpoint_path, train_pitch_net
+    from psychobench.models.audio.pitchnet import TRAIN_THREADS, PitchTaskConfig, checkpoint_path, train_pitch_net
 
     if threads:
-        torch.set_num_threads(threads)
+        print(f"pitchnet: trains with {TRAIN_THREADS} threads whatever --threads says (the thread count changes "
+              "the weights)")
     cfg = PitchTaskConfig()
     if not force and check_seal(checkpoint_path(cfg), "trained pitch network"):
         return f"{checkpoint_path(cfg)} (cached, digest checked)"
