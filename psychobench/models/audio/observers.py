@@ -926,14 +926,8 @@ class PitchNetObserver(Observer):
                                     f"(cosine), 2 (random), 3 (alternating), not {self.train_phases!r}")
             self.train_phases = tuple(sorted({int(p) for p in ph}))
         if self.speech_share is not None:
-            try:
-                share = float(self.speech_share)
-            except (TypeError, ValueError):
-                share = float("nan")
-            if not 0.0 <= share < 1.0:
-                raise ObserverError(f"{self.name}: model.speech_share must be a share in [0, 1) of the training "
-                                    f"excerpts, not {self.speech_share!r}")
-            self.speech_share = share
+            self.speech_share = self._number("speech_share", lambda v: 0.0 <= v < 1.0,
+                                             "a share in [0, 1) of the training excerpts")
         if self.envelope_shares is not None:
             try:
                 shares = tuple(float(v) for v in self.envelope_shares)
@@ -944,23 +938,11 @@ class PitchNetObserver(Observer):
                                     f"band, Butterworth band, vowel-like, pure tone), not {self.envelope_shares!r}")
             self.envelope_shares = shares
         if self.phase_lock_hz is not None:
-            try:
-                cut = float(self.phase_lock_hz)
-            except (TypeError, ValueError):
-                cut = float("nan")
-            if not 50.0 <= cut < FS / 2:
-                raise ObserverError(f"{self.name}: model.phase_lock_hz must be a cut-off in Hz between 50 and "
-                                    f"{FS // 2}, not {self.phase_lock_hz!r}")
-            self.phase_lock_hz = cut
+            self.phase_lock_hz = self._number("phase_lock_hz", lambda v: 50.0 <= v < FS / 2,
+                                              f"a cut-off in Hz between 50 and {FS // 2}")
         if self.f_hi_hz is not None:
-            try:
-                top = float(self.f_hi_hz)
-            except (TypeError, ValueError):
-                top = float("nan")
-            if not 1000.0 <= top <= 0.47 * FS:
-                raise ObserverError(f"{self.name}: model.f_hi_hz (the highest channel's centre frequency) must lie "
-                                    f"between 1000 and {0.47 * FS:.0f} Hz, not {self.f_hi_hz!r}")
-            self.f_hi_hz = top
+            self.f_hi_hz = self._number("f_hi_hz", lambda v: 1000.0 <= v <= 0.47 * FS,
+                                        f"the highest channel's centre frequency, between 1000 and {0.47 * FS:.0f} Hz")
         if self.readout is not None:
             self.readout = as_readout(self.readout)
             if not self.readout.fitted:
@@ -968,6 +950,17 @@ class PitchNetObserver(Observer):
                                     f"fitted (logistic), not {self.readout.name}")
         self.family = "network" if self.trained else "random"
         self.name = fitted_name(self.name, self.readout)
+
+    def _number(self, field: str, ok, what: str) -> float:
+        """The setting ``field`` as a float, or an error naming it unless ``ok(value)``."""
+        raw = getattr(self, field)
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            value = float("nan")
+        if not ok(value):
+            raise ObserverError(f"{self.name}: model.{field} must be {what}, not {raw!r}")
+        return value
 
     def _config(self):
         import dataclasses
