@@ -161,23 +161,6 @@ def test_training_is_deterministic_and_sealed(tmp_path, monkeypatch):
     assert all(torch.equal(first[k], v) for k, v in w(back).items())
 
 
-def test_training_runs_with_the_fixed_thread_count(tmp_path, monkeypatch):
-    import psychobench.models.audio.pitchnet as P
-
-    monkeypatch.setenv("PSYCHOBENCH_CACHE", str(tmp_path / "cache"))
-    seen = []
-    monkeypatch.setattr(P, "_fit", lambda cfg, path, verbose, device: seen.append(torch.get_num_threads()))
-    before = torch.get_num_threads()
-    try:
-        for caller in (1, 3):
-            torch.set_num_threads(caller)
-            P.train_pitch_net(dataclasses.replace(PitchTaskConfig(), n_train=16), force=True)
-            assert torch.get_num_threads() == caller                  # the caller's setting comes back
-    finally:
-        torch.set_num_threads(before)
-    assert seen == [P.TRAIN_THREADS, P.TRAIN_THREADS]
-
-
 def test_random_feature_control_reads_embedding_differences():
     from psychobench.data.answers import answer_space
     from psychobench.models.controls import random_features

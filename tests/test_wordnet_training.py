@@ -30,12 +30,12 @@ def _weights(path):
 def test_same_seed_same_weights_and_another_seed_differs(tiny):
     from psychobench.models.audio.wordnet import train_word_net
 
-    first = {k: v.clone() for k, v in _weights(train_word_net(tiny, threads=2)).items()}
-    again = _weights(train_word_net(tiny, force=True, threads=2))
+    first = {k: v.clone() for k, v in _weights(train_word_net(tiny)).items()}
+    again = _weights(train_word_net(tiny, force=True))
     assert first.keys() == again.keys()
     for k in first:
         assert torch.equal(first[k], again[k]), k
-    other = _weights(train_word_net(dataclasses.replace(tiny, seed=1), threads=2))
+    other = _weights(train_word_net(dataclasses.replace(tiny, seed=1)))
     assert any(not torch.equal(first[k], other[k]) for k in first if first[k].is_floating_point())
 
 
@@ -43,7 +43,7 @@ def test_changed_checkpoint_is_retrained(tiny):
     from psychobench.data.io import IntegrityWarning
     from psychobench.models.audio.wordnet import train_word_net
 
-    path = train_word_net(tiny, threads=2)
+    path = train_word_net(tiny)
     good = {k: v.clone() for k, v in _weights(path).items()}
     with open(path, "r+b") as f:
         f.seek(-200, 2)
@@ -51,5 +51,5 @@ def test_changed_checkpoint_is_retrained(tiny):
         f.seek(-200, 2)
         f.write(bytes([b[0] ^ 0xFF]))
     with pytest.warns(IntegrityWarning, match="trained word network"):
-        back = train_word_net(tiny, threads=2)
+        back = train_word_net(tiny)
     assert all(torch.equal(good[k], v) for k, v in _weights(back).items())

@@ -25,7 +25,7 @@ def _name(name: str) -> str:
     return name          # unknown: the registry's error lists the known names
 
 
-def _build_wordnet(force: bool = False, threads: int | None = None) -> str:
+def _build_wordnet(force: bool = False) -> str:
     """Synthesise the word corpus and train the word network with a progress bar (the same
     checkpoint a hearing run would train on first use); prints where it is and how long it took."""
     import time
@@ -37,24 +37,21 @@ def _build_wordnet(force: bool = False, threads: int | None = None) -> str:
     if not force and check_seal(checkpoint_path(cfg), "trained word network"):
         return f"{checkpoint_path(cfg)} (cached, digest checked)"
     t = time.perf_counter()
-    path = train_word_net(cfg, force=force, threads=threads, verbose=True)
+    path = train_word_net(cfg, force=force, verbose=True)
     return f"{path} (trained in {time.perf_counter() - t:.0f} s)"
 
 
-def _build_dualnet(force: bool = False, threads: int | None = None) -> str:
+def _build_dualnet(force: bool = False) -> str:
     """Train the dual-task networks of ``experiment=shared_stages`` (every k, the preset's
     settings) with a progress bar over k; prints where they are and how long they took."""
     import time
 
-    import torch
     from tqdm.auto import tqdm
 
     from psychobench.data.io import check_seal
     from psychobench.experiments.stages import SharedStages
     from psychobench.models.audio.dualnet import checkpoint_path, train_dual_net
 
-    if threads:
-        torch.set_num_threads(threads)
     t, made = time.perf_counter(), []
     for k, cfg in tqdm(SharedStages().configs().items(), desc="dual-task networks (k)", unit="network"):
         if force or not check_seal(checkpoint_path(cfg), "trained dual-task network"):
@@ -65,16 +62,13 @@ def _build_dualnet(force: bool = False, threads: int | None = None) -> str:
             else f"{where}/dualnet_*.ckpt (all cached, digests checked)")
 
 
-def _build_pitchnet(force: bool = False, threads: int | None = None) -> str:
+def _build_pitchnet(force: bool = False) -> str:
     """Synthesise the pitch training set and train the pitch network with a progress bar."""
     import time
 
     from psychobench.data.io import check_seal
-    from psychobench.models.audio.pitchnet import TRAIN_THREADS, PitchTaskConfig, checkpoint_path, train_pitch_net
+    from psychobench.models.audio.pitchnet import PitchTaskConfig, checkpoint_path, train_pitch_net
 
-    if threads:
-        print(f"pitchnet: trains with {TRAIN_THREADS} threads whatever --threads says (the thread count changes "
-              "the weights)")
     cfg = PitchTaskConfig()
     if not force and check_seal(checkpoint_path(cfg), "trained pitch network"):
         return f"{checkpoint_path(cfg)} (cached, digest checked)"
@@ -97,15 +91,15 @@ def main(argv: list[str] | None = None) -> int:
         sp = sub.add_parser(name, help=f"{name} data sets")
         sp.add_argument("names", nargs="*")
         sp.add_argument("--all", action="store_true", help="every file data set (not releases)")
-    bd = sub.add_parser("build", help="train the networks psychobench trains (cached by content, sealed)")
+    bd = sub.add_parser("build", help="train the networks psychobench trains (cached by content, sealed; always on "
+                                      "2 CPU threads, since the thread count changes the weights)")
     bd.add_argument("networks", nargs="+", choices=sorted(BUILDERS))
     bd.add_argument("--force", action="store_true", help="train again even where a sealed checkpoint exists")
-    bd.add_argument("--threads", type=int, help="CPU threads for training (default: torch's)")
     args = p.parse_args(argv)
 
     if args.cmd == "build":
         for name in args.networks:
-            print(f"{name}: {BUILDERS[name](force=args.force, threads=args.threads)}")
+            print(f"{name}: {BUILDERS[name](force=args.force)}")
         return 0
     if args.cmd == "list":
         files = registry.files_of()

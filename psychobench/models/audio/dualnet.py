@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from psychobench.data.io import check_seal, sha256_json, write_sealed
+from psychobench.lightning.training import training_threads
 from psychobench.stimuli.audio.words import WordCorpus
 
 from .cochleagram import Cochleagram
@@ -274,11 +275,12 @@ def train_dual_net(cfg: DualTaskConfig = DualTaskConfig(), *, force: bool = Fals
                    device: str = "cpu") -> Path:
     """Train (or find cached, its bytes checked against their seal) the dual-task network with
     ``cfg.n_shared`` shared stages; returns its checkpoint path.  Deterministic: seeded
-    initialisation, data order and dropout, deterministic kernels."""
+    initialisation, data order and dropout, deterministic kernels,
+    :data:`~psychobench.lightning.training.TRAIN_THREADS` CPU threads."""
     path = checkpoint_path(cfg)
     if not force and check_seal(path, "trained dual-task network"):
         return path
-    with torch.inference_mode(False), torch.enable_grad():
+    with training_threads(), torch.inference_mode(False), torch.enable_grad():
         data = dual_task_data(cfg)
         if len(data.train) < cfg.batch_size:
             raise ValueError(f"the dual-task training set has {len(data.train)} noisy tokens, fewer than one batch "

@@ -48,6 +48,7 @@ import torch
 from torch import nn
 
 from psychobench.data.io import check_seal, sha256_json, write_sealed
+from psychobench.lightning.training import training_threads
 
 from .cochleagram import erb_number, erb_number_inv
 
@@ -468,27 +469,16 @@ def _module(cfg: PitchTaskConfig) -> PitchNetModule:
                           cfg.excerpt_s, cfg.time_layers, cfg.phase_lock_hz, cfg.f_hi_hz)
 
 
-#: CPU threads the pitch network trains with, whatever torch's setting: the thread count
-#: changes the order of the kernels' sums and so the weights (trained with 1 and with 2 threads
-#: on one machine, 24 of the network's 28 tensors differed), and the cache keys a network by its
-#: task alone
-TRAIN_THREADS = 2
-
-
 def train_pitch_net(cfg: PitchTaskConfig = PitchTaskConfig(), *, force: bool = False, verbose: bool = False,
                     device: str = "cpu") -> Path:
     """Train (or find cached, its bytes checked against their seal) the pitch network; returns
     its checkpoint path.  Deterministic: seeded stimuli, initialisation and data order,
-    deterministic kernels, :data:`TRAIN_THREADS` threads."""
+    deterministic kernels, :data:`~psychobench.lightning.training.TRAIN_THREADS` threads."""
     path = checkpoint_path(cfg)
     if not force and check_seal(path, "trained pitch network"):
         return path
-    threads = torch.get_num_threads()
-    torch.set_num_threads(TRAIN_THREADS)
-    try:
+    with training_threads():
         _fit(cfg, path, verbose, device)
-    finally:
-        torch.set_num_threads(threads)
     return path
 
 

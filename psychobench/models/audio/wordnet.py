@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from psychobench.data.io import check_seal, sha256_json, write_sealed
+from psychobench.lightning.training import training_threads
 
 from psychobench.stimuli.audio.maskers import MaskerBank, build_masker_bank
 from psychobench.stimuli.audio.signal import mix_at_snr
@@ -164,18 +165,16 @@ def checkpoint_path(cfg: WordTaskConfig) -> Path:
     return audio_cache_dir() / f"wordnet_{cfg.key()}.ckpt"
 
 
-def train_word_net(cfg: WordTaskConfig = WordTaskConfig(), *, force: bool = False, threads: int | None = None,
-                   verbose: bool = False) -> Path:
+def train_word_net(cfg: WordTaskConfig = WordTaskConfig(), *, force: bool = False, verbose: bool = False) -> Path:
     """Train (or find cached) the word network; returns its checkpoint path in the user cache.
     Safe to call from inside a prediction loop: training runs with inference mode off.  A cached
     checkpoint is used only if its bytes match the digest stored when it was written; otherwise
-    it is trained again, with a warning naming the file."""
+    it is trained again, with a warning naming the file.  Trains on
+    :data:`~psychobench.lightning.training.TRAIN_THREADS` CPU threads whatever torch's setting."""
     path = checkpoint_path(cfg)
     if not force and check_seal(path, "trained word network"):
         return path
-    if threads:
-        torch.set_num_threads(threads)
-    with torch.inference_mode(False), torch.enable_grad():
+    with training_threads(), torch.inference_mode(False), torch.enable_grad():
         _fit(cfg, path, verbose)
     return path
 
