@@ -108,6 +108,12 @@ def test_observer_settings_are_checked():
     for bad in (500.0, 8000, "top"):
         with pytest.raises(ObserverError, match="f_hi_hz"):
             PitchNetObserver(f_hi_hz=bad)
+    for bad in (-0.1, 11, "loud"):
+        with pytest.raises(ObserverError, match="internal_noise"):
+            PitchNetObserver(internal_noise=bad)
+    noisy = PitchNetObserver(internal_noise=0.5)._config()
+    assert noisy.internal_noise == 0.5 and noisy.key() != default.key()
+    assert PitchNetObserver(internal_noise=0)._config().key() == default.key()      # 0: no noise, the same network
     shaped = PitchNetObserver(envelope_shares=[0.1, 0.1, 0.75, 0.05], phase_lock_hz=1000)._config()
     assert (shaped.envelope_shares, shaped.phase_lock_hz) == ((0.1, 0.1, 0.75, 0.05), 1000.0)
     assert len({shaped.key(), default.key(), dataclasses.replace(default, phase_lock_hz=1000.0).key()}) == 3
@@ -116,7 +122,7 @@ def test_observer_settings_are_checked():
     before = PitchNetObserver(envelope_shares=[0.35, 0.3, 0.3, 0.05], phase_lock_hz=3000, f_hi_hz=6000,
                               n_channels=32)._config()
     legacy = {k: v for k, v in dataclasses.asdict(before).items()
-              if k not in ("envelope_shares", "phase_lock_hz", "f_hi_hz")}
+              if k not in ("envelope_shares", "phase_lock_hz", "f_hi_hz", "internal_noise")}
     from psychobench.data.io import sha256_json
     assert before.key() == sha256_json(legacy)[:16] == "cadcd5bd469583ba" != default.key()
 
@@ -140,12 +146,32 @@ def test_envelope_shares_and_phase_lock_reach_the_stimuli_and_front_end():
     assert wide(tone).shape[2] == 48
 
 
+def test_internal_noise_grows_with_the_response_and_is_fresh_but_reproducible():
+    from psychobench.models.audio.pitchnet import _module
+
+    cfg = dataclasses.replace(PitchTaskConfig(), n_channels=16, width=4)
+    quiet, noisy = _module(cfg), _module(dataclasses.replace(cfg, internal_noise=0.5))
+    coch = torch.tensor([0.0, 0.04, 0.16, 0.64]).repeat_interleave(20000).reshape(1, 1, 1, -1)
+    assert torch.equal(quiet.noisy(coch), coch)
+    eps = (noisy.noisy(coch, torch.Generator().manual_seed(0)) - coch).reshape(4, -1)
+    # standard deviation 0.5 x sqrt(y): 0, 0.1, 0.2, 0.4 (20000 draws each: within 2%)
+    assert eps[0].abs().max() == 0 and np.allclose(eps[1:].std(1).numpy(), [0.1, 0.2, 0.4], rtol=0.02)
+    assert np.allclose(eps[1:].mean(1).numpy(), 0.0, atol=0.01)
+    wave = _tone(300.0)[0].repeat(3, 1).numpy()
+    assert np.array_equal(quiet.posterior(wave), quiet.posterior(wave))
+    a, b = noisy.posterior(wave), noisy.posterior(wave)
+    assert not np.array_equal(a, b) and not np.array_equal(a[0], a[1])    # fresh noise per call and per sound
+    noisy.reset_noise()
+    assert np.array_equal(noisy.posterior(wave), a)                        # the same sequence from its seed
+
+
 def test_training_is_deterministic_and_sealed(tmp_path, monkeypatch):
     from psychobench.data.io import IntegrityWarning
 
     monkeypatch.setenv("PSYCHOBENCH_CACHE", str(tmp_path / "cache"))
-    # no speech excerpts: they need the word task's synthesised corpus (tested on their own below)
-    cfg = dataclasses.replace(PitchTaskConfig(), n_train=128, epochs=1, batch_size=32, width=4, speech_share=0.0)
+    # no speech excerpts: they need the word task's synthesised corpus (tested on their own below);
+    cfg = dataclasses.replace(PitchTaskConfig(), n_train=128, epochs=1, batch_size=32, width=4, speech_share=0.0,
+                              internal_noise=0.3)       # the noise too comes from the seed
     w = lambda p: torch.load(p, map_location="cpu", weights_only=False)["state_dict"]   # noqa: E731
     first = {k: v.clone() for k, v in w(train_pitch_net(cfg)).items()}
     again = w(train_pitch_net(cfg, force=True))

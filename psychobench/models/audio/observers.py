@@ -900,6 +900,7 @@ class PitchNetObserver(Observer):
     phase_lock_hz: float | None = None
     n_channels: int | None = None
     f_hi_hz: float | None = None
+    internal_noise: float | None = None
     seed: int = 1
     batch_size: int = 256
     readout: object = None
@@ -943,6 +944,9 @@ class PitchNetObserver(Observer):
         if self.f_hi_hz is not None:
             self.f_hi_hz = self._number("f_hi_hz", lambda v: 1000.0 <= v <= 0.47 * FS,
                                         f"the highest channel's centre frequency, between 1000 and {0.47 * FS:.0f} Hz")
+        if self.internal_noise is not None:
+            self.internal_noise = self._number("internal_noise", lambda v: 0.0 <= v <= 10.0,
+                                               "a noise scale between 0 (none) and 10")
         if self.readout is not None:
             self.readout = as_readout(self.readout)
             if not self.readout.fitted:
@@ -978,6 +982,8 @@ class PitchNetObserver(Observer):
             change["phase_lock_hz"] = float(self.phase_lock_hz)
         if self.f_hi_hz is not None:
             change["f_hi_hz"] = float(self.f_hi_hz)
+        if self.internal_noise is not None:
+            change["internal_noise"] = float(self.internal_noise)
         return dataclasses.replace(PitchTaskConfig(), **change)
 
     def module(self):

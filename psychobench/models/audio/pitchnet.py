@@ -8,6 +8,9 @@ rectification -> power-law compression (exponent 0.3) -> a low-pass at ``phase_l
 (3 kHz: the upper limit of auditory-nerve phase locking is taken as a few kHz) -> resampled to
 8 kHz.  Each channel keeps its temporal fine structure below that limit, so both place
 (resolved harmonics) and timing (phase locking, envelope periodicity) cues reach the network.
+With ``internal_noise`` > 0 the representation is noisy, in training and in listening
+(:meth:`PitchNetModule.noisy`): Gaussian noise whose variance grows with the response, as
+auditory-nerve spike counts do (Saddler et al.'s front end draws spikes; this one gives a rate).
 
 With 32 channels up to 6 kHz, Bernstein & Oxenham's high spectral region (4.1-5.5 kHz at -3 dB)
 fell on about five channels, too few to resolve its harmonics by place: the network failed
@@ -151,6 +154,9 @@ class PitchTaskConfig:
     phase_lock_hz: float = 3000.0
     #: centre frequency (Hz) of the front end's highest channel (the lowest is 100 Hz)
     f_hi_hz: float = 7500.0
+    #: scale of the internal noise on the cochlear representation, in training and in listening
+    #: (:meth:`PitchNetModule.noisy`: Poisson-like, its variance proportional to the response; 0: none)
+    internal_noise: float = 0.0
     epochs: int = 5
     batch_size: int = 64
     lr: float = 2e-3
@@ -176,7 +182,8 @@ class PitchTaskConfig:
 
 
 #: settings added to :class:`PitchTaskConfig` later, with the value every network had before
-_ADDED_SETTINGS = {"envelope_shares": (0.35, 0.3, 0.3, 0.05), "phase_lock_hz": 3000.0, "f_hi_hz": 6000.0}
+_ADDED_SETTINGS = {"envelope_shares": (0.35, 0.3, 0.3, 0.05), "phase_lock_hz": 3000.0, "f_hi_hz": 6000.0,
+                   "internal_noise": 0.0}
 
 
 def _synth(f0: np.ndarray, amp_of, phase: np.ndarray, n: int, t0: np.ndarray, rng: np.random.Generator,
@@ -389,17 +396,41 @@ class PitchNetModule(pl.LightningModule):
 
     def __init__(self, n_channels: int = 32, n_bins: int = 416, f0_lo: float = 40.0, bins_per_semitone: int = 8,
                  width: int = 16, lr: float = 2e-3, excerpt_s: float = 0.05, time_layers: int = 2,
-                 phase_lock_hz: float = 3000.0, f_hi_hz: float = 6000.0):
+                 phase_lock_hz: float = 3000.0, f_hi_hz: float = 6000.0, internal_noise: float = 0.0,
+                 noise_seed: int = 0):
         super().__init__()
         self.save_hyperparameters()
+        self._listening_noise = None
         self.front = CochlearFrontEnd(n_channels, f_hi=f_hi_hz, phase_lock_hz=phase_lock_hz)
         self.net = PitchNet(n_channels, n_bins, width, time_layers=time_layers)
         self.register_buffer("bin_log2", torch.log2(torch.tensor(f0_lo)) +
                              torch.arange(n_bins, dtype=torch.float32) / (12 * bins_per_semitone), persistent=False)
 
+    def noisy(self, coch: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The cochlear representation with internal noise: each sample y gets Gaussian noise of
+        standard deviation ``internal_noise`` x sqrt(y) (y clipped at 0), as spike counts whose
+        variance grows with their mean (auditory-nerve fibres fire roughly as Poisson processes;
+        Saddler et al. 2021's front end draws spikes).  New noise every call: in training from
+        torch's seeded global generator, in listening from the module's own (:meth:`reset_noise`)."""
+        sigma = float(self.hparams.get("internal_noise", 0.0))
+        if sigma == 0.0:
+            return coch
+        eps = torch.randn(coch.shape, generator=generator, dtype=coch.dtype, device=coch.device)
+        return coch + sigma * coch.clamp_min(0.0).sqrt() * eps
+
+    def reset_noise(self, seed: int | None = None) -> None:
+        """Restart the listening noise from ``seed`` (default: the ``noise_seed`` setting)."""
+        self._listening_noise = torch.Generator().manual_seed(int(self.hparams.get("noise_seed", 0)
+                                                                  if seed is None else seed))
+
+    def _listen(self, wave: torch.Tensor) -> torch.Tensor:
+        if self._listening_noise is None:
+            self.reset_noise()
+        return self.noisy(self.front(wave), self._listening_noise)
+
     def training_step(self, batch, batch_idx):
         x, f0 = batch
-        logits = self.net(x)
+        logits = self.net(self.noisy(x))
         loss = -(soft_targets(f0, self.bin_log2) * torch.log_softmax(logits, 1)).sum(1).mean()
         self.log("train_loss", loss)
         return loss
@@ -417,7 +448,7 @@ class PitchNetModule(pl.LightningModule):
         win = int(self.hparams.excerpt_s * NET_FS)
         out = []
         for i in range(0, len(x), batch_size):
-            c = self.front(x[i:i + batch_size])                               # (b, 1, ch, T)
+            c = self._listen(x[i:i + batch_size])                               # (b, 1, ch, T)
             if c.shape[-1] < win:
                 raise ValueError(f"intervals of {x.shape[1]} samples are shorter than the {win * 2}-sample window")
             frames = c.unfold(3, win, win // 2)                               # (b, 1, ch, F, win)
@@ -437,7 +468,7 @@ class PitchNetModule(pl.LightningModule):
         win = int(self.hparams.excerpt_s * NET_FS)
         out = []
         for i in range(0, len(x), batch_size):
-            c = self.front(x[i:i + batch_size])
+            c = self._listen(x[i:i + batch_size])
             if c.shape[-1] < win:
                 raise ValueError(f"intervals of {x.shape[1]} samples are shorter than the {win * 2}-sample window")
             frames = c.unfold(3, win, win // 2)
@@ -466,7 +497,7 @@ def checkpoint_path(cfg: PitchTaskConfig) -> Path:
 
 def _module(cfg: PitchTaskConfig) -> PitchNetModule:
     return PitchNetModule(cfg.n_channels, cfg.n_bins, cfg.f0_range_hz[0], cfg.bins_per_semitone, cfg.width, cfg.lr,
-                          cfg.excerpt_s, cfg.time_layers, cfg.phase_lock_hz, cfg.f_hi_hz)
+                          cfg.excerpt_s, cfg.time_layers, cfg.phase_lock_hz, cfg.f_hi_hz, cfg.internal_noise)
 
 
 def train_pitch_net(cfg: PitchTaskConfig = PitchTaskConfig(), *, force: bool = False, verbose: bool = False,
