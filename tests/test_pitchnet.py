@@ -114,6 +114,10 @@ def test_observer_settings_are_checked():
     noisy = PitchNetObserver(internal_noise=0.5)._config()
     assert noisy.internal_noise == 0.5 and noisy.key() != default.key()
     assert PitchNetObserver(internal_noise=0)._config().key() == default.key()      # 0: no noise, the same network
+    for bad in (100, 9000, "high"):
+        with pytest.raises(ObserverError, match="formant_hi_hz"):
+            PitchNetObserver(formant_hi_hz=bad)
+    assert PitchNetObserver(formant_hi_hz=5500)._config().key() not in (default.key(), noisy.key())
     shaped = PitchNetObserver(envelope_shares=[0.1, 0.1, 0.75, 0.05], phase_lock_hz=1000)._config()
     assert (shaped.envelope_shares, shaped.phase_lock_hz) == ((0.1, 0.1, 0.75, 0.05), 1000.0)
     assert len({shaped.key(), default.key(), dataclasses.replace(default, phase_lock_hz=1000.0).key()}) == 3
@@ -122,7 +126,7 @@ def test_observer_settings_are_checked():
     before = PitchNetObserver(envelope_shares=[0.35, 0.3, 0.3, 0.05], phase_lock_hz=3000, f_hi_hz=6000,
                               n_channels=32)._config()
     legacy = {k: v for k, v in dataclasses.asdict(before).items()
-              if k not in ("envelope_shares", "phase_lock_hz", "f_hi_hz", "internal_noise")}
+              if k not in ("envelope_shares", "phase_lock_hz", "f_hi_hz", "internal_noise", "formant_hi_hz")}
     from psychobench.data.io import sha256_json
     assert before.key() == sha256_json(legacy)[:16] == "cadcd5bd469583ba" != default.key()
 
@@ -136,6 +140,15 @@ def test_envelope_shares_and_phase_lock_reach_the_stimuli_and_front_end():
     spec = np.abs(np.fft.rfft(waves.astype(np.float64), axis=1))
     peak = np.fft.rfftfreq(waves.shape[1], 1 / FS)[spec.argmax(1)]
     assert np.all(np.abs(np.log2(peak / f0)) < 0.35)
+    # formants drawn up to 7 kHz instead of 3.5 lie higher in every sound (the same draws, noise
+    # included), so nearly every vowel-like sound has more of its energy above 3.5 kHz
+    vowels = dataclasses.replace(PitchTaskConfig(), envelope_shares=(0.0, 0.0, 1.0, 0.0), speech_share=0.0)
+
+    def high_share(cfg):
+        w, _ = training_set(cfg, n=32, seed=5)
+        p = np.abs(np.fft.rfft(w.astype(np.float64), axis=1)) ** 2
+        return p[:, np.fft.rfftfreq(w.shape[1], 1 / FS) > 3500].sum(1) / p.sum(1)
+    assert np.mean(high_share(dataclasses.replace(vowels, formant_hi_hz=7000.0)) > high_share(vowels)) > 0.9
     low = _module(dataclasses.replace(PitchTaskConfig(), phase_lock_hz=500.0)).front
     t = np.arange(FS // 10) / FS
     tone = torch.from_numpy(np.sin(2 * np.pi * 2000 * t).astype(np.float32))[None]

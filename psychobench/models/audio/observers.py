@@ -901,6 +901,7 @@ class PitchNetObserver(Observer):
     n_channels: int | None = None
     f_hi_hz: float | None = None
     internal_noise: float | None = None
+    formant_hi_hz: float | None = None
     seed: int = 1
     batch_size: int = 256
     readout: object = None
@@ -947,6 +948,9 @@ class PitchNetObserver(Observer):
         if self.internal_noise is not None:
             self.internal_noise = self._number("internal_noise", lambda v: 0.0 <= v <= 10.0,
                                                "a noise scale between 0 (none) and 10")
+        if self.formant_hi_hz is not None:
+            self.formant_hi_hz = self._number("formant_hi_hz", lambda v: 500.0 <= v <= 0.47 * FS,
+                                              f"the top of the formant range, between 500 and {0.47 * FS:.0f} Hz")
         if self.readout is not None:
             self.readout = as_readout(self.readout)
             if not self.readout.fitted:
@@ -984,6 +988,8 @@ class PitchNetObserver(Observer):
             change["f_hi_hz"] = float(self.f_hi_hz)
         if self.internal_noise is not None:
             change["internal_noise"] = float(self.internal_noise)
+        if self.formant_hi_hz is not None:
+            change["formant_hi_hz"] = float(self.formant_hi_hz)
         return dataclasses.replace(PitchTaskConfig(), **change)
 
     def module(self):

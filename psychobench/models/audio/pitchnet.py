@@ -150,6 +150,9 @@ class PitchTaskConfig:
     #: envelope, a pure tone (they sum to 1; the speech share replaces the last rows whatever
     #: their envelope)
     envelope_shares: tuple[float, float, float, float] = (0.2, 0.15, 0.6, 0.05)
+    #: upper end (Hz) of the range the vowel-like envelopes' three formants are drawn from
+    #: (log-uniform from 250 Hz)
+    formant_hi_hz: float = 3500.0
     #: cut-off (Hz) of the front end's low-pass: the upper limit of phase locking
     phase_lock_hz: float = 3000.0
     #: centre frequency (Hz) of the front end's highest channel (the lowest is 100 Hz)
@@ -183,7 +186,7 @@ class PitchTaskConfig:
 
 #: settings added to :class:`PitchTaskConfig` later, with the value every network had before
 _ADDED_SETTINGS = {"envelope_shares": (0.35, 0.3, 0.3, 0.05), "phase_lock_hz": 3000.0, "f_hi_hz": 6000.0,
-                   "internal_noise": 0.0}
+                   "internal_noise": 0.0, "formant_hi_hz": 3500.0}
 
 
 def _synth(f0: np.ndarray, amp_of, phase: np.ndarray, n: int, t0: np.ndarray, rng: np.random.Generator,
@@ -343,7 +346,7 @@ def training_set(cfg: PitchTaskConfig, n: int | None = None, seed: int | None = 
     ref = 2 ** rng.uniform(np.log2(150), np.log2(4500), n)           # lower -15 dB edge of the fixed band
     f_lo = np.where(rng.random(n) < 0.3, 0.0, f0 * 2 ** rng.uniform(0, np.log2(25), n))
     f_hi = np.maximum(f_lo, f0) * 2 ** rng.uniform(0.6, 3.0, n)
-    formants = np.sort(2 ** rng.uniform(np.log2(250), np.log2(3500), (n, 3)), 1)
+    formants = np.sort(2 ** rng.uniform(np.log2(250), np.log2(cfg.formant_hi_hz), (n, 3)), 1)
     fbw = rng.uniform(60, 200, (n, 3))
     sl_db = rng.uniform(8, 30, n)
 
