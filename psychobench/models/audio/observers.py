@@ -974,22 +974,11 @@ class PitchNetObserver(Observer):
         import dataclasses
 
         from .pitchnet import PitchTaskConfig
-        change = {k: int(v) for k, v in (("epochs", self.epochs), ("time_layers", self.time_layers),
-                                         ("n_channels", self.n_channels)) if v is not None}
-        if self.train_phases is not None:
-            change["train_phases"] = tuple(self.train_phases)
-        if self.speech_share is not None:
-            change["speech_share"] = float(self.speech_share)
-        if self.envelope_shares is not None:
-            change["envelope_shares"] = tuple(self.envelope_shares)
-        if self.phase_lock_hz is not None:
-            change["phase_lock_hz"] = float(self.phase_lock_hz)
-        if self.f_hi_hz is not None:
-            change["f_hi_hz"] = float(self.f_hi_hz)
-        if self.internal_noise is not None:
-            change["internal_noise"] = float(self.internal_noise)
-        if self.formant_hi_hz is not None:
-            change["formant_hi_hz"] = float(self.formant_hi_hz)
+        # the overrides given (None: the task default), each as the task config stores it
+        kinds = {"epochs": int, "time_layers": int, "n_channels": int, "train_phases": tuple, "speech_share": float,
+                 "envelope_shares": tuple, "phase_lock_hz": float, "f_hi_hz": float, "internal_noise": float,
+                 "formant_hi_hz": float}
+        change = {k: cast(getattr(self, k)) for k, cast in kinds.items() if getattr(self, k) is not None}
         return dataclasses.replace(PitchTaskConfig(), **change)
 
     def module(self):
